@@ -1,1 +1,5 @@
-fn main() {}
+//! The `audiobook` binary: everything lives in the library; see `audiobook::cli`.
+
+fn main() -> std::process::ExitCode {
+    audiobook::cli::main()
+}

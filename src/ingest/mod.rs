@@ -50,7 +50,9 @@ pub struct Block {
 /// What kind of block a piece of text is; `script` chooses pauses and wording from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockKind {
-    Heading { level: u8 },
+    Heading {
+        level: u8,
+    },
     Paragraph,
     ListItem,
     Quote,

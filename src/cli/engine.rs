@@ -1,0 +1,82 @@
+//! Setting up the engine for a command: model files, the process's one ONNX Runtime
+//! environment, sessions, voice and G2P.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use ort::environment::Environment;
+
+use super::args::ModelArgs;
+use super::printer::Printer;
+use crate::error::{Error, Result};
+use crate::kokoro::assets::{self, AssetOverrides, ModelFiles};
+use crate::kokoro::voices::{self, VoicePack};
+use crate::kokoro::{EngineError, Kokoro, ModelBytes, SessionConfig};
+use crate::phonemize::Phonemizer;
+
+/// The flags, as the asset lookup wants them.
+pub fn overrides(args: &ModelArgs) -> AssetOverrides {
+    AssetOverrides {
+        model: args.model.clone(),
+        voices: args.voices.clone(),
+        model_dir: args.model_dir.clone(),
+        ort_lib: args.ort_lib.clone(),
+        cache_dir: args.cache_dir.clone(),
+        offline: args.offline,
+    }
+}
+
+/// The process's ONNX Runtime environment, created on first use from `ort_lib`.
+pub fn environment(ort_lib: &std::path::Path) -> Result<Environment> {
+    static ENV: OnceLock<Environment> = OnceLock::new();
+    if let Some(env) = ENV.get() {
+        return Ok(env.clone());
+    }
+    let runtime = |detail: String| EngineError::Runtime { path: ort_lib.to_path_buf(), detail };
+    let env = ort::init_from(ort_lib)
+        .map_err(|e| runtime(e.to_string()))?
+        .with_name("audiobook")
+        .with_telemetry(false)
+        .build()
+        .map_err(|e| runtime(e.to_string()))?;
+    Ok(ENV.get_or_init(|| env).clone())
+}
+
+/// Reads the model file, checking it against its known checksum first.
+pub fn model_bytes(files: &ModelFiles) -> Result<ModelBytes> {
+    assets::verify(&files.model)?;
+    let bytes = std::fs::read(&files.model).map_err(Error::io(&files.model))?;
+    Ok(ModelBytes::with_durations(bytes))
+}
+
+/// Everything one voice needs to speak.
+pub struct Voice {
+    pub name: String,
+    pub pack: VoicePack,
+    pub g2p: Phonemizer,
+}
+
+/// Checks the voice name, then loads its pack and the G2P of its dialect.
+pub fn voice(name: &str, files: &ModelFiles) -> Result<Voice> {
+    voices::check(name)?;
+    let pack = VoicePack::load(&files.voices, name)?;
+    let dialect = Phonemizer::dialect_for_voice(name)
+        .ok_or_else(|| Error::Usage(format!("voice '{name}' has no English dialect")))?;
+    Ok(Voice { name: name.to_string(), pack, g2p: Phonemizer::new(dialect)? })
+}
+
+/// Model files ready (fetched if needed), the environment up, and one session built.
+pub fn session(args: &ModelArgs, printer: &Printer, config: SessionConfig) -> Result<(ModelFiles, Kokoro)> {
+    let files = assets::ensure(&overrides(args), printer)?;
+    let started = Instant::now();
+    let env = environment(&files.ort_lib)?;
+    let model = model_bytes(&files)?;
+    let session = Kokoro::load(&env, &model, config)?;
+    printer.detail(&format!("model loaded in {:.2} s", started.elapsed().as_secs_f64()));
+    Ok((files, session))
+}
+
+/// Cores on this machine (at least 1).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

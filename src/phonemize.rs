@@ -1,0 +1,106 @@
+//! Words to phonemes to token ids: the G2P (loqui-g2p, a Rust port of misaki, the G2P Kokoro was
+//! trained with) and Kokoro's phoneme vocabulary.
+//!
+//! Takes a sentence of spoken text, gives one [`PhonemeWord`] per G2P token with its token ids, so
+//! that a word's frames can be read off the model's durations later. Build one [`Phonemizer`] per
+//! process and share it: it parses tens of megabytes of lexicon.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use loqui_g2p::{Dialect, G2p, OovFallback};
+
+/// Kokoro's token id for a space between words.
+pub const SPACE_ID: i64 = 16;
+
+/// One G2P token: a word or a punctuation mark, with its ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhonemeWord {
+    /// The token's text as the G2P saw it.
+    pub text: String,
+    /// Its phonemes (symbols outside Kokoro's vocabulary already removed).
+    pub phonemes: String,
+    /// Token ids of `phonemes`, one per symbol.
+    pub ids: Vec<i64>,
+    /// Whether a space follows it (a space id is then spoken after it).
+    pub space_after: bool,
+}
+
+impl PhonemeWord {
+    /// Whether this token is a word a listener hears and a timing sidecar lists (not punctuation).
+    pub fn is_word(&self) -> bool {
+        self.text.chars().any(char::is_alphanumeric)
+    }
+}
+
+/// Errors from setting up the G2P.
+#[derive(Debug, thiserror::Error)]
+pub enum PhonemizeError {
+    #[error("the G2P could not start: {0}")]
+    Init(String),
+}
+
+/// English G2P for one dialect.
+pub struct Phonemizer {
+    g2p: G2p,
+}
+
+impl Phonemizer {
+    /// Builds the G2P for voices of `dialect` (about 0.3 s).
+    pub fn new(dialect: Dialect) -> Result<Self, PhonemizeError> {
+        G2p::new(dialect, OovFallback::Neural).map(|g2p| Self { g2p }).map_err(|e| PhonemizeError::Init(e.to_string()))
+    }
+
+    /// The dialect a voice id implies: `a*` American, `b*` British.
+    pub fn dialect_for_voice(voice: &str) -> Option<Dialect> {
+        Dialect::for_kokoro_voice(voice)
+    }
+
+    /// Phonemizes one sentence of spoken text.
+    pub fn words(&self, text: &str) -> Vec<PhonemeWord> {
+        self.g2p
+            .tokens(text)
+            .into_iter()
+            .map(|t| {
+                let ids = token_ids(&t.phonemes);
+                let phonemes = t.phonemes.chars().filter(|c| vocab().contains_key(c)).collect();
+                PhonemeWord { text: t.text, phonemes, ids, space_after: t.whitespace }
+            })
+            .collect()
+    }
+}
+
+/// Kokoro's vocabulary: phoneme symbol -> token id (114 symbols, id 0 is the pad).
+pub fn vocab() -> &'static HashMap<char, i64> {
+    static VOCAB: OnceLock<HashMap<char, i64>> = OnceLock::new();
+    VOCAB.get_or_init(|| {
+        let table: HashMap<String, i64> = serde_json::from_str(include_str!("kokoro/vocab.json")).unwrap_or_default();
+        table.into_iter().filter_map(|(symbol, id)| Some((symbol.chars().next()?, id))).collect()
+    })
+}
+
+/// Token ids for a phoneme string; symbols outside the vocabulary are dropped, as Kokoro does.
+pub fn token_ids(phonemes: &str) -> Vec<i64> {
+    let vocab = vocab();
+    phonemes.chars().filter_map(|c| vocab.get(&c).copied()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_has_114_symbols_and_maps_the_reference_sentence() {
+        assert_eq!(vocab().len(), 114);
+        let phonemes = include_str!("../tests/data/reference_phonemes.txt").trim();
+        let ids = token_ids(phonemes);
+        let expected: Vec<Vec<i64>> = serde_json::from_str(include_str!("../tests/data/reference_ids.json")).unwrap();
+        assert_eq!(ids, expected[0][1..expected[0].len() - 1]);
+    }
+
+    #[test]
+    fn unknown_symbols_are_dropped() {
+        assert_eq!(token_ids("a❓b"), vec![43, 44]);
+        assert_eq!(token_ids(" "), vec![SPACE_ID]);
+    }
+}

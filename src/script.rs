@@ -1,0 +1,420 @@
+//! Stage 2, script: text as it should be spoken, split into sentences, with a map back to the
+//! text it came from.
+//!
+//! Takes a block's text, gives [`Spoken`] text (NFC; quotes, dashes and ellipses as the G2P
+//! expects them; abbreviations expanded so they neither end sentences nor get spelled; URLs and
+//! e-mail addresses read as their names, never letter by letter; note markers dropped) and the
+//! sentence ranges within it. Every spoken byte range maps back to a range of the NFC source text,
+//! so word timings can point at the book's own words.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use unicode_normalization::UnicodeNormalization;
+
+/// Spoken text and how it maps back to its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spoken {
+    /// What is read aloud.
+    pub text: String,
+    /// The NFC source text the offsets in `pieces` refer to.
+    pub source: String,
+    pieces: Vec<Piece>,
+}
+
+/// A run of spoken text that is either a verbatim copy of source text or a replacement for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece {
+    spoken: Range<usize>,
+    source: Range<usize>,
+    verbatim: bool,
+}
+
+impl Spoken {
+    /// The source byte range a spoken byte range came from. Inside verbatim text the map is
+    /// exact; a range touching a replacement ("Doctor" for "Dr.") widens to the whole original.
+    pub fn source_range(&self, spoken: Range<usize>) -> Range<usize> {
+        if self.pieces.is_empty() {
+            return 0..0;
+        }
+        let find = |at: usize| {
+            let i = self.pieces.partition_point(|p| p.spoken.end <= at);
+            &self.pieces[i.min(self.pieces.len() - 1)]
+        };
+        let first = find(spoken.start);
+        let last = find(spoken.end.saturating_sub(1).max(spoken.start));
+        let start = if first.verbatim {
+            first.source.start + (spoken.start - first.spoken.start).min(first.source.len())
+        } else {
+            first.source.start
+        };
+        let end = if last.verbatim {
+            last.source.start + (spoken.end.max(last.spoken.start) - last.spoken.start).min(last.source.len())
+        } else {
+            last.source.end
+        };
+        start..end.max(start)
+    }
+
+    /// The source text a spoken range came from.
+    pub fn source_text(&self, spoken: Range<usize>) -> &str {
+        let range = self.source_range(spoken);
+        self.source.get(range).unwrap_or("")
+    }
+}
+
+/// Builds spoken text piece by piece.
+#[derive(Default)]
+struct Builder {
+    text: String,
+    pieces: Vec<Piece>,
+}
+
+impl Builder {
+    fn push(&mut self, source: Range<usize>, spoken: &str, verbatim: bool) {
+        let start = self.text.len();
+        self.text.push_str(spoken);
+        let range = start..self.text.len();
+        match self.pieces.last_mut() {
+            Some(last) if verbatim && last.verbatim && last.source.end == source.start => {
+                last.spoken.end = range.end;
+                last.source.end = source.end;
+            }
+            _ => self.pieces.push(Piece { spoken: range, source, verbatim }),
+        }
+    }
+}
+
+/// Makes text ready for the G2P: see the module documentation for what changes.
+pub fn for_listening(text: &str) -> Spoken {
+    let source: String = text.nfc().collect();
+    let mut out = Builder::default();
+    let mut at = 0;
+    for m in patterns().find_iter(&source) {
+        push_chars(&mut out, &source, at..m.start());
+        let range = m.start()..m.end();
+        let replacement = replace_match(&source, range.clone());
+        out.push(range, &replacement, false);
+        at = m.end();
+    }
+    push_chars(&mut out, &source, at..source.len());
+    tidy_spaces(out, source)
+}
+
+/// URLs, e-mail addresses, abbreviations, note markers and runs of dots or hyphens, in one regex.
+fn patterns() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        let abbreviations = ABBREVIATIONS.iter().map(|(a, _)| regex::escape(a)).collect::<Vec<_>>().join("|");
+        let pattern = format!(
+            r"(?x)
+            (?P<url>\b(?:https?://|ftp://|www\.)[^\s<>()\[\]{{}}]*[^\s<>()\[\]{{}}.,;:!?'\x22])
+            | (?P<email>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b)
+            | (?P<note>\[\d{{1,3}}\]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)
+            | (?P<abbr>\b(?:{abbreviations})(?:\s|$))
+            | (?P<dots>\.{{3,}}|\.(?:\x20\.){{2,}})
+            | (?P<dashes>\s-{{1,2}}\s|-{{2,3}})
+            | (?P<range>\d[–‒]\d)"
+        );
+        Regex::new(&pattern).unwrap_or_else(|_| Regex::new("$^").unwrap_or_else(|_| unreachable!()))
+    })
+}
+
+/// Abbreviations a listener hears spelled out, and that must not end a sentence.
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("Mr.", "Mister"),
+    ("Mrs.", "Missus"),
+    ("Ms.", "Miz"),
+    ("Dr.", "Doctor"),
+    ("Prof.", "Professor"),
+    ("Rev.", "Reverend"),
+    ("Gen.", "General"),
+    ("Capt.", "Captain"),
+    ("Sgt.", "Sergeant"),
+    ("Jr.", "Junior"),
+    ("Sr.", "Senior"),
+    ("St.", "Saint"),
+    ("Mt.", "Mount"),
+    ("e.g.", "for example"),
+    ("i.e.", "that is"),
+    ("etc.", "et cetera"),
+    ("vs.", "versus"),
+    ("cf.", "compare"),
+    ("approx.", "approximately"),
+    ("Fig.", "Figure"),
+    ("fig.", "figure"),
+    ("Vol.", "Volume"),
+    ("vol.", "volume"),
+    ("Ch.", "Chapter"),
+    ("p.m.", "P M"),
+    ("a.m.", "A M"),
+    ("U.S.", "U S"),
+    ("U.K.", "U K"),
+];
+
+fn replace_match(source: &str, range: Range<usize>) -> String {
+    let matched = &source[range.clone()];
+    let Some(caps) = patterns().captures(matched) else { return matched.to_string() };
+    if let Some(url) = caps.name("url") {
+        return speak_host(url.as_str());
+    }
+    if let Some(email) = caps.name("email") {
+        let (user, domain) = email.as_str().split_once('@').unwrap_or((email.as_str(), ""));
+        return format!("{} at {}", dotted(user), dotted(domain));
+    }
+    if caps.name("note").is_some() {
+        return String::new();
+    }
+    if let Some(abbr) = caps.name("abbr") {
+        let trailing = &abbr.as_str()[abbr.as_str().trim_end().len()..];
+        let word = abbr.as_str().trim_end();
+        let spoken = ABBREVIATIONS.iter().find(|(a, _)| *a == word).map_or(word, |(_, s)| *s);
+        // "etc." closing a sentence keeps its full stop for the sentence splitter.
+        let rest = &source[range.end..];
+        let ends_sentence = matches!(word, "etc." | "a.m." | "p.m." | "Jr." | "Sr." | "U.S." | "U.K.")
+            && (rest.trim().is_empty() || rest.trim_start().starts_with(char::is_uppercase));
+        return format!("{spoken}{}{trailing}", if ends_sentence { "." } else { "" });
+    }
+    if caps.name("dots").is_some() {
+        return "…".into();
+    }
+    if caps.name("dashes").is_some() {
+        return if matched.starts_with(char::is_whitespace) { " — ".into() } else { "—".into() };
+    }
+    if caps.name("range").is_some() {
+        let mut chars = matched.chars();
+        let (first, last) = (chars.next().unwrap_or('0'), chars.last().unwrap_or('0'));
+        return format!("{first} to {last}");
+    }
+    matched.to_string()
+}
+
+/// "https://www.example.org/a/b" is read "example dot org".
+fn speak_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#', ':']).next().unwrap_or(rest);
+    dotted(host.strip_prefix("www.").unwrap_or(host))
+}
+
+fn dotted(name: &str) -> String {
+    name.split('.').filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" dot ")
+}
+
+/// Copies source characters, replacing the ones the G2P reads badly.
+fn push_chars(out: &mut Builder, source: &str, range: Range<usize>) {
+    let mut run_start = range.start;
+    for (offset, c) in source[range.clone()].char_indices() {
+        let at = range.start + offset;
+        let replacement = match c {
+            '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' => Some("'"),
+            '\u{00AB}' | '\u{201E}' => Some("\u{201C}"),
+            '\u{00BB}' => Some("\u{201D}"),
+            '\u{2033}' => Some("\""),
+            '\u{2010}' | '\u{2011}' => Some("-"),
+            '\u{2012}' | '\u{2013}' | '\u{2015}' | '\u{2E3A}' | '\u{2E3B}' => Some("—"),
+            '\u{2026}' => Some("…"),
+            '\u{21A9}' | '\u{FFFC}' | '\u{FFFD}' => Some(""),
+            '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' => Some(""),
+            '\u{00A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => Some(" "),
+            '\t' | '\n' | '\r' => Some(" "),
+            c if c.is_control() => Some(""),
+            _ => None,
+        };
+        if let Some(replacement) = replacement {
+            out.push(run_start..at, &source[run_start..at], true);
+            out.push(at..at + c.len_utf8(), replacement, false);
+            run_start = at + c.len_utf8();
+        }
+    }
+    out.push(run_start..range.end, &source[run_start..range.end], true);
+}
+
+/// Collapses runs of spaces and trims the ends, keeping the map.
+fn tidy_spaces(built: Builder, source: String) -> Spoken {
+    let mut out = Builder::default();
+    for piece in built.pieces {
+        let text = &built.text[piece.spoken.clone()];
+        if !piece.verbatim {
+            let mut t = text.to_string();
+            if out.text.is_empty() || out.text.ends_with(' ') {
+                t = t.trim_start().to_string();
+            }
+            if out.text.ends_with(' ') && t.is_empty() {
+                continue;
+            }
+            let t = collapse(&t, out.text.ends_with(' '));
+            out.push(piece.source, &t, false);
+            continue;
+        }
+        let mut run_start = 0;
+        let mut prev_space = out.text.is_empty() || out.text.ends_with(' ');
+        for (i, c) in text.char_indices() {
+            let space = c == ' ';
+            if space && prev_space {
+                let s = piece.source.start;
+                out.push(s + run_start..s + i, &text[run_start..i], true);
+                out.push(s + i..s + i + 1, "", false);
+                run_start = i + 1;
+            }
+            prev_space = space;
+        }
+        let s = piece.source.start;
+        out.push(s + run_start..piece.source.end, &text[run_start..], true);
+    }
+    // Trailing spaces go the same way as doubled ones.
+    while out.text.ends_with(' ') {
+        out.text.pop();
+        if let Some(last) = out.pieces.last_mut() {
+            last.spoken.end = out.text.len().max(last.spoken.start);
+            if last.verbatim {
+                last.source.end = last.source.start + last.spoken.len();
+            }
+        }
+    }
+    out.pieces.retain(|p| !p.spoken.is_empty() || !p.verbatim);
+    Spoken { text: out.text, source, pieces: out.pieces }
+}
+
+fn collapse(text: &str, after_space: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut prev_space = after_space;
+    for c in text.chars() {
+        if c == ' ' && prev_space {
+            continue;
+        }
+        prev_space = c == ' ';
+        out.push(c);
+    }
+    out
+}
+
+/// Byte ranges of the sentences in spoken text, in order, covering every word.
+///
+/// A sentence ends at `.`, `!`, `?` or `…` (with any closing quotes or brackets) followed by a
+/// space and a capital, digit or opening quote, or by the end of the text. A capital letter alone
+/// before the stop is an initial ("J. Smith") and decimals have no space, so neither splits.
+pub fn sentences(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        if matches!(c, '.' | '!' | '?' | '…') {
+            let mut j = i + 1;
+            while j < chars.len() && matches!(chars[j].1, '.' | '!' | '?' | '…' | '"' | '\'' | '”' | ')' | ']') {
+                j += 1;
+            }
+            let end = chars.get(j).map_or(text.len(), |(p, _)| *p);
+            let next_starts = match (chars.get(j), chars.get(j + 1)) {
+                (None, _) => true,
+                (Some((_, ' ')), Some((_, n))) => {
+                    n.is_uppercase() || n.is_ascii_digit() || matches!(n, '"' | '“' | '\'' | '(' | '[' | '—')
+                }
+                _ => false,
+            };
+            let initial = c == '.' && is_initial(&chars, i);
+            if next_starts && !initial {
+                push_sentence(&mut out, text, start..end);
+                start = end;
+            }
+            i = j;
+            continue;
+        }
+        let _ = at;
+        i += 1;
+    }
+    push_sentence(&mut out, text, start..text.len());
+    out
+}
+
+/// Whether the stop at `chars[i]` follows a single capital letter ("J." in "J. Smith").
+fn is_initial(chars: &[(usize, char)], i: usize) -> bool {
+    i >= 1 && chars[i - 1].1.is_uppercase() && (i < 2 || !chars[i - 2].1.is_alphanumeric())
+}
+
+fn push_sentence(out: &mut Vec<Range<usize>>, text: &str, range: Range<usize>) {
+    let piece = &text[range.clone()];
+    let lead = piece.len() - piece.trim_start().len();
+    let trail = piece.len() - piece.trim_end().len();
+    let trimmed = range.start + lead..range.end - trail;
+    if text[trimmed.clone()].chars().any(char::is_alphanumeric) {
+        out.push(trimmed);
+    } else if let Some(last) = out.last_mut() {
+        // Stray punctuation joins the sentence before it rather than being lost.
+        last.end = trimmed.end.max(last.end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spoken(text: &str) -> String {
+        for_listening(text).text
+    }
+
+    fn split(text: &str) -> Vec<String> {
+        let s = for_listening(text);
+        sentences(&s.text).into_iter().map(|r| s.text[r].to_string()).collect()
+    }
+
+    #[test]
+    fn abbreviations_are_expanded_and_do_not_end_sentences() {
+        assert_eq!(split("Mr. Smith met Dr. Jones. They talked."), ["Mister Smith met Doctor Jones.", "They talked."]);
+        assert_eq!(
+            split("Bring pens, paper, etc. We start at noon."),
+            ["Bring pens, paper, et cetera.", "We start at noon."]
+        );
+        assert_eq!(spoken("Fruit, e.g. apples"), "Fruit, for example apples");
+    }
+
+    #[test]
+    fn decimals_initials_and_quotes_stay_inside_sentences() {
+        assert_eq!(
+            split("Pi is 3.14 roughly. J. R. R. Tolkien wrote it."),
+            ["Pi is 3.14 roughly.", "J. R. R. Tolkien wrote it."]
+        );
+        assert_eq!(
+            split("\u{201C}Stop!\u{201D} she said. \u{201C}Now.\u{201D}"),
+            ["\u{201C}Stop!\u{201D} she said.", "\u{201C}Now.\u{201D}"]
+        );
+        assert_eq!(split("Wait... what? Yes!"), ["Wait… what?", "Yes!"]);
+    }
+
+    #[test]
+    fn urls_and_emails_are_read_as_names() {
+        assert_eq!(spoken("See https://www.example.org/docs/a.html for more."), "See example dot org for more.");
+        assert_eq!(spoken("Mail jane.doe@example.com today"), "Mail jane dot doe at example dot com today");
+        assert!(!spoken("Visit http://a.b/c?d=e, then stop.").contains("http"));
+    }
+
+    #[test]
+    fn punctuation_is_what_the_g2p_expects() {
+        assert_eq!(
+            spoken("It\u{2019}s 1990\u{2013}2000 \u{2013} or so\u{2060}. Note[12] here\u{00AD}."),
+            "It's 1990 to 2000 — or so. Note here."
+        );
+        assert_eq!(spoken("  a \n\n b  "), "a b");
+        assert_eq!(spoken("\u{00AB}Bonjour\u{00BB}"), "\u{201C}Bonjour\u{201D}");
+    }
+
+    #[test]
+    fn spoken_ranges_map_back_to_the_source() {
+        let s = for_listening("Hello  Dr. Who, see www.example.org now");
+        let find = |w: &str| s.text.find(w).map(|i| i..i + w.len()).unwrap();
+        assert_eq!(s.source_text(find("Hello")), "Hello");
+        assert_eq!(s.source_text(find("Doctor")), "Dr. ");
+        assert_eq!(s.source_text(find("Who")), "Who");
+        assert_eq!(s.source_text(find("example dot org")), "www.example.org");
+        assert_eq!(s.source_text(find("now")), "now");
+    }
+
+    #[test]
+    fn sentences_cover_text_without_punctuation() {
+        assert_eq!(split("no stop at all"), ["no stop at all"]);
+        assert!(split("   ").is_empty());
+        assert_eq!(split("Ends here. ..."), ["Ends here. …"]);
+    }
+}

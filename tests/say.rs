@@ -1,0 +1,144 @@
+//! `audiobook say` end to end with the real model: audio, timings, determinism, pipes, errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Output;
+
+use assert_cmd::Command;
+
+const FOX: &str = "The quick brown fox jumps over the lazy dog.";
+
+fn audiobook() -> Command {
+    common::model_files();
+    Command::cargo_bin("audiobook").unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_sentence_gives_speech_and_exact_word_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, json) = (dir.path().join("fox.wav"), dir.path().join("fox.json"));
+    audiobook().args(["say", FOX, "-o"]).arg(&wav).arg("--timings").arg(&json).assert().success();
+
+    let (spec, samples) = common::read_wav(&std::fs::read(&wav).unwrap());
+    assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (24_000, 1, 16));
+    let seconds = samples.len() as f64 / 24_000.0;
+    assert!((2.0..8.0).contains(&seconds), "{seconds} s for nine words");
+    assert!(common::rms(&samples) > 0.02, "not silence: rms {}", common::rms(&samples));
+
+    let timing: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let words = timing["words"].as_array().unwrap();
+    let texts: Vec<&str> = words.iter().map(|w| w["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]);
+    let mut previous_end = 0;
+    for w in words {
+        let (start, end) = (w["start_ms"].as_u64().unwrap(), w["end_ms"].as_u64().unwrap());
+        assert!(start >= previous_end && end > start, "in order, not overlapping: {w}");
+        assert_eq!(start % 25, 0, "frame-exact times");
+        previous_end = end;
+    }
+    let duration = timing["duration_ms"].as_u64().unwrap();
+    assert_eq!(duration, samples.len() as u64 / 24, "duration is the WAV's length");
+    assert!(previous_end <= duration);
+
+    // Speech is where the words are (the model's audio may lead its durations by a frame or two).
+    let at = |ms: u64| (ms * 24) as usize;
+    let first = words[0]["start_ms"].as_u64().unwrap();
+    assert!(common::rms(&samples[..at(first - 100)]) < 0.002, "silence before the first word");
+    assert!(common::rms(&samples[at(first)..at(previous_end)]) > 0.05, "speech during the words");
+}
+
+#[test]
+fn same_input_gives_identical_bytes_and_stdout_matches_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.wav");
+    audiobook().args(["say", "Hello there. How are you today?", "-o"]).arg(&file).assert().success();
+    let piped = audiobook().args(["say", "-o", "-"]).write_stdin("Hello there. How are you today?").output().unwrap();
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert_eq!(std::fs::read(&file).unwrap(), piped.stdout, "stdin + stdout give the file's bytes");
+    let again = audiobook().args(["say", "Hello there. How are you today?", "-o", "-"]).output().unwrap();
+    assert_eq!(again.stdout, piped.stdout, "deterministic");
+}
+
+#[test]
+fn long_text_is_split_at_sentences_and_nothing_is_dropped() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sample.md")).unwrap();
+    let text: String = text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+    let text = format!("{text}\n\n{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("t.json");
+    audiobook()
+        .args(["say", "-o"])
+        .arg(dir.path().join("t.wav"))
+        .arg("--timings")
+        .arg(&json)
+        .write_stdin(text.clone())
+        .assert()
+        .success();
+    let timing: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let spoken: Vec<String> =
+        timing["words"].as_array().unwrap().iter().map(|w| w["text"].as_str().unwrap().to_lowercase()).collect();
+    let written: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || matches!(c, '.' | ','))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    assert_eq!(spoken, written, "every word spoken, in order");
+    assert!(timing["sentences"].as_array().unwrap().len() >= 10);
+}
+
+#[test]
+fn bad_requests_fail_with_one_clear_line() {
+    let cases: &[(&[&str], &str, i32)] = &[
+        (&["say", "Hi", "-o", "-", "--voice", "bf_lilly"], "unknown voice 'bf_lilly'; did you mean bf_lily", 1),
+        (&["say", "Hi", "-o", "-", "--voice", "jf_alpha"], "Japanese", 1),
+        (&["say", "Hi", "-o", "-", "--speed", "9"], "9 is outside 0.5..=2", 2),
+        (&["say", "  ...  ", "-o", "-"], "nothing to say", 1),
+        (
+            &["say", "Hi", "-o", "-", "--model", "/nonexistent/kokoro.onnx"],
+            "model file not found at /nonexistent/kokoro.onnx",
+            2,
+        ),
+    ];
+    for (args, message, code) in cases {
+        let out = audiobook().args(*args).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_corrupt_model_file_is_reported_not_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("kokoro-v1.0.int8.onnx");
+    std::fs::write(&fake, b"not a model").unwrap();
+    let out = audiobook().args(["say", "Hi", "-o", "-", "--model"]).arg(&fake).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("checksum mismatch") && err.contains("kokoro-v1.0.int8.onnx"), "{err}");
+    assert_eq!(err.lines().count(), 2, "one error line and one hint: {err}");
+
+    let other = dir.path().join("mine.onnx");
+    std::fs::write(&other, b"not a model").unwrap();
+    let out = audiobook().args(["say", "Hi", "-o", "-", "--model"]).arg(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot load the Kokoro model"), "{}", stderr(&out));
+}
+
+#[test]
+fn voices_lists_all_54_with_json() {
+    let out = Command::cargo_bin("audiobook").unwrap().args(["voices", "--json"]).output().unwrap();
+    let voices: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let voices = voices.as_array().unwrap();
+    assert_eq!(voices.len(), 54);
+    assert!(voices.iter().any(|v| v["name"] == "bf_lily" && v["supported"] == true && v["gender"] == "female"));
+    assert!(voices.iter().any(|v| v["name"] == "zf_xiaobei" && v["supported"] == false));
+}
