@@ -133,3 +133,22 @@ fn parse_speed(text: &str) -> Result<f32, String> {
         Err(format!("{speed} is outside {}..={}", SPEED_RANGE.start(), SPEED_RANGE.end()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn speed_is_validated() {
+        assert_eq!(parse_speed("1.25"), Ok(1.25));
+        assert!(parse_speed("0.1").unwrap_err().contains("outside"));
+        assert!(parse_speed("fast").unwrap_err().contains("not a number"));
+    }
+}
