@@ -5,12 +5,14 @@
 //! `say` runs the stages on one text; `cli` is the command line.
 
 pub mod assemble;
+pub mod atomic;
 pub mod chunk;
 pub mod cli;
 pub mod error;
 pub mod ingest;
 pub mod kokoro;
 pub mod phonemize;
+pub mod plan;
 pub mod say;
 pub mod script;
 

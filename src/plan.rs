@@ -1,0 +1,187 @@
+//! The plan: a [`Book`] run through `script` and `chunk`, everything short of the model.
+//!
+//! Takes a book, gives per chapter its blocks as spoken text (with the map back to the book's
+//! words), its sentences and its chunks. `audiobook plan` prints it; `build` renders it. Planning
+//! is pure and fast: the G2P is the only costly step.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::chunk::{self, Chunk, ChunkConfig, ChunkError, SentenceIn};
+use crate::ingest::{Block, BlockKind, Book, Source};
+use crate::kokoro::SAMPLES_PER_FRAME;
+use crate::phonemize::Phonemizer;
+use crate::script::{self, Spoken};
+
+/// A whole book, planned.
+#[derive(Debug, Clone)]
+pub struct BookPlan {
+    pub chapters: Vec<ChapterPlan>,
+}
+
+/// One chapter, planned.
+#[derive(Debug, Clone)]
+pub struct ChapterPlan {
+    /// 1-based position in the book.
+    pub number: usize,
+    pub title: String,
+    pub blocks: Vec<PlannedBlock>,
+    pub sentences: Vec<PlannedSentence>,
+    pub chunks: Vec<Chunk>,
+}
+
+/// A block of the book and how it is spoken.
+#[derive(Debug, Clone)]
+pub struct PlannedBlock {
+    pub kind: BlockKind,
+    pub source: Source,
+    pub spoken: Spoken,
+}
+
+/// A sentence as the model receives it.
+#[derive(Debug, Clone)]
+pub struct PlannedSentence {
+    /// Index of its block in the chapter.
+    pub block: usize,
+    /// Its byte range in the block's spoken text.
+    pub range: Range<usize>,
+    /// The text the G2P reads: the spoken range, with a full stop added after a heading or list
+    /// item that has none, so that it ends with a falling voice.
+    pub text: String,
+}
+
+impl ChapterPlan {
+    /// Words a listener hears.
+    pub fn word_count(&self) -> usize {
+        self.chunks.iter().flat_map(|c| &c.tokens).filter(|t| t.is_word).count()
+    }
+
+    /// Phoneme tokens to render.
+    pub fn token_count(&self) -> usize {
+        self.chunks.iter().map(|c| c.ids.len()).sum()
+    }
+
+    /// The audio this chapter will roughly last at `speed`, in milliseconds.
+    pub fn estimated_ms(&self, speed: f32) -> u64 {
+        self.chunks.iter().map(|c| estimated_chunk_ms(c.ids.len(), speed)).sum()
+    }
+
+    /// The book's own text of a word: `spoken` is its byte range in sentence `sentence`.
+    pub fn original_text(&self, sentence: usize, spoken: Range<usize>) -> &str {
+        let s = &self.sentences[sentence];
+        let block = &self.blocks[s.block];
+        let start = (s.range.start + spoken.start).min(s.range.end);
+        let end = (s.range.start + spoken.end).min(s.range.end);
+        block.spoken.source_text(start..end)
+    }
+
+    /// Character range in the block's text of a spoken byte range of a sentence.
+    pub fn source_chars(&self, sentence: usize, spoken: Range<usize>) -> Range<usize> {
+        let s = &self.sentences[sentence];
+        let block = &self.blocks[s.block];
+        let start = (s.range.start + spoken.start).min(s.range.end);
+        let end = (s.range.start + spoken.end).min(s.range.end);
+        let bytes = block.spoken.source_range(start..end);
+        let chars = |b: usize| block.spoken.source.get(..b).map_or(0, |t| t.chars().count());
+        chars(bytes.start)..chars(bytes.end)
+    }
+}
+
+/// Kokoro's output length for `tokens` phoneme tokens, fitted on real chapters: about 48 frames
+/// of edges plus 1.94 frames a token, at speed 1.
+pub fn estimated_chunk_ms(tokens: usize, speed: f32) -> u64 {
+    let frames = 48.0 + 1.94 * tokens as f64;
+    (frames * (SAMPLES_PER_FRAME as f64 / 24.0) / speed.max(0.1) as f64) as u64
+}
+
+/// Plans every chapter of `book`.
+pub fn plan(book: &Book, g2p: &Phonemizer, config: &ChunkConfig) -> Result<BookPlan, ChunkError> {
+    let mut chapters = Vec::with_capacity(book.chapters.len());
+    for chapter in &book.chapters {
+        let planned = plan_chapter(chapters.len() + 1, &chapter.title, &chapter.blocks, g2p, config)?;
+        // A chapter with nothing to say (an image page) gets no file.
+        if !planned.chunks.is_empty() {
+            chapters.push(planned);
+        }
+    }
+    Ok(BookPlan { chapters })
+}
+
+fn plan_chapter(
+    number: usize,
+    title: &str,
+    blocks: &[Block],
+    g2p: &Phonemizer,
+    config: &ChunkConfig,
+) -> Result<ChapterPlan, ChunkError> {
+    let mut planned_blocks = Vec::with_capacity(blocks.len());
+    let mut sentences = Vec::new();
+    for (b, block) in blocks.iter().enumerate() {
+        let spoken = script::for_listening(&block.text);
+        for range in script::sentences(&spoken.text) {
+            let mut text = spoken.text[range.clone()].to_string();
+            let needs_stop = matches!(block.kind, BlockKind::Heading { .. } | BlockKind::ListItem | BlockKind::Table);
+            if needs_stop && !text.ends_with(['.', '!', '?', ':', ';', '…', '"', '”', ')']) {
+                text.push('.');
+            }
+            sentences.push(PlannedSentence { block: b, range, text });
+        }
+        planned_blocks.push(PlannedBlock { kind: block.kind, source: block.source.clone(), spoken });
+    }
+    let inputs: Vec<SentenceIn> = sentences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SentenceIn { text: &s.text, starts_paragraph: i == 0 || sentences[i - 1].block != s.block })
+        .collect();
+    let chunks = chunk::plan(&inputs, g2p, config)?;
+    Ok(ChapterPlan { number, title: title.to_string(), blocks: planned_blocks, sentences, chunks })
+}
+
+/// One line of `audiobook plan`'s table or JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChapterSummary {
+    pub index: usize,
+    pub title: String,
+    pub words: usize,
+    pub chunks: usize,
+    pub tokens: usize,
+    pub estimated_ms: u64,
+}
+
+impl BookPlan {
+    /// One summary per chapter.
+    pub fn summaries(&self, speed: f32) -> Vec<ChapterSummary> {
+        self.chapters
+            .iter()
+            .map(|c| ChapterSummary {
+                index: c.number,
+                title: c.title.clone(),
+                words: c.word_count(),
+                chunks: c.chunks.len(),
+                tokens: c.token_count(),
+                estimated_ms: c.estimated_ms(speed),
+            })
+            .collect()
+    }
+
+    /// Exactly what will be spoken, chapter by chapter, one paragraph a line.
+    pub fn spoken_text(&self) -> String {
+        let mut out = String::new();
+        for chapter in &self.chapters {
+            out += &format!("=== {}. {}\n", chapter.number, chapter.title);
+            let mut block = None;
+            for s in &chapter.sentences {
+                if block.is_some_and(|b| b != s.block) {
+                    out.push('\n');
+                } else if block.is_some() {
+                    out.push(' ');
+                }
+                out += &s.text;
+                block = Some(s.block);
+            }
+            out += "\n\n";
+        }
+        out
+    }
+}
