@@ -6,11 +6,13 @@
 
 pub mod assemble;
 pub mod atomic;
+pub mod build;
 pub mod chunk;
 pub mod cli;
 pub mod error;
 pub mod ingest;
 pub mod kokoro;
+pub mod manifest;
 pub mod phonemize;
 pub mod plan;
 pub mod say;

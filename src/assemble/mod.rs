@@ -3,6 +3,7 @@
 //! `timeline` places chunks with pauses and reads word, sentence and chunk times off the model's
 //! frame counts; `wav` writes 16-bit PCM.
 
+pub mod sidecar;
 pub mod timeline;
 pub mod wav;
 

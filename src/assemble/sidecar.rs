@@ -1,0 +1,182 @@
+//! The JSON written beside the audio: one timing sidecar per chapter, and `book.json`.
+//!
+//! Times are exact (the model's frame counts), in milliseconds from the start of the chapter's WAV.
+//! Each sentence and word carries the book's own text beside the spoken form, and where it came
+//! from: its block (file and byte range in the decoded file) and its character range in that
+//! block's text, so a reader app can highlight the book's own words.
+
+use serde::{Deserialize, Serialize};
+
+use super::timeline::Timing;
+use crate::kokoro::SAMPLE_RATE;
+use crate::plan::ChapterPlan;
+
+/// Version of the sidecar and book.json layout.
+pub const FORMAT: u32 = 1;
+
+/// `NN-title.json`: everything about one chapter's audio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChapterTimings {
+    pub format: u32,
+    pub number: usize,
+    pub title: String,
+    /// The WAV file this describes, beside this file.
+    pub audio: String,
+    pub sample_rate: u32,
+    pub duration_ms: u64,
+    pub blocks: Vec<BlockSource>,
+    pub chunks: Vec<TimedChunk>,
+    pub sentences: Vec<TimedSentence>,
+    pub words: Vec<TimedWord>,
+}
+
+/// Where a block of the chapter came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockSource {
+    /// The source file (`book.epub#OEBPS/ch01.xhtml` inside an EPUB).
+    pub file: String,
+    /// Byte range of the block in the decoded source file, where known.
+    pub bytes: [usize; 2],
+}
+
+/// One model call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedChunk {
+    pub index: usize,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+}
+
+/// One sentence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedSentence {
+    pub index: usize,
+    /// As spoken.
+    pub text: String,
+    /// As the book has it.
+    pub original: String,
+    pub block: usize,
+    /// Character range in the block's text.
+    pub chars: [usize; 2],
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// One word.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedWord {
+    /// As spoken ("Doctor").
+    pub text: String,
+    /// As the book has it ("Dr.").
+    pub original: String,
+    pub sentence: usize,
+    /// Character range in its block's text.
+    pub chars: [usize; 2],
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+impl ChapterTimings {
+    /// Joins a chapter's plan with its timeline.
+    pub fn new(plan: &ChapterPlan, audio: &str, timing: &Timing) -> Self {
+        let blocks = plan
+            .blocks
+            .iter()
+            .map(|b| BlockSource {
+                file: b.source.file.display().to_string(),
+                bytes: [b.source.range.start, b.source.range.end],
+            })
+            .collect();
+        let chunk_text = |sentences: [usize; 2]| {
+            plan.sentences[sentences[0]..sentences[1].min(plan.sentences.len())]
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let chunks = timing
+            .chunks
+            .iter()
+            .map(|c| TimedChunk {
+                index: c.index,
+                start_ms: c.start_ms,
+                end_ms: c.end_ms,
+                text: chunk_text(c.sentences),
+            })
+            .collect();
+        let sentences = timing
+            .sentences
+            .iter()
+            .map(|t| {
+                let s = &plan.sentences[t.index];
+                let whole = 0..s.range.len();
+                let chars = plan.source_chars(t.index, whole.clone());
+                TimedSentence {
+                    index: t.index,
+                    text: s.text.clone(),
+                    original: plan.original_text(t.index, whole).to_string(),
+                    block: s.block,
+                    chars: [chars.start, chars.end],
+                    start_ms: t.start_ms,
+                    end_ms: t.end_ms,
+                }
+            })
+            .collect();
+        let words = timing
+            .words
+            .iter()
+            .map(|w| {
+                let spoken = w.spoken[0]..w.spoken[1];
+                let chars = plan.source_chars(w.sentence, spoken.clone());
+                TimedWord {
+                    text: w.text.clone(),
+                    original: plan.original_text(w.sentence, spoken).to_string(),
+                    sentence: w.sentence,
+                    chars: [chars.start, chars.end],
+                    start_ms: w.start_ms,
+                    end_ms: w.end_ms,
+                }
+            })
+            .collect();
+        Self {
+            format: FORMAT,
+            number: plan.number,
+            title: plan.title.clone(),
+            audio: audio.to_string(),
+            sample_rate: SAMPLE_RATE,
+            duration_ms: timing.duration_ms,
+            blocks,
+            chunks,
+            sentences,
+            words,
+        }
+    }
+}
+
+/// `book.json`: the whole book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookIndex {
+    pub format: u32,
+    pub title: String,
+    pub authors: Vec<String>,
+    pub language: Option<String>,
+    pub voice: String,
+    pub speed: f32,
+    pub model_sha256: String,
+    pub sample_rate: u32,
+    pub duration_ms: u64,
+    pub chapters: Vec<BookChapter>,
+}
+
+/// A chapter's place in the whole book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookChapter {
+    pub number: usize,
+    pub title: String,
+    pub audio: String,
+    pub timings: String,
+    /// Where the chapter starts when the WAVs are played one after another.
+    pub start_ms: u64,
+    pub duration_ms: u64,
+}

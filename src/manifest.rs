@@ -1,0 +1,289 @@
+//! The state of a build in its output folder, so that a run killed at any moment resumes where it
+//! stopped.
+//!
+//! `OUTDIR/.audiobook/` holds a lock (one build per folder at a time), the rendered chunks
+//! (`chunks/KEY.chunk`, written atomically: a chunk file that exists is complete) and
+//! `manifest.json`: the settings, the inputs and their hashes, and every chapter with its key and
+//! chunk keys. A chunk's key is a hash of everything that changes its audio, so a chunk whose file
+//! exists never needs rendering again; a chapter whose key is unchanged and whose files exist is
+//! done. The chunk files are the truth; the manifest records chapters and explains the folder.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::assemble::Pauses;
+use crate::atomic::{self, AtomicFile};
+use crate::kokoro::{Rendered, SAMPLES_PER_FRAME};
+
+/// The folder inside OUTDIR that holds the job's state.
+pub const STATE_DIR: &str = ".audiobook";
+const CHUNK_MAGIC: &[u8; 8] = b"ABCHUNK1";
+/// Bumped whenever the chunk key's inputs or meaning change.
+const KEY_VERSION: &str = "audiobook-chunk-v1";
+
+/// Errors of the job folder.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}: another build is writing to this folder; wait for it or choose another -o")]
+    Busy(PathBuf),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JobError + '_ {
+    move |source| JobError::Io { path: path.to_path_buf(), source }
+}
+
+/// The key of a chunk: sha256 over the model, the voice, the speed and the token ids.
+pub fn chunk_key(model_sha256: &str, voice: &str, speed: f32, ids: &[i64]) -> String {
+    let mut hasher = Sha256::new();
+    for part in [KEY_VERSION, model_sha256, voice] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update(speed.to_bits().to_le_bytes());
+    for id in ids {
+        hasher.update(id.to_le_bytes());
+    }
+    hex(&hasher.finalize())
+}
+
+/// sha256 of any serialisable value's JSON, as hex.
+pub fn hash_json<T: Serialize>(value: &T) -> String {
+    hex(&Sha256::digest(serde_json::to_vec(value).unwrap_or_default()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the build was asked to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub voice: String,
+    pub speed: f32,
+    pub model_sha256: String,
+    pub pauses: Pauses,
+    pub chunk_target_tokens: usize,
+}
+
+/// An input file and its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputRecord {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// A chapter's outputs and state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChapterRecord {
+    pub number: usize,
+    pub title: String,
+    /// Hash of everything that changes the chapter's WAV and sidecar.
+    pub key: String,
+    pub audio: String,
+    pub timings: String,
+    pub done: bool,
+    pub chunks: Vec<ChunkRecord>,
+}
+
+/// A chunk and its state when the manifest was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRecord {
+    pub key: String,
+    pub tokens: usize,
+    /// `pending`, `rendered`, `failed`, or `assembled` (its audio is in the chapter's WAV).
+    pub state: String,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub settings: Settings,
+    pub inputs: Vec<InputRecord>,
+    pub chapters: Vec<ChapterRecord>,
+}
+
+/// An output folder, locked for one build.
+#[derive(Debug)]
+pub struct JobDir {
+    root: PathBuf,
+    _lock: File,
+}
+
+impl JobDir {
+    /// Creates the folder if needed and takes its lock; a second build gets [`JobError::Busy`].
+    pub fn open(root: &Path) -> Result<Self, JobError> {
+        let state = root.join(STATE_DIR);
+        fs::create_dir_all(state.join("chunks")).map_err(io_err(&state))?;
+        let lock_path = state.join("lock");
+        let lock =
+            File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Self { root: root.to_path_buf(), _lock: lock }),
+            Err(fs::TryLockError::WouldBlock) => Err(JobError::Busy(root.to_path_buf())),
+            Err(fs::TryLockError::Error(e)) => Err(io_err(&lock_path)(e)),
+        }
+    }
+
+    /// The output folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn chunk_path(&self, key: &str) -> PathBuf {
+        self.root.join(STATE_DIR).join("chunks").join(format!("{key}.chunk"))
+    }
+
+    /// Whether a chunk's audio is on disk.
+    pub fn has_chunk(&self, key: &str) -> bool {
+        self.chunk_path(key).is_file()
+    }
+
+    /// Stores a chunk's audio and frames atomically.
+    pub fn write_chunk(&self, key: &str, rendered: &Rendered) -> Result<(), JobError> {
+        let path = self.chunk_path(key);
+        let mut bytes = Vec::with_capacity(16 + rendered.frames.len() * 4 + rendered.samples.len() * 4);
+        bytes.extend_from_slice(CHUNK_MAGIC);
+        bytes.extend_from_slice(&(rendered.frames.len() as u32).to_le_bytes());
+        bytes.extend(rendered.frames.iter().flat_map(|f| f.to_le_bytes()));
+        bytes.extend(rendered.samples.iter().flat_map(|s| s.to_le_bytes()));
+        atomic::write(&path, &bytes).map_err(io_err(&path))
+    }
+
+    /// Reads a chunk back; a file that does not hold a whole chunk is an error.
+    pub fn read_chunk(&self, key: &str) -> Result<Rendered, JobError> {
+        let path = self.chunk_path(key);
+        let mut bytes = Vec::new();
+        File::open(&path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(io_err(&path))?;
+        decode_chunk(&bytes).ok_or_else(|| {
+            io_err(&path)(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a complete chunk file; delete it to render it again",
+            ))
+        })
+    }
+
+    /// Deletes a chunk's audio once its chapter is assembled.
+    pub fn remove_chunk(&self, key: &str) {
+        // Best effort: a leftover chunk file costs disk space, never correctness.
+        let _ = fs::remove_file(self.chunk_path(key));
+    }
+
+    /// Keys of every chunk on disk.
+    pub fn chunk_keys(&self) -> Vec<String> {
+        let dir = self.root.join(STATE_DIR).join("chunks");
+        let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+        entries.filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".chunk").map(str::to_owned)).collect()
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.root.join(STATE_DIR).join("manifest.json")
+    }
+
+    /// The manifest of an earlier run, if there is a readable one.
+    pub fn load_manifest(&self) -> Option<Manifest> {
+        let bytes = fs::read(self.manifest_path()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Writes the manifest atomically.
+    pub fn save_manifest(&self, manifest: &Manifest) -> Result<(), JobError> {
+        let path = self.manifest_path();
+        let json = serde_json::to_vec_pretty(manifest).map_err(|e| io_err(&path)(io::Error::other(e)))?;
+        atomic::write(&path, &json).map_err(io_err(&path))
+    }
+
+    /// Starts writing an output file in the folder.
+    pub fn create_output(&self, name: &str) -> Result<AtomicFile, JobError> {
+        let path = self.root.join(name);
+        AtomicFile::create(&path).map_err(io_err(&path))
+    }
+
+    /// Writes a whole output file atomically.
+    pub fn write_output(&self, name: &str, bytes: &[u8]) -> Result<(), JobError> {
+        let path = self.root.join(name);
+        let mut file = AtomicFile::create(&path).map_err(io_err(&path))?;
+        file.write_all(bytes).and_then(|_| file.commit()).map_err(io_err(&path))
+    }
+
+    /// An output file's bytes, if it can be read.
+    pub fn read_output(&self, name: &str) -> Option<Vec<u8>> {
+        fs::read(self.root.join(name)).ok()
+    }
+
+    /// Whether an output file exists.
+    pub fn has_output(&self, name: &str) -> bool {
+        self.root.join(name).is_file()
+    }
+
+    /// Removes an output file of an earlier run that this run does not make.
+    pub fn remove_output(&self, name: &str) {
+        let _ = fs::remove_file(self.root.join(name));
+    }
+}
+
+fn decode_chunk(bytes: &[u8]) -> Option<Rendered> {
+    let rest = bytes.strip_prefix(CHUNK_MAGIC)?;
+    let count = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let frame_bytes = rest.get(4..4 + count * 4)?;
+    let frames: Vec<u32> = frame_bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let sample_bytes = &rest[4 + count * 4..];
+    let total: usize = frames.iter().map(|&f| f as usize).sum();
+    if sample_bytes.len() != total * SAMPLES_PER_FRAME * 4 {
+        return None;
+    }
+    let samples = sample_bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    Some(Rendered { samples, frames })
+}
+
+/// sha256 of a file's bytes, as hex.
+pub fn file_sha256(path: &Path) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    io::copy(&mut File::open(path)?, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_files_round_trip_and_truncated_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = JobDir::open(dir.path()).unwrap();
+        let rendered = Rendered { samples: vec![0.5; 3 * SAMPLES_PER_FRAME], frames: vec![1, 2] };
+        job.write_chunk("k", &rendered).unwrap();
+        assert!(job.has_chunk("k"));
+        assert_eq!(job.read_chunk("k").unwrap(), rendered);
+        assert_eq!(job.chunk_keys(), ["k"]);
+        let path = job.chunk_path("k");
+        let bytes = fs::read(&path).unwrap();
+        fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+        assert!(job.read_chunk("k").unwrap_err().to_string().contains("not a complete chunk"));
+    }
+
+    #[test]
+    fn a_second_build_in_the_same_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = JobDir::open(dir.path()).unwrap();
+        assert!(matches!(JobDir::open(dir.path()), Err(JobError::Busy(_))));
+        drop(first);
+        assert!(JobDir::open(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn chunk_keys_change_with_everything_that_changes_audio() {
+        let base = chunk_key("m", "bf_lily", 1.0, &[1, 2, 3]);
+        assert_eq!(base, chunk_key("m", "bf_lily", 1.0, &[1, 2, 3]));
+        assert_ne!(base, chunk_key("m2", "bf_lily", 1.0, &[1, 2, 3]));
+        assert_ne!(base, chunk_key("m", "af_heart", 1.0, &[1, 2, 3]));
+        assert_ne!(base, chunk_key("m", "bf_lily", 1.1, &[1, 2, 3]));
+        assert_ne!(base, chunk_key("m", "bf_lily", 1.0, &[1, 2, 4]));
+    }
+}
