@@ -86,14 +86,14 @@ struct Doc {
     /// Path inside the zip, without a leading slash.
     path: String,
     blocks: Vec<Block>,
-    anchors: HashMap<String, usize>,
-    notes: Vec<(usize, Block)>,
+    anchors: HashMap<String, html::Mark>,
+    notes: Vec<(html::Mark, Block)>,
     /// Front or back matter to leave out.
     matter: bool,
 }
 
-/// A position in the reading order: (document, block).
-type Pos = (usize, usize);
+/// A position in the reading order: (document, block, sequence; see [`html::Mark`]).
+type Pos = (usize, usize, usize);
 
 struct TocNode {
     label: String,
@@ -315,8 +315,8 @@ fn toc_nodes(
                 }
                 return None;
             };
-            let block = frag.and_then(|f| docs[d].anchors.get(&f).copied()).unwrap_or(0);
-            Some((d, block))
+            let (block, seq) = frag.and_then(|f| docs[d].anchors.get(&f).copied()).unwrap_or((0, 0));
+            Some((d, block, seq))
         });
         out.push(TocNode {
             label: squash(child.label()),
@@ -352,7 +352,7 @@ fn first_target(nodes: &[TocNode]) -> Option<Pos> {
 }
 
 fn only_headings(docs: &[Doc], from: Pos, to: Pos) -> bool {
-    if to <= from {
+    if (to.0, to.1) <= (from.0, from.1) {
         return true;
     }
     blocks_between(docs, from, to).all(|b| matches!(b.kind, BlockKind::Heading { .. }))
@@ -369,18 +369,18 @@ fn blocks_between(docs: &[Doc], from: Pos, to: Pos) -> impl Iterator<Item = &Blo
 
 fn notes_between(docs: &[Doc], from: Pos, to: Pos) -> impl Iterator<Item = &Block> {
     (from.0..=to.0.min(docs.len().saturating_sub(1))).filter(|&d| !docs[d].matter).flat_map(move |d| {
-        docs[d].notes.iter().filter(move |(at, _)| (d, *at) >= from && (d, *at) < to).map(|(_, b)| b)
+        docs[d].notes.iter().filter(move |((at, seq), _)| (d, *at, *seq) >= from && (d, *at, *seq) < to).map(|(_, b)| b)
     })
 }
 
 fn toc_chapters(mut bounds: Vec<Boundary>, docs: &[Doc], opts: &IngestOptions, book_title: &str) -> Vec<Chapter> {
     bounds.sort_by_key(|b| b.pos);
-    let end: Pos = (docs.len(), 0);
+    let end: Pos = (docs.len(), 0, 0);
     let mut chapters = Vec::new();
     let first = bounds.first().map_or(end, |b| b.pos);
-    if first > (0, 0) && opts.keep_front_matter {
+    if first > (0, 0, 0) && opts.keep_front_matter {
         // Text before the first TOC entry (title pages, dedications): kept only on request.
-        let blocks = gather(docs, (0, 0), first, opts);
+        let blocks = gather(docs, (0, 0, 0), first, opts);
         let title = first_heading(&blocks).unwrap_or_else(|| book_title.to_string());
         chapters.push(Chapter { title, blocks });
     }
@@ -411,7 +411,7 @@ fn spine_chapters(docs: &[Doc], opts: &IngestOptions, book_title: &str) -> Vec<C
     (0..docs.len())
         .filter(|&d| !docs[d].matter)
         .map(|d| {
-            let blocks = gather(docs, (d, 0), (d + 1, 0), opts);
+            let blocks = gather(docs, (d, 0, 0), (d + 1, 0, 0), opts);
             let title = first_heading(&blocks).unwrap_or_else(|| file_stem(&docs[d].path));
             Chapter { title, blocks }
         })

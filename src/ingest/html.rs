@@ -359,22 +359,34 @@ pub(crate) fn decode_entities(s: &str) -> String {
     out
 }
 
+/// A place in a document: the index of the next main-flow block, and a sequence number that
+/// orders anchors and notes falling between the same two blocks.
+pub(crate) type Mark = (usize, usize);
+
 /// The blocks of one content document.
 #[derive(Debug, Default)]
 pub(crate) struct DocText {
     pub blocks: Vec<Block>,
-    /// `id` attribute -> index of the first block at or after the element.
-    pub anchors: HashMap<String, usize>,
-    /// Note bodies with the main-flow block index where they appeared.
-    pub notes: Vec<(usize, Block)>,
+    /// `id` attribute -> where the element starts.
+    pub anchors: HashMap<String, Mark>,
+    /// Note bodies with where they appeared in the main flow.
+    pub notes: Vec<(Mark, Block)>,
     /// Stray control characters that were replaced or removed.
     pub control_chars: usize,
 }
 
 /// Walks a parsed document into blocks.
 pub(crate) fn extract(dom: &Dom, file: &Path, opts: &IngestOptions) -> DocText {
-    let mut w =
-        Walker { dom, file, opts, out: DocText::default(), cur: String::new(), cur_range: None, in_note: false };
+    let mut w = Walker {
+        dom,
+        file,
+        opts,
+        out: DocText::default(),
+        cur: String::new(),
+        cur_range: None,
+        in_note: false,
+        seq: 0,
+    };
     let start = dom.find("body").unwrap_or(0);
     w.walk(start, BlockKind::Paragraph, 0);
     w.flush(BlockKind::Paragraph);
@@ -389,6 +401,7 @@ struct Walker<'a> {
     cur: String,
     cur_range: Option<Range<usize>>,
     in_note: bool,
+    seq: usize,
 }
 
 impl Walker<'_> {
@@ -401,11 +414,16 @@ impl Walker<'_> {
         let kind = if self.in_note { BlockKind::Note } else { kind };
         let block = Block { kind, text, source: Source { file: self.file.to_path_buf(), range } };
         if self.in_note {
-            let at = self.out.blocks.len();
+            let at = self.mark(self.out.blocks.len());
             self.out.notes.push((at, block));
         } else {
             self.out.blocks.push(block);
         }
+    }
+
+    fn mark(&mut self, block: usize) -> Mark {
+        self.seq += 1;
+        (block, self.seq)
     }
 
     fn flush(&mut self, kind: BlockKind) {
@@ -424,7 +442,7 @@ impl Walker<'_> {
             return;
         }
         if let Some(anchor) = self.dom.attr(id, "id") {
-            let at = self.out.blocks.len();
+            let at = self.mark(self.out.blocks.len());
             self.out.anchors.entry(anchor.to_string()).or_insert(at);
         }
         for &c in &self.dom.nodes[id].children {
@@ -458,7 +476,7 @@ impl Walker<'_> {
         }
         if let Some(anchor) = dom.attr(id, "id") {
             // A TOC fragment link starts at the next block; flush inline text only at block level.
-            let at = self.out.blocks.len() + usize::from(!self.cur.trim().is_empty() && is_block(name));
+            let at = self.mark(self.out.blocks.len() + usize::from(!self.cur.trim().is_empty() && is_block(name)));
             self.out.anchors.entry(anchor.to_string()).or_insert(at);
         }
         if dom.has_type(id, NOTE_TYPES) && !self.in_note {
@@ -803,7 +821,7 @@ mod tests {
         let d = blocks("<body><p><a id=\"p1\"/>One</p><p>Two</p></body>", &IngestOptions::default());
         let texts: Vec<_> = d.blocks.iter().map(|b| b.text.as_str()).collect();
         assert_eq!(texts, ["One", "Two"]);
-        assert_eq!(d.anchors["p1"], 0);
+        assert_eq!(d.anchors["p1"].0, 0);
     }
 
     #[test]
