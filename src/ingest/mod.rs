@@ -2,14 +2,31 @@
 //!
 //! Takes input paths (or `-`), gives chapters made of [`Block`]s of plain text with markup removed.
 //! Nothing here knows about phonemes or audio; `script` decides how the blocks are spoken.
+//! [`read_inputs`] is the entry point; each format's chapter rules are in its module's doc
+//! (`epub`, `markdown`, `text`, `dir`). Input is untrusted: sizes are capped by [`Limits`],
+//! problems the reader can get past become [`Warning`]s, the rest one-line [`IngestError`]s.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+mod dir;
+mod epub;
+mod html;
+mod markdown;
+mod text;
+mod text_clean;
+
+pub use html::CODE_ANNOUNCEMENT;
+pub use markdown::SPLIT_WORDS;
 
 /// A whole input: its metadata and its chapters in reading order.
 #[derive(Debug, Clone, Default)]
 pub struct Book {
     pub meta: BookMeta,
     pub chapters: Vec<Chapter>,
+    /// Problems read past (repaired markup, odd encodings, broken TOC links), each naming its file.
+    pub warnings: Vec<Warning>,
 }
 
 /// What the book says about itself.
@@ -17,7 +34,8 @@ pub struct Book {
 pub struct BookMeta {
     pub title: String,
     pub authors: Vec<String>,
-    /// BCP 47 tag as the book states it (`en-GB`), when it states one.
+    /// BCP 47 tag as the book states it (`en-GB`), when it states one. Only EPUB states one;
+    /// Markdown and text leave `None` (the language is unknown, not assumed English).
     pub language: Option<String>,
     /// The cover image, kept for output formats that embed one (M4B, EPUB 3).
     pub cover: Option<Cover>,
@@ -73,4 +91,219 @@ pub struct Source {
     pub file: PathBuf,
     /// Byte offset range of the block in the decoded source file.
     pub range: std::ops::Range<usize>,
+}
+
+/// A problem the reader got past, with the file it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub file: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.message)
+    }
+}
+
+/// What to do with footnote and endnote bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NotesMode {
+    /// Leave them out.
+    #[default]
+    Skip,
+    /// Read them as [`BlockKind::Note`] blocks at the end of the chapter they belong to.
+    End,
+}
+
+/// What to do with code blocks (`<pre>`, fenced code). Inline code is always read as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CodeMode {
+    /// Leave them out.
+    #[default]
+    Skip,
+    /// Read them as [`BlockKind::Code`] blocks.
+    Read,
+    /// Replace each by a short [`BlockKind::Code`] block, [`CODE_ANNOUNCEMENT`].
+    Announce,
+}
+
+/// An input format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Epub,
+    Markdown,
+    Text,
+}
+
+/// Caps that keep hostile input within bounded time and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest input file (or stdin) read, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest size one zip entry may inflate to.
+    pub max_entry_bytes: u64,
+    /// Largest size all zip entries together may inflate to.
+    pub max_total_bytes: u64,
+    /// Most entries a zip may have.
+    pub max_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_file_bytes: 256 << 20, max_entry_bytes: 64 << 20, max_total_bytes: 512 << 20, max_entries: 20_000 }
+    }
+}
+
+/// How to read the inputs. The defaults are what a listener wants from a book.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// Keep cover, title, copyright, imprint, colophon, printed contents and advert pages.
+    pub keep_front_matter: bool,
+    /// Read EPUB spine items marked `linear="no"`.
+    pub read_nonlinear: bool,
+    pub notes: NotesMode,
+    /// Read image alt text as [`BlockKind::ImageAlt`] blocks.
+    pub alt_text: bool,
+    /// Read tables row by row as [`BlockKind::Table`] blocks.
+    pub tables: bool,
+    pub code: CodeMode,
+    /// Format of `-` (stdin); `None` sniffs it: zip magic is EPUB, Markdown-looking is Markdown.
+    pub stdin_format: Option<Format>,
+    pub limits: Limits,
+}
+
+/// Why an input could not be read. Each message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a readable EPUB: {reason}", path.display())]
+    Epub { path: PathBuf, reason: String },
+    #[error("{}: {what} is larger than {limit_mib} MiB, refusing to read it", path.display())]
+    TooLarge { path: PathBuf, what: String, limit_mib: u64 },
+    #[error("{}: looks like a binary file, not text", path.display())]
+    Binary { path: PathBuf },
+    #[error("{}: the file is empty", path.display())]
+    Empty { path: PathBuf },
+    #[error("{}: no readable text found", path.display())]
+    NoText { path: PathBuf },
+    #[error("{}: unsupported file type (expected .epub, .md, .markdown or .txt)", path.display())]
+    Unsupported { path: PathBuf },
+    #[error("{}: nothing readable in this folder ({files} supported files found)", path.display())]
+    NothingReadable { path: PathBuf, files: usize },
+    #[error("no input given")]
+    NoInput,
+}
+
+/// Reads every input in order into one book: files, folders, or `-` for stdin.
+///
+/// The book's metadata comes from the first input; chapters and warnings from all of them.
+pub fn read_inputs<P: AsRef<Path>>(paths: &[P], opts: &IngestOptions) -> Result<Book, IngestError> {
+    let mut book: Option<Book> = None;
+    for p in paths {
+        let path = p.as_ref();
+        let part = if path == Path::new("-") {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .take(opts.limits.max_file_bytes + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|source| IngestError::Io { path: path.to_path_buf(), source })?;
+            if bytes.len() as u64 > opts.limits.max_file_bytes {
+                return Err(too_large(path, opts));
+            }
+            read_bytes(Path::new("-"), bytes, opts.stdin_format, opts)?
+        } else if path.is_dir() {
+            dir::read(path, opts)?
+        } else {
+            let format = match dir::format_of(path) {
+                Some(f) => f,
+                None => sniff(&read_limited(path, opts)?)
+                    .ok_or_else(|| IngestError::Unsupported { path: path.to_path_buf() })?,
+            };
+            read_file_as(path, format, opts)?
+        };
+        match book.as_mut() {
+            None => book = Some(part),
+            Some(b) => {
+                if b.meta.language.is_none() {
+                    b.meta.language = part.meta.language;
+                }
+                b.chapters.extend(part.chapters);
+                b.warnings.extend(part.warnings);
+            }
+        }
+    }
+    book.ok_or(IngestError::NoInput)
+}
+
+/// Reads one input held in memory; `name` is used in sources, warnings and errors.
+/// `format: None` sniffs it as for stdin.
+pub fn read_bytes(
+    name: &Path,
+    bytes: Vec<u8>,
+    format: Option<Format>,
+    opts: &IngestOptions,
+) -> Result<Book, IngestError> {
+    if bytes.is_empty() {
+        return Err(IngestError::Empty { path: name.to_path_buf() });
+    }
+    let format = format.or_else(|| sniff(&bytes)).unwrap_or(Format::Text);
+    match format {
+        Format::Epub => epub::read(name, bytes, opts),
+        Format::Markdown => markdown::read(name, &bytes, opts),
+        Format::Text => text::read(name, &bytes, opts),
+    }
+}
+
+fn read_file_as(path: &Path, format: Format, opts: &IngestOptions) -> Result<Book, IngestError> {
+    let bytes = read_limited(path, opts)?;
+    if bytes.is_empty() {
+        return Err(IngestError::Empty { path: path.to_path_buf() });
+    }
+    read_bytes(path, bytes, Some(format), opts)
+}
+
+fn read_limited(path: &Path, opts: &IngestOptions) -> Result<Vec<u8>, IngestError> {
+    let io = |source| IngestError::Io { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(opts.limits.max_file_bytes + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > opts.limits.max_file_bytes {
+        return Err(too_large(path, opts));
+    }
+    Ok(bytes)
+}
+
+fn too_large(path: &Path, opts: &IngestOptions) -> IngestError {
+    IngestError::TooLarge {
+        path: path.to_path_buf(),
+        what: "the input".into(),
+        limit_mib: opts.limits.max_file_bytes >> 20,
+    }
+}
+
+/// Guesses a format from content: zip magic is EPUB, Markdown syntax is Markdown, else text.
+fn sniff(bytes: &[u8]) -> Option<Format> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Some(Format::Epub);
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(16 * 1024)]);
+    let markdownish = head.starts_with("---\n")
+        || head.lines().any(|l| {
+            l.starts_with("# ") || l.starts_with("## ") || l.starts_with("```") || (l.contains("](") && l.contains('['))
+        });
+    Some(if markdownish { Format::Markdown } else { Format::Text })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff(b"PK\x03\x04rest"), Some(Format::Epub));
+        assert_eq!(sniff(b"# Title\n\nText"), Some(Format::Markdown));
+        assert_eq!(sniff(b"Just text.\n"), Some(Format::Text));
+    }
 }

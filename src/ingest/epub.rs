@@ -1,0 +1,516 @@
+//! Ingest, EPUB 2 and 3: reads the package with `rbook`, the content documents with [`super::html`].
+//!
+//! Takes the bytes of an `.epub`, gives a [`Book`] whose chapters follow the table of contents.
+//! Before `rbook` sees the archive every zip entry is inflated once through a size cap
+//! ([`super::Limits`]), so a zip bomb fails fast with a clear error instead of eating memory;
+//! the text entries are kept from that pass and parsed by our lenient reader.
+//!
+//! Chapter rules:
+//! * Chapters start at the TOC entries (EPUB 3 nav, else the NCX), with the titles the TOC shows.
+//!   An entry pointing at `file#fragment` starts where that `id` is, so one file can hold several.
+//! * Nesting: an entry is a chapter and its sub-entries are sections of it, except when the entry
+//!   has no link or its own text up to its first sub-entry is only headings (a "Part" page, a
+//!   section title): then its sub-entries are chapters too. A chapter left with nothing but
+//!   headings is joined to the start of the next one, so "Part I" is read before chapter I.
+//! * Spine items without a TOC entry join the chapter before them; text before the first entry
+//!   is front matter (title pages, dedications), read only with `keep_front_matter`.
+//! * Skipped by default (`keep_front_matter` keeps them): cover, title page, copyright page,
+//!   imprint, colophon, uncopyright, printed contents (including the nav document when it is in
+//!   the spine) and publisher adverts, found by `epub:type`/`role`, the landmarks or guide, file
+//!   names and TOC labels; also a chapter under 150 words that carries the book's title or a
+//!   licence notice (`Todo es mío`'s title page). `linear="no"` items are skipped unless `read_nonlinear`; a file the
+//!   spine lists twice is read once.
+//! * When no TOC entry resolves to a spine item, each spine document is a chapter titled by its
+//!   first heading.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use rbook::prelude::*;
+
+use super::html;
+use super::text::decode_document;
+use super::{Block, BlockKind, Book, BookMeta, Chapter, Cover, IngestError, IngestOptions, NotesMode, Warning};
+
+/// File-name tokens of documents that are front or back matter rather than reading text.
+const MATTER_NAME_TOKENS: &[&str] = &[
+    "cover",
+    "frontcover",
+    "titlepage",
+    "halftitle",
+    "halftitlepage",
+    "copyright",
+    "uncopyright",
+    "imprint",
+    "colophon",
+    "toc",
+    "contents",
+    "promo",
+    "ad",
+    "advert",
+    "advertisement",
+];
+
+const MATTER_LANDMARKS: &[&str] = &[
+    "cover",
+    "toc",
+    "copyright-page",
+    "titlepage",
+    "title-page",
+    "colophon",
+    "imprint",
+    "halftitlepage",
+    "loi",
+    "lot",
+];
+
+const MATTER_LABELS: &[&str] = &[
+    "cover",
+    "title page",
+    "titlepage",
+    "half title",
+    "copyright",
+    "copyright page",
+    "imprint",
+    "colophon",
+    "uncopyright",
+    "table of contents",
+    "contents",
+    "toc",
+    "couverture",
+    "page de titre",
+];
+
+struct Doc {
+    /// Path inside the zip, without a leading slash.
+    path: String,
+    blocks: Vec<Block>,
+    anchors: HashMap<String, html::Mark>,
+    notes: Vec<(html::Mark, Block)>,
+    /// Front or back matter to leave out.
+    matter: bool,
+}
+
+/// A position in the reading order: (document, block, sequence; see [`html::Mark`]).
+type Pos = (usize, usize, usize);
+
+struct TocNode {
+    label: String,
+    target: Option<Pos>,
+    children: Vec<TocNode>,
+}
+
+struct Boundary {
+    pos: Pos,
+    title: String,
+    matter: bool,
+}
+
+/// Reads one EPUB held in memory.
+pub(crate) fn read(path: &Path, bytes: Vec<u8>, opts: &IngestOptions) -> Result<Book, IngestError> {
+    let mut warnings = Vec::new();
+    let entries = scan_zip(path, &bytes, opts, &mut warnings)?;
+    if !entries.contains_key("META-INF/container.xml") {
+        return Err(IngestError::Epub { path: path.to_path_buf(), reason: "missing META-INF/container.xml".into() });
+    }
+    let epub = rbook::Epub::options()
+        .strict(false)
+        .read(Cursor::new(bytes))
+        .map_err(|e| IngestError::Epub { path: path.to_path_buf(), reason: rbook_reason(&e.to_string()) })?;
+    let warn = |w: &mut Vec<Warning>, msg: String| w.push(Warning { file: path.to_path_buf(), message: msg });
+
+    let meta = read_meta(&epub, &entries);
+
+    // Documents the landmarks or guide call front matter.
+    let mut matter_paths = HashSet::new();
+    if let Some(landmarks) = epub.toc().landmarks() {
+        for lm in landmarks.children().iter() {
+            if MATTER_LANDMARKS.contains(&lm.kind().as_str())
+                && let Some(href) = lm.href()
+            {
+                let h = href.decode();
+                if !h.contains('#') {
+                    matter_paths.insert(zip_key(&h));
+                }
+            }
+        }
+    }
+
+    // The spine, deduplicated, as content documents.
+    let mut docs: Vec<Doc> = Vec::new();
+    let mut by_path: HashMap<String, usize> = HashMap::new();
+    let mut in_spine: HashSet<String> = HashSet::new();
+    for item in epub.spine().entries() {
+        let Some(entry) = item.manifest_entry() else {
+            warn(&mut warnings, format!("spine item `{}` is not in the manifest, skipped", item.idref()));
+            continue;
+        };
+        let key = zip_key(&entry.href().decode());
+        if !in_spine.insert(key.clone()) {
+            continue;
+        }
+        if !item.is_linear() && !opts.read_nonlinear {
+            continue;
+        }
+        let media = entry.media_type();
+        if !(media.contains("html") || key.ends_with("html") || key.ends_with(".htm")) {
+            warn(&mut warnings, format!("spine item {key} is {media}, not a content document, skipped"));
+            continue;
+        }
+        let Some(raw) = entries.get(&key) else {
+            warn(&mut warnings, format!("spine item {key} is missing from the archive, skipped"));
+            continue;
+        };
+        let is_nav = entry.properties().has_property("nav");
+        let matter = !opts.keep_front_matter
+            && (is_nav || matter_paths.contains(&key) || name_is_matter(&key) || name_is_matter(entry.id()));
+        let text = decode_document(raw);
+        let dom = html::parse(&text);
+        let file = PathBuf::from(format!("{}#{}", path.display(), key));
+        let extracted = html::extract(&dom, &file, opts);
+        if dom.repairs > 0 {
+            warn(&mut warnings, format!("{key}: repaired {} markup errors", dom.repairs));
+        }
+        if extracted.control_chars > 0 {
+            warn(&mut warnings, format!("{key}: replaced {} stray control characters", extracted.control_chars));
+        }
+        by_path.insert(key.clone(), docs.len());
+        docs.push(Doc {
+            path: key,
+            blocks: extracted.blocks,
+            anchors: extracted.anchors,
+            notes: extracted.notes,
+            matter,
+        });
+    }
+    if docs.is_empty() {
+        return Err(IngestError::Epub {
+            path: path.to_path_buf(),
+            reason: "the spine lists no readable documents".into(),
+        });
+    }
+
+    // The table of contents, resolved against the spine.
+    let mut broken = 0;
+    let toc = match epub.toc().contents() {
+        Some(root) => toc_nodes(&root, &docs, &by_path, &in_spine, &mut broken, 0),
+        None => Vec::new(),
+    };
+    if broken > 0 {
+        warn(&mut warnings, format!("{broken} table-of-contents links point to files not in the spine"));
+    }
+    let mut bounds = Vec::new();
+    select(&toc, &docs, &mut bounds);
+    let chapters = if bounds.is_empty() {
+        if !toc.is_empty() || broken > 0 {
+            warn(&mut warnings, "table of contents unusable, chapters taken from the spine".into());
+        }
+        spine_chapters(&docs, opts, &meta.title)
+    } else {
+        toc_chapters(bounds, &docs, opts, &meta.title)
+    };
+    let chapters = tidy(chapters);
+    if chapters.is_empty() {
+        return Err(IngestError::NoText { path: path.to_path_buf() });
+    }
+    Ok(Book { meta, chapters, warnings })
+}
+
+/// Inflates every entry once under the caps; keeps the text entries.
+fn scan_zip(
+    path: &Path,
+    bytes: &[u8],
+    opts: &IngestOptions,
+    warnings: &mut Vec<Warning>,
+) -> Result<HashMap<String, Vec<u8>>, IngestError> {
+    let corrupt = |reason: String| IngestError::Epub { path: path.to_path_buf(), reason };
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| corrupt(format!("not a readable zip archive ({e})")))?;
+    if zip.len() > opts.limits.max_entries {
+        return Err(corrupt(format!("too many zip entries ({}, limit {})", zip.len(), opts.limits.max_entries)));
+    }
+    let mut kept = HashMap::new();
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let mut file = match zip.by_index(i) {
+            Ok(f) => f,
+            Err(e) => {
+                warnings.push(Warning { file: path.to_path_buf(), message: format!("zip entry {i} unreadable ({e})") });
+                continue;
+            }
+        };
+        if file.is_dir() {
+            continue;
+        }
+        let name = file.name().to_string();
+        let cap = opts.limits.max_entry_bytes;
+        let mut buf = Vec::new();
+        let read = (&mut file).take(cap + 1).read_to_end(&mut buf);
+        if let Err(e) = read {
+            warnings.push(Warning { file: path.to_path_buf(), message: format!("zip entry {name} unreadable ({e})") });
+            continue;
+        }
+        let len = buf.len() as u64;
+        if len > cap {
+            return Err(IngestError::TooLarge { path: path.to_path_buf(), what: name, limit_mib: cap >> 20 });
+        }
+        total += len;
+        if total > opts.limits.max_total_bytes {
+            return Err(IngestError::TooLarge {
+                path: path.to_path_buf(),
+                what: "the archive in total".into(),
+                limit_mib: opts.limits.max_total_bytes >> 20,
+            });
+        }
+        let lower = name.to_ascii_lowercase();
+        if [".xml", ".opf", ".ncx", "html", ".htm"].iter().any(|s| lower.ends_with(s)) {
+            kept.insert(name, buf);
+        }
+    }
+    Ok(kept)
+}
+
+fn read_meta(epub: &rbook::Epub, entries: &HashMap<String, Vec<u8>>) -> BookMeta {
+    let md = epub.metadata();
+    let title = md.title().map(|t| squash(t.value())).unwrap_or_default();
+    let authors = md.creators().map(|c| squash(c.value())).filter(|s| !s.is_empty()).collect();
+    let language = md.language().map(|l| l.value().trim().to_string()).filter(|s| !s.is_empty());
+    let cover = epub.manifest().cover_image().and_then(|c| {
+        let key = zip_key(&c.href().decode());
+        // The zip was already scanned under the caps, so this read is bounded.
+        let bytes = match entries.get(&key) {
+            Some(b) => b.clone(),
+            None => epub.read_resource_bytes(c.href().decode().as_ref()).ok()?,
+        };
+        Some(Cover { media_type: c.media_type().to_string(), bytes })
+    });
+    BookMeta { title, authors, language, cover }
+}
+
+fn toc_nodes(
+    entry: &rbook::ebook::epub::toc::EpubTocEntry<'_>,
+    docs: &[Doc],
+    by_path: &HashMap<String, usize>,
+    in_spine: &HashSet<String>,
+    broken: &mut usize,
+    depth: usize,
+) -> Vec<TocNode> {
+    if depth > html::MAX_DEPTH {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for child in entry.children().iter() {
+        let target = child.href().and_then(|href| {
+            let h = href.decode();
+            let (file, frag) = match h.split_once('#') {
+                Some((f, fr)) => (f.to_string(), Some(fr.to_string())),
+                None => (h.to_string(), None),
+            };
+            let key = zip_key(&file);
+            let Some(&d) = by_path.get(&key) else {
+                // Links to skipped non-linear items are expected; others resolve nowhere.
+                if !in_spine.contains(&key) {
+                    *broken += 1;
+                }
+                return None;
+            };
+            let (block, seq) = frag.and_then(|f| docs[d].anchors.get(&f).copied()).unwrap_or((0, 0));
+            Some((d, block, seq))
+        });
+        out.push(TocNode {
+            label: squash(child.label()),
+            target,
+            children: toc_nodes(&child, docs, by_path, in_spine, broken, depth + 1),
+        });
+    }
+    out
+}
+
+/// Chooses chapter starts from the TOC tree (see the module doc for the nesting rule).
+fn select(nodes: &[TocNode], docs: &[Doc], out: &mut Vec<Boundary>) {
+    for n in nodes {
+        if let Some(pos) = n.target {
+            out.push(Boundary { pos, title: n.label.clone(), matter: label_is_matter(&n.label) });
+        }
+        if n.children.is_empty() {
+            continue;
+        }
+        let descend = match (n.target, first_target(&n.children)) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(from), Some(to)) => only_headings(docs, from, to),
+        };
+        if descend {
+            select(&n.children, docs, out);
+        }
+    }
+}
+
+fn first_target(nodes: &[TocNode]) -> Option<Pos> {
+    nodes.iter().find_map(|n| n.target.or_else(|| first_target(&n.children)))
+}
+
+fn only_headings(docs: &[Doc], from: Pos, to: Pos) -> bool {
+    if (to.0, to.1) <= (from.0, from.1) {
+        return true;
+    }
+    blocks_between(docs, from, to).all(|b| matches!(b.kind, BlockKind::Heading { .. }))
+}
+
+/// Blocks of the non-matter documents in `[from, to)`.
+fn blocks_between(docs: &[Doc], from: Pos, to: Pos) -> impl Iterator<Item = &Block> {
+    (from.0..=to.0.min(docs.len().saturating_sub(1))).filter(|&d| !docs[d].matter).flat_map(move |d| {
+        let start = if d == from.0 { from.1 } else { 0 };
+        let end = if d == to.0 { to.1 } else { docs[d].blocks.len() };
+        docs[d].blocks.get(start..end.max(start)).unwrap_or(&[]).iter()
+    })
+}
+
+fn notes_between(docs: &[Doc], from: Pos, to: Pos) -> impl Iterator<Item = &Block> {
+    (from.0..=to.0.min(docs.len().saturating_sub(1))).filter(|&d| !docs[d].matter).flat_map(move |d| {
+        docs[d].notes.iter().filter(move |((at, seq), _)| (d, *at, *seq) >= from && (d, *at, *seq) < to).map(|(_, b)| b)
+    })
+}
+
+fn toc_chapters(mut bounds: Vec<Boundary>, docs: &[Doc], opts: &IngestOptions, book_title: &str) -> Vec<Chapter> {
+    bounds.sort_by_key(|b| b.pos);
+    let end: Pos = (docs.len(), 0, 0);
+    let mut chapters = Vec::new();
+    let first = bounds.first().map_or(end, |b| b.pos);
+    if first > (0, 0, 0) && opts.keep_front_matter {
+        // Text before the first TOC entry (title pages, dedications): kept only on request.
+        let blocks = gather(docs, (0, 0, 0), first, opts);
+        let title = first_heading(&blocks).unwrap_or_else(|| book_title.to_string());
+        chapters.push(Chapter { title, blocks });
+    }
+    for (k, b) in bounds.iter().enumerate() {
+        let to = bounds.get(k + 1).map_or(end, |n| n.pos);
+        if b.matter && !opts.keep_front_matter {
+            continue;
+        }
+        let blocks = gather(docs, b.pos, to, opts);
+        let title = if b.title.is_empty() { first_heading(&blocks).unwrap_or_default() } else { b.title.clone() };
+        if !opts.keep_front_matter && looks_like_title_page(&title, &blocks, book_title) {
+            continue;
+        }
+        chapters.push(Chapter { title, blocks });
+    }
+    chapters
+}
+
+fn gather(docs: &[Doc], from: Pos, to: Pos, opts: &IngestOptions) -> Vec<Block> {
+    let mut blocks: Vec<Block> = blocks_between(docs, from, to).cloned().collect();
+    if opts.notes == NotesMode::End {
+        blocks.extend(notes_between(docs, from, to).cloned());
+    }
+    blocks
+}
+
+fn spine_chapters(docs: &[Doc], opts: &IngestOptions, book_title: &str) -> Vec<Chapter> {
+    (0..docs.len())
+        .filter(|&d| !docs[d].matter)
+        .map(|d| {
+            let blocks = gather(docs, (d, 0, 0), (d + 1, 0, 0), opts);
+            let title = first_heading(&blocks).unwrap_or_else(|| file_stem(&docs[d].path));
+            Chapter { title, blocks }
+        })
+        .filter(|c| opts.keep_front_matter || !looks_like_title_page(&c.title, &c.blocks, book_title))
+        .collect()
+}
+
+/// A short chapter that is the book's title page or a licence notice.
+fn looks_like_title_page(title: &str, blocks: &[Block], book_title: &str) -> bool {
+    let words: usize = blocks.iter().map(|b| b.text.split_whitespace().count()).sum();
+    if words >= SHORT_PAGE_WORDS {
+        return false;
+    }
+    let same_title = !book_title.is_empty() && title.trim().eq_ignore_ascii_case(book_title.trim());
+    let licence = blocks.iter().any(|b| {
+        let t = b.text.to_lowercase();
+        ["copyright", "©", "creative commons", "all rights reserved", "isbn", "licen", "public domain"]
+            .iter()
+            .any(|k| t.contains(k))
+    });
+    same_title || licence
+}
+
+/// Pages shorter than this may be title or licence pages (see `looks_like_title_page`).
+const SHORT_PAGE_WORDS: usize = 150;
+
+/// Drops empty chapters and joins heading-only ones to the next chapter.
+pub(crate) fn tidy(chapters: Vec<Chapter>) -> Vec<Chapter> {
+    let mut out: Vec<Chapter> = Vec::new();
+    let mut carry: Vec<Block> = Vec::new();
+    for mut ch in chapters {
+        if ch.blocks.is_empty() {
+            continue;
+        }
+        if ch.blocks.iter().all(|b| matches!(b.kind, BlockKind::Heading { .. })) {
+            carry.append(&mut ch.blocks);
+            continue;
+        }
+        if !carry.is_empty() {
+            carry.append(&mut ch.blocks);
+            ch.blocks = std::mem::take(&mut carry);
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn first_heading(blocks: &[Block]) -> Option<String> {
+    blocks.iter().find(|b| matches!(b.kind, BlockKind::Heading { .. })).map(|b| b.text.clone())
+}
+
+fn file_stem(path: &str) -> String {
+    Path::new(path).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn name_is_matter(name: &str) -> bool {
+    let stem = file_stem(name).to_ascii_lowercase();
+    let tokens: Vec<&str> = stem.split(|c: char| !c.is_ascii_alphanumeric()).filter(|t| !t.is_empty()).collect();
+    tokens.iter().any(|t| MATTER_NAME_TOKENS.contains(t))
+        || tokens.windows(2).any(|w| w == ["title", "page"])
+        || tokens.windows(2).any(|w| w == ["of", "contents"])
+}
+
+fn label_is_matter(label: &str) -> bool {
+    let l = label.trim().trim_end_matches(['.', ':']).to_lowercase();
+    MATTER_LABELS.contains(&l.as_str())
+}
+
+/// The zip key of an absolute, percent-decoded href.
+fn zip_key(href: &str) -> String {
+    href.trim_start_matches('/').to_string()
+}
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// rbook's messages as one lowercase clause.
+fn rbook_reason(msg: &str) -> String {
+    let msg = msg.trim().trim_end_matches('.');
+    let mut c = msg.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => "unreadable package".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matter_names() {
+        for n in ["OPS/titlepage.xhtml", "EPUB/spi-ad.xhtml", "toc-short.xhtml", "front-cover.html", "title-page.html"]
+        {
+            assert!(name_is_matter(n), "{n}");
+        }
+        for n in ["chapter_001.xhtml", "economy.xhtml", "advent.xhtml", "discovery.xhtml"] {
+            assert!(!name_is_matter(n), "{n}");
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! Ingest, Markdown: CommonMark with GFM tables, footnotes and YAML/TOML front matter, via
+//! pulldown-cmark.
+//!
+//! Takes the bytes of one `.md` file, gives its chapters. Chapter rule, chosen for what a listener
+//! expects from a docs tree: a file is one chapter, titled by its front matter `title:`, else its
+//! only H1, else its file name. A long file (at least [`SPLIT_WORDS`] words of readable text,
+//! like bat's README or CHANGELOG) is split at its top heading level; when that level holds a
+//! single document-title heading, at the next level down. The text before the first split
+//! heading keeps the file's title. Headings stay in the blocks either way.
+//!
+//! Reading: links are read as their text (autolinks, whose text is a URL, not at all), images only
+//! as alt text with `alt_text`, inline code as text, code blocks by [`CodeMode`], tables by
+//! `tables` (row by row), raw HTML reduced to its text (navigation bars and badge rows dropped),
+//! footnote definitions by [`NotesMode`]. Front matter is never read aloud.
+
+use std::ops::Range;
+use std::path::Path;
+
+use pulldown_cmark::{Event, HeadingLevel, LinkType, MetadataBlockKind, Options, Parser, Tag, TagEnd};
+
+use super::html::{CODE_ANNOUNCEMENT, fragment_text};
+use super::text::{decode_text, file_title};
+use super::text_clean::clean_inline;
+use super::{Block, BlockKind, Book, BookMeta, Chapter, CodeMode, IngestError, IngestOptions, NotesMode, Source};
+
+/// Files with at least this many words of readable text are split into several chapters.
+pub const SPLIT_WORDS: usize = 1500;
+
+/// Reads one Markdown file.
+pub(crate) fn read(path: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<Book, IngestError> {
+    let mut warnings = Vec::new();
+    let text = decode_text(path, bytes, &mut warnings)?;
+    let parsed = blocks(&text, path, opts);
+    let page_title = parsed
+        .front_title
+        .clone()
+        .or_else(|| {
+            let h1: Vec<&Block> = parsed.blocks.iter().filter(|b| b.kind == BlockKind::Heading { level: 1 }).collect();
+            (h1.len() == 1).then(|| h1[0].text.clone())
+        })
+        .unwrap_or_else(|| file_title(path));
+    let chapters = split(parsed.blocks, parsed.notes, &page_title);
+    if chapters.is_empty() {
+        return Err(IngestError::NoText { path: path.to_path_buf() });
+    }
+    let meta = BookMeta { title: page_title, ..BookMeta::default() };
+    Ok(Book { meta, chapters, warnings })
+}
+
+struct Parsed {
+    blocks: Vec<Block>,
+    notes: Vec<Block>,
+    front_title: Option<String>,
+}
+
+fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
+    let mut b =
+        Builder { path, out: Vec::new(), notes: Vec::new(), cur: String::new(), range: None, autolinks: Vec::new() };
+    let mut quote = 0usize;
+    let mut items = 0usize;
+    let mut skip = 0usize; // inside something not read (table when off, autolink, image)
+    let mut code: Option<(String, Range<usize>)> = None;
+    let mut html: Option<(String, Range<usize>)> = None;
+    let mut meta: Option<String> = None;
+    let mut alt: Option<String> = None;
+    let mut cells: Vec<String> = Vec::new();
+    let mut in_note = false;
+    let mut front_title = None;
+    let ctx = |quote: usize, items: usize| {
+        if quote > 0 {
+            BlockKind::Quote
+        } else if items > 0 {
+            BlockKind::ListItem
+        } else {
+            BlockKind::Paragraph
+        }
+    };
+    for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
+        if let Some(m) = meta.as_mut() {
+            match event {
+                Event::Text(t) => m.push_str(&t),
+                Event::End(TagEnd::MetadataBlock(kind)) => {
+                    front_title = front_matter_title(m, kind);
+                    meta = None;
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if let Some((c, _)) = code.as_mut() {
+            match event {
+                Event::Text(t) => c.push_str(&t),
+                Event::End(TagEnd::CodeBlock) => {
+                    if let Some((c, r)) = code.take() {
+                        match opts.code {
+                            CodeMode::Skip => {}
+                            CodeMode::Announce => b.emit(BlockKind::Code, CODE_ANNOUNCEMENT, r, in_note),
+                            CodeMode::Read => b.emit(BlockKind::Code, &c, r, in_note),
+                        }
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if let Some(a) = alt.as_mut() {
+            match event {
+                Event::Text(t) | Event::Code(t) => a.push_str(&t),
+                Event::End(TagEnd::Image) => {
+                    if let Some(a) = alt.take()
+                        && opts.alt_text
+                        && !a.trim().is_empty()
+                    {
+                        let kind = ctx(quote, items);
+                        b.flush(kind, in_note);
+                        b.emit(BlockKind::ImageAlt, &a, range, in_note);
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match event {
+            Event::Start(Tag::MetadataBlock(_)) => meta = Some(String::new()),
+            Event::Start(Tag::CodeBlock(_)) => {
+                b.flush(ctx(quote, items), in_note);
+                code = Some((String::new(), range));
+            }
+            Event::Start(Tag::Image { .. }) => alt = Some(String::new()),
+            Event::Start(Tag::Table(_)) => {
+                b.flush(ctx(quote, items), in_note);
+                if !opts.tables {
+                    skip += 1;
+                }
+            }
+            Event::End(TagEnd::Table) if !opts.tables => skip = skip.saturating_sub(1),
+            Event::End(TagEnd::Table) => {}
+            _ if skip > 0 && !matches!(event, Event::Start(Tag::Link { .. }) | Event::End(TagEnd::Link)) => {}
+            Event::Start(Tag::Link { link_type, .. }) => {
+                if matches!(link_type, LinkType::Autolink | LinkType::Email) {
+                    skip += 1;
+                    b.autolinks.push(true);
+                } else {
+                    b.autolinks.push(false);
+                }
+            }
+            Event::End(TagEnd::Link) => {
+                let autolink = b.autolinks.pop() == Some(true);
+                skip = skip.saturating_sub(usize::from(autolink));
+            }
+            Event::Start(Tag::HtmlBlock) => {
+                b.flush(ctx(quote, items), in_note);
+                html = Some((String::new(), range));
+            }
+            Event::Html(h) => {
+                if let Some((buf, _)) = html.as_mut() {
+                    buf.push_str(&h);
+                }
+            }
+            Event::End(TagEnd::HtmlBlock) => {
+                if let Some((h, r)) = html.take() {
+                    let t = fragment_text(&h);
+                    b.emit(ctx(quote, items), &t, r, in_note);
+                }
+            }
+            Event::Start(Tag::Heading { .. }) | Event::Start(Tag::Item) | Event::Start(Tag::BlockQuote(_)) => {
+                b.flush(ctx(quote, items), in_note);
+                match event {
+                    Event::Start(Tag::Item) => items += 1,
+                    Event::Start(Tag::BlockQuote(_)) => quote += 1,
+                    _ => {}
+                }
+            }
+            Event::End(TagEnd::Heading(level)) => b.flush(BlockKind::Heading { level: level_num(level) }, in_note),
+            Event::End(TagEnd::Item) => {
+                b.flush(ctx(quote, items), in_note);
+                items = items.saturating_sub(1);
+            }
+            Event::End(TagEnd::BlockQuote(_)) => {
+                b.flush(ctx(quote, items), in_note);
+                quote = quote.saturating_sub(1);
+            }
+            Event::End(TagEnd::Paragraph) => b.flush(ctx(quote, items), in_note),
+            Event::Start(Tag::FootnoteDefinition(_)) => {
+                b.flush(ctx(quote, items), in_note);
+                in_note = true;
+            }
+            Event::End(TagEnd::FootnoteDefinition) => {
+                b.flush(BlockKind::Note, in_note);
+                in_note = false;
+            }
+            Event::End(TagEnd::TableCell) => {
+                cells.push(clean_inline(&std::mem::take(&mut b.cur)).0);
+                b.range = None;
+            }
+            Event::End(TagEnd::TableHead) | Event::End(TagEnd::TableRow) => {
+                let row: Vec<String> = cells.drain(..).filter(|c| !c.is_empty()).collect();
+                b.emit(BlockKind::Table, &row.join("; "), range, in_note);
+            }
+            Event::Text(t) | Event::Code(t) => b.add(&t, range),
+            Event::InlineHtml(h) if h.trim_start().to_ascii_lowercase().starts_with("<br") => b.cur.push(' '),
+            Event::SoftBreak | Event::HardBreak => b.cur.push(' '),
+            Event::Rule => b.flush(ctx(quote, items), in_note),
+            _ => {}
+        }
+    }
+    b.flush(BlockKind::Paragraph, in_note);
+    let notes = if opts.notes == NotesMode::End { b.notes } else { Vec::new() };
+    Parsed { blocks: b.out, notes, front_title }
+}
+
+struct Builder<'a> {
+    path: &'a Path,
+    out: Vec<Block>,
+    notes: Vec<Block>,
+    cur: String,
+    range: Option<Range<usize>>,
+    /// For each open link, whether it is an autolink (its text is a URL, not read).
+    autolinks: Vec<bool>,
+}
+
+impl Builder<'_> {
+    fn add(&mut self, t: &str, range: Range<usize>) {
+        self.cur.push_str(t);
+        self.range = Some(match self.range.take() {
+            Some(r) => r.start..range.end,
+            None => range,
+        });
+    }
+
+    fn flush(&mut self, kind: BlockKind, note: bool) {
+        let raw = std::mem::take(&mut self.cur);
+        let range = self.range.take().unwrap_or(0..0);
+        self.emit(kind, &raw, range, note);
+    }
+
+    fn emit(&mut self, kind: BlockKind, raw: &str, range: Range<usize>, note: bool) {
+        let text = clean_inline(raw).0;
+        if text.is_empty() {
+            return;
+        }
+        let source = Source { file: self.path.to_path_buf(), range };
+        if note {
+            self.notes.push(Block { kind: BlockKind::Note, text, source });
+        } else {
+            self.out.push(Block { kind, text, source });
+        }
+    }
+}
+
+/// Words for spaced scripts; two CJK characters count as one word.
+fn word_estimate(text: &str) -> usize {
+    let cjk = text
+        .chars()
+        .filter(|&c| matches!(u32::from(c), 0x3040..=0x30FF | 0x3400..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF))
+        .count();
+    text.split_whitespace().count() + cjk / 2
+}
+
+fn level_num(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+/// `title:` from YAML (`title: "Tutorial"`) or TOML (`title = "Tutorial"`) front matter.
+fn front_matter_title(meta: &str, kind: MetadataBlockKind) -> Option<String> {
+    let sep = match kind {
+        MetadataBlockKind::YamlStyle => ':',
+        MetadataBlockKind::PlusesStyle => '=',
+    };
+    meta.lines().find_map(|l| {
+        let (k, v) = l.split_once(sep)?;
+        (k.trim() == "title").then(|| v.trim().trim_matches(['"', '\'']).trim().to_string()).filter(|v| !v.is_empty())
+    })
+}
+
+fn split(blocks: Vec<Block>, notes: Vec<Block>, page_title: &str) -> Vec<Chapter> {
+    let words: usize = blocks.iter().map(|b| word_estimate(&b.text)).sum();
+    let level_of = |b: &Block| match b.kind {
+        BlockKind::Heading { level } => Some(level),
+        _ => None,
+    };
+    let mut split_level = None;
+    if words >= SPLIT_WORDS
+        && let Some(top) = blocks.iter().filter_map(level_of).min()
+    {
+        let at_top = blocks.iter().filter(|b| level_of(b) == Some(top)).count();
+        split_level =
+            if at_top >= 2 { Some(top) } else { blocks.iter().filter_map(level_of).filter(|&l| l > top).min() };
+        if let Some(l) = split_level
+            && blocks.iter().filter(|b| level_of(b) == Some(l)).count() < 2
+        {
+            split_level = None;
+        }
+    }
+    let mut chapters = vec![Chapter { title: page_title.to_string(), blocks: Vec::new() }];
+    for b in blocks {
+        if split_level.is_some() && level_of(&b) == split_level {
+            chapters.push(Chapter { title: b.text.clone(), blocks: Vec::new() });
+        }
+        if let Some(c) = chapters.last_mut() {
+            c.blocks.push(b);
+        }
+    }
+    if let Some(c) = chapters.last_mut() {
+        c.blocks.extend(notes);
+    }
+    super::epub::tidy(chapters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book(md: &str, opts: &IngestOptions) -> Book {
+        match read(Path::new("page.md"), md.as_bytes(), opts) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn front_matter_links_code_and_html() {
+        let md = "---\ntitle: \"Spawning\"\n---\n\n<p align=\"center\"><a href=\"#a\">Nav</a> • <a href=\"#b\">More</a></p>\n\nSee [the docs](https://example.org/x) and <https://example.org/y> now, `cargo run`.\n\n```rust\n# fn dox() {\nlet x = 1;\n```\n\n# Section\n\n![A diagram](d.png) Text.\n";
+        let b = book(md, &IngestOptions::default());
+        assert_eq!(b.chapters.len(), 1);
+        assert_eq!(b.chapters[0].title, "Spawning");
+        let texts: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["See the docs and now, cargo run.", "Section", "Text."]);
+        let opts = IngestOptions { code: CodeMode::Announce, alt_text: true, ..IngestOptions::default() };
+        let b = book(md, &opts);
+        let kinds: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.kind).collect();
+        assert!(kinds.contains(&BlockKind::Code));
+        assert!(kinds.contains(&BlockKind::ImageAlt));
+    }
+
+    #[test]
+    fn long_file_splits_at_top_level_below_a_single_title() {
+        let para = "word ".repeat(400);
+        let md = format!(
+            "# Title\n\nIntro {para}\n\n## One\n\n{para}\n\n## Two\n\n{para}\n\n### Sub\n\n{para}\n\n## Three\n\n{para}\n"
+        );
+        let b = book(&md, &IngestOptions::default());
+        let titles: Vec<_> = b.chapters.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["Title", "One", "Two", "Three"]);
+    }
+
+    #[test]
+    fn tables_read_row_by_row_when_asked() {
+        let md = "| A | B |\n|---|---|\n| 1 | [x](http://e.org) |\n";
+        let b = read(Path::new("t.md"), md.as_bytes(), &IngestOptions::default());
+        assert!(matches!(b, Err(IngestError::NoText { .. })));
+        let b = book(md, &IngestOptions { tables: true, ..IngestOptions::default() });
+        let texts: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["A; B", "1; x"]);
+    }
+}
