@@ -3,10 +3,13 @@
 
 use std::path::PathBuf;
 
+use crate::build::BuildError;
 use crate::chunk::ChunkError;
+use crate::ingest::IngestError;
 use crate::kokoro::EngineError;
 use crate::kokoro::assets::AssetError;
 use crate::kokoro::voices::VoiceError;
+use crate::manifest::JobError;
 use crate::phonemize::PhonemizeError;
 
 /// Exit code of a bad input or a user mistake.
@@ -29,6 +32,10 @@ pub enum Error {
     Chunk(#[from] ChunkError),
     #[error(transparent)]
     Phonemize(#[from] PhonemizeError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
     /// A mistake in what the user asked for: empty text, a speed out of range.
     #[error("{0}")]
     Usage(String),
@@ -48,7 +55,7 @@ impl Error {
     /// Whether the user can fix this by changing the input or the flags.
     pub fn is_user_mistake(&self) -> bool {
         matches!(self, Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. }) | Error::Usage(_))
-            || matches!(self, Error::Chunk(_))
+            || matches!(self, Error::Chunk(_) | Error::Ingest(_) | Error::Build(BuildError::Job(JobError::Busy(_))))
     }
 
     /// The process exit code for this error.

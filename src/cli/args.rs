@@ -69,6 +69,8 @@ pub struct ModelArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Build(BuildArgs),
+    Plan(PlanArgs),
     Say(SayArgs),
     /// List the voices, their language and gender, and whether this build can speak them.
     Voices,
@@ -111,6 +113,145 @@ pub struct VoiceArgs {
     /// Speaking rate, from 0.5 (slow) to 2.0 (fast).
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f32,
+}
+
+/// Narrate books: one WAV and one timing sidecar per chapter, and book.json.
+///
+/// Inputs are EPUB, Markdown and text files, folders of them (read in natural order), or `-` for
+/// stdin. The job is resumable: run the same command after a crash, kill or Ctrl-C and it skips
+/// what is finished, ending with the same bytes as a run never interrupted. Changing one chapter
+/// re-renders only that chapter; changing the voice or speed re-renders what they change.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Books, Markdown or text files, folders of them, or `-` for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output folder [default: the first input's name without extension, in the current folder].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub voice: VoiceArgs,
+
+    /// Model sessions rendering at once [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Intra-op threads of each session.
+    #[arg(long, value_name = "T", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
+
+    #[command(flatten)]
+    pub pauses: PauseArgs,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// Phoneme tokens a chunk aims at (the model takes at most 510).
+    #[arg(long, value_name = "TOKENS", default_value_t = 300, value_parser = clap::value_parser!(u16).range(20..=510))]
+    pub chunk_target: u16,
+}
+
+/// Show the chapters, words, chunks and estimated duration of the inputs, without narrating.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Books, Markdown or text files, folders of them, or `-` for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Print exactly what will be spoken, chapter by chapter.
+    #[arg(long)]
+    pub text: bool,
+
+    #[command(flatten)]
+    pub voice: VoiceArgs,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// Phoneme tokens a chunk aims at (the model takes at most 510).
+    #[arg(long, value_name = "TOKENS", default_value_t = 300, value_parser = clap::value_parser!(u16).range(20..=510))]
+    pub chunk_target: u16,
+}
+
+/// What of the inputs is read aloud.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Also read the cover, title, copyright and contents pages of an EPUB.
+    #[arg(long)]
+    pub keep_front_matter: bool,
+
+    /// Also read EPUB spine items marked linear="no".
+    #[arg(long)]
+    pub read_nonlinear: bool,
+
+    /// Footnotes and endnotes: leave them out, or read them at the end of their chapter.
+    #[arg(long, value_enum, default_value = "skip")]
+    pub notes: NotesArg,
+
+    /// Code blocks: leave them out, read them, or say that code was left out.
+    #[arg(long, value_enum, default_value = "skip")]
+    pub code: CodeArg,
+
+    /// Read images' alt text.
+    #[arg(long)]
+    pub alt_text: bool,
+
+    /// Read tables row by row.
+    #[arg(long)]
+    pub tables: bool,
+
+    /// Format of stdin (`-`) [default: guessed from its content].
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Read a book whose stated language is not English (with English phonemes).
+    #[arg(long)]
+    pub any_language: bool,
+}
+
+/// `--notes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NotesArg {
+    Skip,
+    End,
+}
+
+/// `--code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CodeArg {
+    Skip,
+    Read,
+    Announce,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Epub,
+    Markdown,
+    Text,
+}
+
+/// Pauses between chunks of speech, in milliseconds.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// Before a chapter's first words.
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    pub pause_chapter: u32,
+
+    /// Between paragraphs.
+    #[arg(long, value_name = "MS", default_value_t = 600)]
+    pub pause_paragraph: u32,
+
+    /// Between sentences that fall in different chunks (the model times the others itself).
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub pause_sentence: u32,
+
+    /// After a chapter's last words.
+    #[arg(long, value_name = "MS", default_value_t = 700)]
+    pub pause_end: u32,
 }
 
 /// Fetch or check the model files.

@@ -1,8 +1,10 @@
 //! The command line: parse, run one subcommand, print the error as one line, pick the exit code.
 
 pub mod args;
+mod book;
 pub mod engine;
 pub mod printer;
+mod progress;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -43,6 +45,8 @@ fn one_line(message: &str) -> String {
 
 fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
     match &cli.command {
+        Command::Build(args) => book::build(args, &cli.models, printer),
+        Command::Plan(args) => book::plan(args, printer),
         Command::Say(args) => say(cli, args, printer),
         Command::Voices => list_voices(printer),
         Command::Models(ModelsCommand::Fetch) => {
