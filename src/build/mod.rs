@@ -11,7 +11,7 @@ pub mod render;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use ort::environment::Environment;
@@ -98,7 +98,6 @@ struct ChapterWork {
     key: String,
     done: bool,
     started: bool,
-    failed: bool,
     duration_ms: Option<u64>,
 }
 
@@ -121,7 +120,7 @@ pub fn build(
         chunk_target_tokens: settings.chunks.target_tokens,
     };
     let previous = job_dir.load_manifest();
-    let mut work = chapter_work(plan, &job_settings, &job_dir, previous.as_ref());
+    let work = chapter_work(plan, &job_settings, &job_dir, previous.as_ref());
     remove_stale_outputs(&job_dir, previous.as_ref(), &work);
 
     // Jobs: the missing chunks of unfinished chapters, in chapter order, biggest first within a
@@ -145,36 +144,77 @@ pub fn build(
     let reused = work.iter().filter(|w| w.done).count();
     progress.begin(plan.chapters.len(), reused, to_render, total);
 
-    let mut outcome = Outcome {
-        chapters: plan.chapters.len(),
-        chapters_done: reused,
-        chapters_reused: reused,
-        chunks_rendered: 0,
-        chunks_failed: 0,
-        audio_ms_rendered: 0,
-        interrupted: false,
-        duration_ms: None,
+    let mut coordinator = Coordinator {
+        plan,
+        job_dir: &job_dir,
+        settings,
+        work,
+        manifest: Manifest { format: sidecar::FORMAT, settings: job_settings, inputs, chapters: Vec::new() },
+        failed_keys: HashSet::new(),
+        outcome: Outcome {
+            chapters: plan.chapters.len(),
+            chapters_done: reused,
+            chapters_reused: reused,
+            chunks_rendered: 0,
+            chunks_failed: 0,
+            audio_ms_rendered: 0,
+            interrupted: false,
+            duration_ms: None,
+        },
     };
-    let mut manifest = Manifest { format: sidecar::FORMAT, settings: job_settings, inputs, chapters: Vec::new() };
-    let mut failed_keys = HashSet::new();
-
+    coordinator.save_manifest()?;
     // Chapters whose chunks are all on disk already (from an earlier run) are assembled first.
     for c in 0..plan.chapters.len() {
-        finish_chapter_if_ready(c, plan, &mut work, &job_dir, settings, progress, &mut outcome)?;
+        coordinator.finish_chapter_if_ready(c, progress)?;
     }
     if !jobs.is_empty() {
+        coordinator.render(engine, &jobs, progress, stop)?;
+    }
+    let Coordinator { work, manifest, mut outcome, .. } = coordinator;
+    outcome.interrupted = stop.load(Ordering::SeqCst) && work.iter().any(|w| !w.done);
+    if work.iter().all(|w| w.done) {
+        let index = book_index(meta, plan, &work, &manifest.settings);
+        outcome.duration_ms = Some(index.duration_ms);
+        let json = serde_json::to_vec_pretty(&index)
+            .map_err(|e| JobError::Io { path: settings.outdir.join("book.json"), source: std::io::Error::other(e) })?;
+        job_dir.write_output("book.json", &json)?;
+        clean_chunks(&job_dir, &work);
+    }
+    Ok(outcome)
+}
+
+/// The state of one build while it runs.
+struct Coordinator<'a> {
+    plan: &'a BookPlan,
+    job_dir: &'a JobDir,
+    settings: &'a BuildSettings,
+    work: Vec<ChapterWork>,
+    manifest: Manifest,
+    failed_keys: HashSet<String>,
+    outcome: Outcome,
+}
+
+impl Coordinator<'_> {
+    /// Renders `jobs` on the pool, assembling chapters as their chunks arrive.
+    fn render(
+        &mut self,
+        engine: &Engine,
+        jobs: &[Job],
+        progress: &mut dyn Progress,
+        stop: &AtomicBool,
+    ) -> Result<(), BuildError> {
         let renderer = Renderer {
             env: engine.env,
             model: engine.model,
             voice: engine.voice,
-            speed: settings.speed,
-            session: settings.session,
-            job_dir: &job_dir,
-            jobs: &jobs,
+            speed: self.settings.speed,
+            session: self.settings.session,
+            job_dir: self.job_dir,
+            jobs,
             next: AtomicUsize::new(0),
             stop,
         };
-        let threads = settings.jobs.clamp(1, jobs.len());
+        let threads = self.settings.jobs.clamp(1, jobs.len());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("kokoro-{i}"))
@@ -191,64 +231,70 @@ pub fn build(
                 match event {
                     Event::Started { index } => {
                         let c = jobs[index].chapter;
-                        if !work[c].started {
-                            work[c].started = true;
-                            progress.chapter_started(plan.chapters[c].number, &plan.chapters[c].title);
+                        if !self.work[c].started {
+                            self.work[c].started = true;
+                            progress.chapter_started(self.plan.chapters[c].number, &self.plan.chapters[c].title);
                         }
                     }
                     Event::Rendered { index, samples } => {
                         let audio_ms = samples as u64 * 1000 / SAMPLE_RATE as u64;
-                        outcome.chunks_rendered += 1;
-                        outcome.audio_ms_rendered += audio_ms;
+                        self.outcome.chunks_rendered += 1;
+                        self.outcome.audio_ms_rendered += audio_ms;
                         progress.chunk_rendered(audio_ms);
-                        let c = jobs[index].chapter;
-                        // A chunk shared by several chapters completes each of them.
-                        for chapter in 0..plan.chapters.len() {
-                            if chapter == c || work[chapter].keys.contains(&jobs[index].key) {
-                                finish_chapter_if_ready(
-                                    chapter,
-                                    plan,
-                                    &mut work,
-                                    &job_dir,
-                                    settings,
-                                    progress,
-                                    &mut outcome,
-                                )?;
+                        // A chunk shared by several chapters may complete each of them.
+                        for c in 0..self.plan.chapters.len() {
+                            if self.work[c].keys.contains(&jobs[index].key) {
+                                self.finish_chapter_if_ready(c, progress)?;
                             }
                         }
                     }
                     Event::Failed { index, error } => {
                         let job = &jobs[index];
-                        outcome.chunks_failed += 1;
-                        failed_keys.insert(job.key.clone());
-                        work[job.chapter].failed = true;
-                        let text = chunk_text(plan, job);
-                        progress.chunk_failed(plan.chapters[job.chapter].number, &text, &error);
+                        self.outcome.chunks_failed += 1;
+                        self.failed_keys.insert(job.key.clone());
+                        let text = chunk_text(self.plan, job);
+                        progress.chunk_failed(self.plan.chapters[job.chapter].number, &text, &error);
                     }
                     Event::NoSession(error) => sessions_failed.push(error),
                 }
             }
             Ok(())
         })?;
-        if sessions_failed.len() == threads
-            && let Some(error) = sessions_failed.into_iter().next()
-        {
-            return Err(BuildError::NoSession(error));
+        self.save_manifest()?;
+        match sessions_failed.into_iter().next() {
+            Some(error) if self.outcome.chunks_rendered == 0 && self.outcome.chunks_failed == 0 => {
+                Err(BuildError::NoSession(error))
+            }
+            _ => Ok(()),
         }
     }
-    outcome.interrupted = stop.load(std::sync::atomic::Ordering::SeqCst) && work.iter().any(|w| !w.done);
-    manifest.chapters = chapter_records(plan, &work, &job_dir, &failed_keys);
-    job_dir.save_manifest(&manifest)?;
-    outcome.chapters_done = work.iter().filter(|w| w.done).count();
-    if work.iter().all(|w| w.done) {
-        let index = book_index(meta, plan, &work, &manifest.settings);
-        outcome.duration_ms = Some(index.duration_ms);
-        let json = serde_json::to_vec_pretty(&index)
-            .map_err(|e| JobError::Io { path: settings.outdir.join("book.json"), source: std::io::Error::other(e) })?;
-        job_dir.write_output("book.json", &json)?;
-        clean_chunks(&job_dir, &work);
+
+    /// Assembles chapter `c` if all its chunks are on disk, records it, and frees its chunks.
+    fn finish_chapter_if_ready(&mut self, c: usize, progress: &mut dyn Progress) -> Result<(), BuildError> {
+        let work = &self.work[c];
+        if work.done || !work.keys.iter().all(|k| self.job_dir.has_chunk(k)) {
+            return Ok(());
+        }
+        let chapter = &self.plan.chapters[c];
+        let duration = chapter::assemble(self.job_dir, chapter, &work.keys, &work.files, self.settings.pauses)?;
+        self.work[c].done = true;
+        self.work[c].duration_ms = Some(duration);
+        self.outcome.chapters_done += 1;
+        self.save_manifest()?;
+        // Only now, with the chapter on record, may its chunk audio go.
+        let needed: HashSet<&String> = self.work.iter().filter(|w| !w.done).flat_map(|w| &w.keys).collect();
+        for key in self.work[c].keys.iter().filter(|k| !needed.contains(k)) {
+            self.job_dir.remove_chunk(key);
+        }
+        progress.chapter_finished(chapter.number, &chapter.title, &self.work[c].files, duration);
+        Ok(())
     }
-    Ok(outcome)
+
+    fn save_manifest(&mut self) -> Result<(), BuildError> {
+        self.manifest.chapters = chapter_records(self.plan, &self.work, self.job_dir, &self.failed_keys);
+        self.job_dir.save_manifest(&self.manifest)?;
+        Ok(())
+    }
 }
 
 fn chapter_work(plan: &BookPlan, settings: &Settings, job: &JobDir, previous: Option<&Manifest>) -> Vec<ChapterWork> {
@@ -287,7 +333,7 @@ fn chapter_work(plan: &BookPlan, settings: &Settings, job: &JobDir, previous: Op
                 .and_then(|json| serde_json::from_slice::<sidecar::ChapterTimings>(&json).ok())
                 .filter(|_| job.has_output(&files.audio))
                 .map(|timings| timings.duration_ms);
-            ChapterWork { files, keys, key, done: duration_ms.is_some(), started: false, failed: false, duration_ms }
+            ChapterWork { files, keys, key, done: duration_ms.is_some(), started: false, duration_ms }
         })
         .collect()
 }
@@ -303,27 +349,6 @@ fn remove_stale_outputs(job: &JobDir, previous: Option<&Manifest>, work: &[Chapt
             }
         }
     }
-}
-
-fn finish_chapter_if_ready(
-    c: usize,
-    plan: &BookPlan,
-    work: &mut [ChapterWork],
-    job: &JobDir,
-    settings: &BuildSettings,
-    progress: &mut dyn Progress,
-    outcome: &mut Outcome,
-) -> Result<(), BuildError> {
-    if work[c].done || !work[c].keys.iter().all(|k| job.has_chunk(k)) {
-        return Ok(());
-    }
-    let chapter = &plan.chapters[c];
-    let duration = chapter::assemble(job, chapter, &work[c].keys, &work[c].files, settings.pauses)?;
-    work[c].done = true;
-    work[c].duration_ms = Some(duration);
-    outcome.chapters_done += 1;
-    progress.chapter_finished(chapter.number, &chapter.title, &work[c].files, duration);
-    Ok(())
 }
 
 fn chunk_text(plan: &BookPlan, job: &Job) -> String {

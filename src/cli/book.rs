@@ -219,10 +219,11 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
         printer.data(&summary.to_string()).map_err(Error::io("<stdout>"))?;
     }
     if outcome.interrupted {
-        printer.info(&format!(
+        // Said even with --quiet: the exit code alone would not tell how to go on.
+        eprintln!(
             "audiobook: interrupted with {} of {} chapters done; run the same command to resume",
             outcome.chapters_done, outcome.chapters
-        ));
+        );
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     if outcome.chunks_failed > 0 {

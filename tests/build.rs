@@ -1,0 +1,273 @@
+//! `audiobook build` end to end with the real model: chapter files and sidecars, resume after
+//! SIGKILL and Ctrl-C with identical bytes, incremental rebuilds, locking, partial builds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use assert_cmd::cargo::cargo_bin;
+use serde_json::Value;
+
+const OUTPUTS: [&str; 5] = ["01-arrival.wav", "01-arrival.json", "02-departure.wav", "02-departure.json", "book.json"];
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/two-chapters")
+}
+
+/// The build command for `input` into `out`, with small chunks so a chapter has several.
+fn build_args(input: &Path, out: &Path) -> Vec<String> {
+    ["build", &input.display().to_string(), "-o", &out.display().to_string(), "--chunk-target", "60", "--jobs", "2"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn build(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    common::model_files();
+    Command::cargo_bin("audiobook").unwrap().args(build_args(input, out)).args(extra).output().unwrap()
+}
+
+fn spawn(input: &Path, out: &Path) -> Child {
+    common::model_files();
+    Process::new(cargo_bin("audiobook"))
+        .args(build_args(input, out))
+        .arg("-q")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn summary(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().expect("a JSON summary line");
+    serde_json::from_str(last).unwrap()
+}
+
+fn wait_for(what: &str, deadline: Duration, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn chunk_files(out: &Path) -> usize {
+    std::fs::read_dir(out.join(".audiobook/chunks"))
+        .map_or(0, |d| d.filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".chunk")).count())
+}
+
+fn assert_same_outputs(a: &Path, b: &Path) {
+    assert_same_files(a, b, &OUTPUTS);
+}
+
+fn assert_same_files(a: &Path, b: &Path, names: &[&str]) {
+    for name in names {
+        let (x, y) = (std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap());
+        assert!(x == y, "{name} differs between {} and {}", a.display(), b.display());
+    }
+}
+
+/// One clean build shared by the tests that compare against it.
+fn clean_build() -> PathBuf {
+    static CLEAN: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CLEAN
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = build(&fixture(), &dir.path().join("book"), &[]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            dir
+        })
+        .path()
+        .join("book")
+        .to_path_buf()
+}
+
+#[test]
+fn two_chapters_give_wavs_and_sidecars_that_agree() {
+    let out = &clean_build();
+    let book = json(&out.join("book.json"));
+    let chapters = book["chapters"].as_array().unwrap();
+    assert_eq!(chapters.len(), 2);
+    assert_eq!((chapters[0]["title"].as_str(), chapters[1]["title"].as_str()), (Some("Arrival"), Some("Departure")));
+    assert_eq!(book["voice"], "bf_lily");
+    assert_eq!(book["model_sha256"].as_str().unwrap().len(), 64);
+
+    let mut start = 0;
+    for chapter in chapters {
+        let (spec, samples) = common::read_wav(&std::fs::read(out.join(chapter["audio"].as_str().unwrap())).unwrap());
+        assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (24_000, 1, 16));
+        let sidecar = json(&out.join(chapter["timings"].as_str().unwrap()));
+        let duration = sidecar["duration_ms"].as_u64().unwrap();
+        assert_eq!(duration, samples.len() as u64 / 24, "sidecar duration is the WAV's");
+        assert_eq!(chapter["duration_ms"].as_u64().unwrap(), duration);
+        assert_eq!(chapter["start_ms"].as_u64().unwrap(), start, "book offsets add up");
+        start += duration;
+        assert!(common::rms(&samples) > 0.02, "speech, not silence");
+
+        // Every word of the chapter's text is timed, in order, and the last ends inside the WAV.
+        let words = sidecar["words"].as_array().unwrap();
+        let mut previous_end = 0;
+        for w in words {
+            let (s, e) = (w["start_ms"].as_u64().unwrap(), w["end_ms"].as_u64().unwrap());
+            assert!(s >= previous_end && e > s && e <= duration, "{w}");
+            previous_end = e;
+        }
+        let title = chapter["title"].as_str().unwrap();
+        let file = fixture().join(format!("{}.md", chapter["audio"].as_str().unwrap().trim_end_matches(".wav")));
+        let source = std::fs::read_to_string(file).unwrap();
+        let expected: Vec<String> = source
+            .split(|c: char| c.is_whitespace() || ".,#".contains(c))
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let originals: Vec<String> =
+            words.iter().map(|w| w["original"].as_str().unwrap().trim_end_matches(['.', ' ']).to_lowercase()).collect();
+        assert_eq!(originals, expected, "chapter {title}: the book's own words, in order");
+        assert!(words.iter().any(|w| w["text"] == "Mister" && w["original"] == "Mr. ") || title != "Arrival");
+    }
+    assert_eq!(book["duration_ms"].as_u64().unwrap(), start);
+    assert_eq!(chunk_files(out), 0, "chunk audio is removed once its chapter is assembled");
+}
+
+#[test]
+fn sigkill_at_any_point_then_resume_gives_identical_bytes() {
+    let clean = &clean_build();
+    let dir = tempfile::tempdir().unwrap();
+    // Kill points: while sessions load, after the first chunk is stored, after the first chapter.
+    type Ready = Box<dyn Fn(&Path) -> bool>;
+    let points: [(&str, Ready); 3] = [
+        ("start", Box::new(|out: &Path| out.join(".audiobook/lock").exists())),
+        ("first chunk", Box::new(|out: &Path| chunk_files(out) >= 1)),
+        ("first chapter", Box::new(|out: &Path| out.join("01-arrival.json").exists())),
+    ];
+    for (i, (what, ready)) in points.iter().enumerate() {
+        let out = dir.path().join(format!("killed-{i}"));
+        let mut child = spawn(&fixture(), &out);
+        wait_for(what, Duration::from_secs(120), || ready(&out));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let resumed = build(&fixture(), &out, &["--json"]);
+        assert!(resumed.status.success(), "{what}: {}", String::from_utf8_lossy(&resumed.stderr));
+        assert_same_outputs(clean, &out);
+        if *what == "first chapter" {
+            assert_eq!(summary(&resumed)["chapters_reused"], 1, "the finished chapter is not redone");
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
+    let clean = &clean_build();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("book");
+    let child = spawn(&fixture(), &out);
+    wait_for("first chunk", Duration::from_secs(120), || chunk_files(&out) >= 1);
+    Process::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(0) {
+        // The build was already on its last chunks; nothing to resume.
+        assert_same_outputs(clean, &out);
+        return;
+    }
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("run the same command to resume"), "{stderr}");
+    let resumed = build(&fixture(), &out, &[]);
+    assert!(resumed.status.success());
+    assert_same_outputs(clean, &out);
+}
+
+#[test]
+fn editing_one_chapter_rerenders_only_that_chapter() {
+    let clean = &clean_build();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap();
+    for name in ["01-arrival.md", "02-departure.md"] {
+        std::fs::copy(fixture().join(name), input.join(name)).unwrap();
+    }
+    let out = dir.path().join("book");
+    assert!(build(&input, &out, &[]).status.success());
+    // Same audio as the fixture's own build (the sidecars name another input path).
+    assert_same_files(clean, &out, &["01-arrival.wav", "02-departure.wav"]);
+    let first_chapter = std::fs::read(out.join("01-arrival.wav")).unwrap();
+
+    let departure = input.join("02-departure.md");
+    let text = std::fs::read_to_string(&departure).unwrap().replace("once, and", "then not at all, and");
+    std::fs::write(&departure, text).unwrap();
+    let rebuilt = build(&input, &out, &["--json"]);
+    assert!(rebuilt.status.success());
+    let s = summary(&rebuilt);
+    assert_eq!(s["chapters_reused"], 1, "{s}");
+    let plan = Command::cargo_bin("audiobook")
+        .unwrap()
+        .args(["plan", "--json", "--chunk-target", "60"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let departure_chunks = plan["chapters"][1]["chunks"].as_u64().unwrap();
+    assert!(s["chunks_rendered"].as_u64().unwrap() <= departure_chunks, "only the edited chapter: {s}");
+    assert!(s["chunks_rendered"].as_u64().unwrap() >= 1);
+    assert_eq!(std::fs::read(out.join("01-arrival.wav")).unwrap(), first_chapter);
+    let sidecar = json(&out.join("02-departure.json"));
+    assert!(sidecar["words"].as_array().unwrap().iter().any(|w| w["text"] == "not"));
+
+    let again = build(&input, &out, &["--json"]);
+    assert_eq!(summary(&again)["chunks_rendered"], 0, "nothing left to do");
+
+    let slower = build(&input, &out, &["--json", "--speed", "0.9"]);
+    let s = summary(&slower);
+    assert_eq!((s["chapters_reused"].as_u64(), s["chapters_done"].as_u64()), (Some(0), Some(2)), "{s}");
+}
+
+#[test]
+fn a_second_build_into_the_same_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("book");
+    let mut first = spawn(&fixture(), &out);
+    wait_for("the first build's lock", Duration::from_secs(60), || out.join(".audiobook/lock").exists());
+    let second = build(&fixture(), &out, &[]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("another build is writing to this folder"), "{stderr}");
+}
+
+#[test]
+fn a_chunk_that_cannot_be_stored_makes_a_partial_build_that_a_rerun_completes() {
+    let clean = &clean_build();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("book");
+    // The keys of chapter 2's chunks are in the clean build's manifest; a folder where one chunk
+    // file must go makes storing that chunk fail, as a full or broken disk would.
+    let manifest = json(&clean.join(".audiobook/manifest.json"));
+    let key = manifest["chapters"][1]["chunks"][0]["key"].as_str().unwrap();
+    let blocker = out.join(format!(".audiobook/chunks/{key}.chunk"));
+    std::fs::create_dir_all(&blocker).unwrap();
+
+    let partial = build(&fixture(), &out, &["--json"]);
+    let stderr = String::from_utf8_lossy(&partial.stderr);
+    assert_eq!(partial.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("1 chunks failed") && stderr.contains("1 of 2 chapters"), "{stderr}");
+    assert!(out.join("01-arrival.wav").exists() && !out.join("02-departure.wav").exists());
+    assert!(!out.join("book.json").exists());
+    let failed = String::from_utf8_lossy(&partial.stdout);
+    assert!(failed.lines().any(|l| l.contains("chunk_failed") && l.contains("\"chapter\":2")), "{failed}");
+
+    std::fs::remove_dir(&blocker).unwrap();
+    let rerun = build(&fixture(), &out, &["--json"]);
+    assert!(rerun.status.success());
+    assert_eq!(summary(&rerun)["chunks_rendered"], 1, "only the failed chunk is rendered again");
+    assert_same_outputs(clean, &out);
+}
