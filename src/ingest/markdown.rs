@@ -8,7 +8,8 @@
 //! single document-title heading, at the next level down. The text before the first split
 //! heading keeps the file's title. Headings stay in the blocks either way.
 //!
-//! Reading: links are read as their text (autolinks, whose text is a URL, not at all), images only
+//! Reading: links are read as their text (a URL as text, as in autolinks, is shortened to its
+//! host), images only
 //! as alt text with `alt_text`, inline code as text, code blocks by [`CodeMode`], tables by
 //! `tables` (row by row), raw HTML reduced to its text (navigation bars and badge rows dropped),
 //! footnote definitions by [`NotesMode`]. Front matter is never read aloud.
@@ -16,7 +17,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use pulldown_cmark::{Event, HeadingLevel, LinkType, MetadataBlockKind, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag, TagEnd};
 
 use super::html::{CODE_ANNOUNCEMENT, fragment_text};
 use super::text::{decode_text, file_title};
@@ -61,10 +62,10 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
         | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
         | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
     let mut b =
-        Builder { path, out: Vec::new(), notes: Vec::new(), cur: String::new(), range: None, autolinks: Vec::new() };
+        Builder { path, out: Vec::new(), notes: Vec::new(), cur: String::new(), range: None, pending_alts: Vec::new() };
     let mut quote = 0usize;
     let mut items = 0usize;
-    let mut skip = 0usize; // inside something not read (table when off, autolink, image)
+    let mut skip = 0usize; // inside a table that is not read
     let mut code: Option<(String, Range<usize>)> = None;
     let mut html: Option<(String, Range<usize>)> = None;
     let mut meta: Option<String> = None;
@@ -117,9 +118,8 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
                         && opts.alt_text
                         && !a.trim().is_empty()
                     {
-                        let kind = ctx(quote, items);
-                        b.flush(kind, in_note);
-                        b.emit(BlockKind::ImageAlt, &a, range, in_note);
+                        // Read after the paragraph the image sits in, not in the middle of it.
+                        b.pending_alts.push((a, range));
                     }
                 }
                 _ => {}
@@ -141,19 +141,7 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
             }
             Event::End(TagEnd::Table) if !opts.tables => skip = skip.saturating_sub(1),
             Event::End(TagEnd::Table) => {}
-            _ if skip > 0 && !matches!(event, Event::Start(Tag::Link { .. }) | Event::End(TagEnd::Link)) => {}
-            Event::Start(Tag::Link { link_type, .. }) => {
-                if matches!(link_type, LinkType::Autolink | LinkType::Email) {
-                    skip += 1;
-                    b.autolinks.push(true);
-                } else {
-                    b.autolinks.push(false);
-                }
-            }
-            Event::End(TagEnd::Link) => {
-                let autolink = b.autolinks.pop() == Some(true);
-                skip = skip.saturating_sub(usize::from(autolink));
-            }
+            _ if skip > 0 => {}
             Event::Start(Tag::HtmlBlock) => {
                 b.flush(ctx(quote, items), in_note);
                 html = Some((String::new(), range));
@@ -221,8 +209,8 @@ struct Builder<'a> {
     notes: Vec<Block>,
     cur: String,
     range: Option<Range<usize>>,
-    /// For each open link, whether it is an autolink (its text is a URL, not read).
-    autolinks: Vec<bool>,
+    /// Alt texts of images in the current block, read after it.
+    pending_alts: Vec<(String, Range<usize>)>,
 }
 
 impl Builder<'_> {
@@ -238,6 +226,9 @@ impl Builder<'_> {
         let raw = std::mem::take(&mut self.cur);
         let range = self.range.take().unwrap_or(0..0);
         self.emit(kind, &raw, range, note);
+        for (alt, range) in std::mem::take(&mut self.pending_alts) {
+            self.emit(BlockKind::ImageAlt, &alt, range, note);
+        }
     }
 
     fn emit(&mut self, kind: BlockKind, raw: &str, range: Range<usize>, note: bool) {
@@ -338,7 +329,7 @@ mod tests {
         assert_eq!(b.chapters.len(), 1);
         assert_eq!(b.chapters[0].title, "Spawning");
         let texts: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.text.as_str()).collect();
-        assert_eq!(texts, ["See the docs and now, cargo run.", "Section", "Text."]);
+        assert_eq!(texts, ["See the docs and example.org now, cargo run.", "Section", "Text."]);
         let opts = IngestOptions { code: CodeMode::Announce, alt_text: true, ..IngestOptions::default() };
         let b = book(md, &opts);
         let kinds: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.kind).collect();
