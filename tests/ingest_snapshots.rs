@@ -71,3 +71,16 @@ fn waste_land_death_by_water() {
     one.chapters.retain(|c| c.title == "IV. DEATH BY WATER");
     check("wasteland-iv", &render(&one));
 }
+
+#[test]
+#[ignore = "prints one input rendered as a snapshot: INGEST_RENDER=path"]
+fn render_one() {
+    let Some(p) = std::env::var_os("INGEST_RENDER") else { return };
+    let opts =
+        IngestOptions { keep_front_matter: std::env::var_os("INGEST_KEEP").is_some(), ..IngestOptions::default() };
+    let book = read_inputs(&[PathBuf::from(p)], &opts).unwrap();
+    for w in &book.warnings {
+        println!("warning: {w}");
+    }
+    print!("{}", render(&book));
+}

@@ -17,7 +17,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use pulldown_cmark::{Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{BlockQuoteKind, Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag, TagEnd};
 
 use super::html::{CODE_ANNOUNCEMENT, fragment_text};
 use super::text::{decode_text, file_title};
@@ -60,7 +60,8 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
-        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS
+        | Options::ENABLE_GFM;
     let mut b =
         Builder { path, out: Vec::new(), notes: Vec::new(), cur: String::new(), range: None, pending_alts: Vec::new() };
     let mut quote = 0usize;
@@ -161,7 +162,18 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
                 b.flush(ctx(quote, items), in_note);
                 match event {
                     Event::Start(Tag::Item) => items += 1,
-                    Event::Start(Tag::BlockQuote(_)) => quote += 1,
+                    Event::Start(Tag::BlockQuote(kind)) => {
+                        quote += 1;
+                        // GitHub alerts (`> [!TIP]`) are read with their label.
+                        b.cur.push_str(match kind {
+                            Some(BlockQuoteKind::Note) => "Note: ",
+                            Some(BlockQuoteKind::Tip) => "Tip: ",
+                            Some(BlockQuoteKind::Important) => "Important: ",
+                            Some(BlockQuoteKind::Warning) => "Warning: ",
+                            Some(BlockQuoteKind::Caution) => "Caution: ",
+                            None => "",
+                        });
+                    }
                     _ => {}
                 }
             }
@@ -191,7 +203,8 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
                 let row: Vec<String> = cells.drain(..).filter(|c| !c.is_empty()).collect();
                 b.emit(BlockKind::Table, &row.join("; "), range, in_note);
             }
-            Event::Text(t) | Event::Code(t) => b.add(&t, range),
+            Event::Text(t) => b.add(&strip_shortcodes(&t), range),
+            Event::Code(t) => b.add(&t, range),
             Event::InlineHtml(h) if h.trim_start().to_ascii_lowercase().starts_with("<br") => b.cur.push(' '),
             Event::SoftBreak | Event::HardBreak => b.cur.push(' '),
             Event::Rule => b.flush(ctx(quote, items), in_note),
@@ -243,6 +256,35 @@ impl Builder<'_> {
             self.out.push(Block { kind, text, source });
         }
     }
+}
+
+/// Drops GitHub emoji shortcodes (`:wink:`, `:heavy_check_mark:`), which are not read aloud.
+fn strip_shortcodes(text: &str) -> String {
+    if !text.contains(':') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(p) = rest.find(':') {
+        let after = &rest[p + 1..];
+        let len = after.find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '+' | '-')));
+        let before_ok = rest[..p].chars().next_back().is_none_or(|c| c.is_whitespace() || c == '(');
+        let is_code = len.is_some_and(|l| {
+            (2..=40).contains(&l)
+                && after[l..].starts_with(':')
+                && after[..l].chars().any(|c| c.is_ascii_lowercase())
+                && after[l + 1..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+        });
+        if before_ok && is_code {
+            out.push_str(rest[..p].trim_end_matches(' '));
+            rest = &after[len.unwrap_or(0) + 1..];
+        } else {
+            out.push_str(&rest[..=p]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Words for spaced scripts; two CJK characters count as one word.
@@ -346,6 +388,16 @@ mod tests {
         let b = book(&md, &IngestOptions::default());
         let titles: Vec<_> = b.chapters.iter().map(|c| c.title.as_str()).collect();
         assert_eq!(titles, ["Title", "One", "Two", "Three"]);
+    }
+
+    #[test]
+    fn alerts_and_shortcodes() {
+        let b = book(
+            "Concatenate files :wink:. Time 10:30:00 stays.\n\n> [!TIP]\n> Remove them later.\n",
+            &IngestOptions::default(),
+        );
+        let texts: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["Concatenate files. Time 10:30:00 stays.", "Tip: Remove them later."]);
     }
 
     #[test]
