@@ -26,6 +26,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rbook::prelude::*;
 
@@ -114,11 +115,23 @@ pub(crate) fn read(path: &Path, bytes: Vec<u8>, opts: &IngestOptions) -> Result<
     if !entries.contains_key("META-INF/container.xml") {
         return Err(IngestError::Epub { path: path.to_path_buf(), reason: "missing META-INF/container.xml".into() });
     }
-    let epub = rbook::Epub::options()
-        .strict(false)
-        .read(Cursor::new(bytes))
-        .map_err(|e| IngestError::Epub { path: path.to_path_buf(), reason: rbook_reason(&e.to_string()) })?;
     let warn = |w: &mut Vec<Warning>, msg: String| w.push(Warning { file: path.to_path_buf(), message: msg });
+    let shared: Arc<[u8]> = bytes.into();
+    let open =
+        |skip_toc: bool| rbook::Epub::options().strict(false).skip_toc(skip_toc).read(Cursor::new(shared.clone()));
+    let epub = match open(false) {
+        Ok(epub) => epub,
+        // A broken NCX or nav must not cost the whole book: read it again without its TOC.
+        Err(first) => match open(true) {
+            Ok(epub) => {
+                warn(&mut warnings, format!("table of contents unreadable ({})", rbook_reason(&first.to_string())));
+                epub
+            }
+            Err(_) => {
+                return Err(IngestError::Epub { path: path.to_path_buf(), reason: rbook_reason(&first.to_string()) });
+            }
+        },
+    };
 
     let meta = read_meta(&epub, &entries);
 
