@@ -704,7 +704,14 @@ impl Walker<'_> {
         if t == "↩" || t == "↩\u{FE0E}" || t == "↩\u{FE0F}" {
             return true;
         }
-        href.contains('#') && !href.starts_with("http") && is_note_marker(t)
+        if !href.contains('#') || href.starts_with("http") || !is_note_marker(t) {
+            return false;
+        }
+        // A bare number may be a cross-reference ("see chapter 24"): only a note when the
+        // marker is bracketed or a symbol, or the target looks like a note.
+        let target = href.rsplit('#').next().unwrap_or("").to_ascii_lowercase();
+        !t.chars().all(|c| c.is_ascii_digit())
+            || ["note", "fn", "ftn", "foot", "endn", "ref"].iter().any(|k| target.contains(k))
     }
 }
 
@@ -846,6 +853,18 @@ mod tests {
         assert_eq!(d.notes.len(), 1);
         assert_eq!(d.notes[0].1.text, "Body of note.");
         assert_eq!(d.notes[0].1.kind, BlockKind::Note);
+    }
+
+    #[test]
+    fn cross_references_stay_and_hidden_things_go() {
+        let html = r##"<body><p>See chapter <a href="ch24.xhtml#c24">24</a> now<a href="#fn3">3</a>.</p>
+            <p>Page<span epub:type="pagebreak" id="p7">7</span> turns <span hidden="">secret</span><ruby>漢<rt>kan</rt></ruby>.</p>
+            <section epub:type="titlepage"><h1>Title</h1></section><p>Line<span class="lnum">80</span></p></body>"##;
+        let d = blocks(html, &IngestOptions::default());
+        let texts: Vec<_> = d.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["See chapter 24 now.", "Page turns 漢.", "Line"]);
+        let d = blocks(html, &IngestOptions { keep_front_matter: true, ..IngestOptions::default() });
+        assert!(d.blocks.iter().any(|b| b.text == "Title"));
     }
 
     #[test]
