@@ -438,3 +438,17 @@ fn dump_corpus() {
         }
     }
 }
+
+#[test]
+#[ignore = "timing: run with --release"]
+fn moby_dick_timing() {
+    let Some(p) = corpus("epub/idpf-moby-dick.epub") else { return };
+    let mut best = std::time::Duration::MAX;
+    for _ in 0..10 {
+        let t = std::time::Instant::now();
+        let book = read_inputs(&[&p], &IngestOptions::default()).unwrap_or_default();
+        best = best.min(t.elapsed());
+        assert_eq!(book.chapters.len(), 138);
+    }
+    println!("Moby-Dick ingest, best of 10: {best:?}");
+}
