@@ -340,8 +340,14 @@ fn bat_markdown_tree() {
     let t = titles(&book);
     // README first (split at H2), then CHANGELOG (split at its 45 `# v…` releases),
     // CONTRIBUTING, then doc/: alternatives, README-ja, README-ru. LICENSE files are not read.
+    // README 13 (lead + 12 H2), CHANGELOG 44, CONTRIBUTING 1, alternatives 1, README-ja 10,
+    // README-ru 10 (the translations split at H2 too; Japanese counted by characters).
+    assert_eq!(t.len(), 79, "{t:?}");
     assert_eq!(t[0], "README");
     assert_eq!(t[1], "How to use");
+    assert_eq!(t[59], "README-ja");
+    assert_eq!(t[69], "README-ru");
+    assert_eq!(t[70], "Как использовать");
     assert!(t.contains(&"unreleased") && t.contains(&"v0.1.0") && t.contains(&"Contributing"));
     let pos = |x: &str| t.iter().position(|y| *y == x);
     let last = |x: &str| t.iter().rposition(|y| *y == x);
@@ -431,4 +437,18 @@ fn dump_corpus() {
             println!("  [{}] {:?} ({} blocks): {first}", c.blocks.len(), c.title, c.blocks.len());
         }
     }
+}
+
+#[test]
+#[ignore = "timing: run with --release"]
+fn moby_dick_timing() {
+    let Some(p) = corpus("epub/idpf-moby-dick.epub") else { return };
+    let mut best = std::time::Duration::MAX;
+    for _ in 0..10 {
+        let t = std::time::Instant::now();
+        let book = read_inputs(&[&p], &IngestOptions::default()).unwrap_or_default();
+        best = best.min(t.elapsed());
+        assert_eq!(book.chapters.len(), 138);
+    }
+    println!("Moby-Dick ingest, best of 10: {best:?}");
 }

@@ -166,3 +166,36 @@ fn text_encodings_through_files() {
         assert_eq!(book.warnings.len(), usize::from(name == "latin1.txt"), "{name}: {:?}", book.warnings);
     }
 }
+
+#[test]
+fn malformed_ncx_falls_back_to_the_spine() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = r#"<?xml version="1.0" encoding="UTF-8"?>
+<package xmlns="http://www.idpf.org/2007/opf" version="2.0" unique-identifier="uid">
+  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="uid">x</dc:identifier><dc:title>Old</dc:title><dc:language>en</dc:language></metadata>
+  <manifest>
+    <item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>
+    <item id="a" href="a.xhtml" media-type="application/xhtml+xml"/>
+    <item id="b" href="b.xhtml" media-type="application/xhtml+xml"/>
+  </manifest>
+  <spine toc="ncx"><itemref idref="a"/><itemref idref="b"/></spine>
+</package>"#;
+    let ncx = r#"<?xml version="1.0"?><ncx xmlns="http://www.daisy.org/z3986/2005/ncx/"><navMap><navPoint id="p1" playOrder="1"><navLabel><text>A</text></navLabel><content src="a.xhtml"/></navPoint><navPoint <<< broken"#;
+    let a = xhtml("<h1>Alpha</h1><p>First text.</p>");
+    let b = xhtml("<h1>Beta</h1><p>Second text.</p>");
+    let path = write(
+        dir.path(),
+        "badncx.epub",
+        &epub_zip(&[
+            ("META-INF/container.xml", CONTAINER.as_bytes()),
+            ("OEBPS/content.opf", package.as_bytes()),
+            ("OEBPS/toc.ncx", ncx.as_bytes()),
+            ("OEBPS/a.xhtml", a.as_bytes()),
+            ("OEBPS/b.xhtml", b.as_bytes()),
+        ]),
+    );
+    let book = read_inputs(&[&path], &IngestOptions::default()).unwrap();
+    assert_eq!(book.chapters.last().unwrap().blocks.last().unwrap().text, "Second text.");
+    assert!(book.chapters.iter().any(|c| c.title == "Beta"), "{:?}", titles(&book));
+    assert!(book.warnings.iter().any(|w| w.message.starts_with("table of contents unreadable")), "{:?}", book.warnings);
+}

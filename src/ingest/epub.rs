@@ -13,7 +13,8 @@
 //!   section title): then its sub-entries are chapters too. A chapter left with nothing but
 //!   headings is joined to the start of the next one, so "Part I" is read before chapter I.
 //! * Spine items without a TOC entry join the chapter before them; text before the first entry
-//!   is front matter (title pages, dedications), read only with `keep_front_matter`.
+//!   is front matter (title pages, dedications), read only with `keep_front_matter` or when it
+//!   runs to 1,000 words or more (text the TOC forgot).
 //! * Skipped by default (`keep_front_matter` keeps them): cover, title page, copyright page,
 //!   imprint, colophon, uncopyright, printed contents (including the nav document when it is in
 //!   the spine) and publisher adverts, found by `epub:type`/`role`, the landmarks or guide, file
@@ -26,6 +27,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rbook::prelude::*;
 
@@ -114,76 +116,27 @@ pub(crate) fn read(path: &Path, bytes: Vec<u8>, opts: &IngestOptions) -> Result<
     if !entries.contains_key("META-INF/container.xml") {
         return Err(IngestError::Epub { path: path.to_path_buf(), reason: "missing META-INF/container.xml".into() });
     }
-    let epub = rbook::Epub::options()
-        .strict(false)
-        .read(Cursor::new(bytes))
-        .map_err(|e| IngestError::Epub { path: path.to_path_buf(), reason: rbook_reason(&e.to_string()) })?;
     let warn = |w: &mut Vec<Warning>, msg: String| w.push(Warning { file: path.to_path_buf(), message: msg });
+    let shared: Arc<[u8]> = bytes.into();
+    let open =
+        |skip_toc: bool| rbook::Epub::options().strict(false).skip_toc(skip_toc).read(Cursor::new(shared.clone()));
+    let epub = match open(false) {
+        Ok(epub) => epub,
+        // A broken NCX or nav must not cost the whole book: read it again without its TOC.
+        Err(first) => match open(true) {
+            Ok(epub) => {
+                warn(&mut warnings, format!("table of contents unreadable ({})", rbook_reason(&first.to_string())));
+                epub
+            }
+            Err(_) => {
+                return Err(IngestError::Epub { path: path.to_path_buf(), reason: rbook_reason(&first.to_string()) });
+            }
+        },
+    };
 
     let meta = read_meta(&epub, &entries);
-
-    // Documents the landmarks or guide call front matter.
-    let mut matter_paths = HashSet::new();
-    if let Some(landmarks) = epub.toc().landmarks() {
-        for lm in landmarks.children().iter() {
-            if MATTER_LANDMARKS.contains(&lm.kind().as_str())
-                && let Some(href) = lm.href()
-            {
-                let h = href.decode();
-                if !h.contains('#') {
-                    matter_paths.insert(zip_key(&h));
-                }
-            }
-        }
-    }
-
-    // The spine, deduplicated, as content documents.
-    let mut docs: Vec<Doc> = Vec::new();
-    let mut by_path: HashMap<String, usize> = HashMap::new();
-    let mut in_spine: HashSet<String> = HashSet::new();
-    for item in epub.spine().entries() {
-        let Some(entry) = item.manifest_entry() else {
-            warn(&mut warnings, format!("spine item `{}` is not in the manifest, skipped", item.idref()));
-            continue;
-        };
-        let key = zip_key(&entry.href().decode());
-        if !in_spine.insert(key.clone()) {
-            continue;
-        }
-        if !item.is_linear() && !opts.read_nonlinear {
-            continue;
-        }
-        let media = entry.media_type();
-        if !(media.contains("html") || key.ends_with("html") || key.ends_with(".htm")) {
-            warn(&mut warnings, format!("spine item {key} is {media}, not a content document, skipped"));
-            continue;
-        }
-        let Some(raw) = entries.get(&key) else {
-            warn(&mut warnings, format!("spine item {key} is missing from the archive, skipped"));
-            continue;
-        };
-        let is_nav = entry.properties().has_property("nav");
-        let matter = !opts.keep_front_matter
-            && (is_nav || matter_paths.contains(&key) || name_is_matter(&key) || name_is_matter(entry.id()));
-        let text = decode_document(raw);
-        let dom = html::parse(&text);
-        let file = PathBuf::from(format!("{}#{}", path.display(), key));
-        let extracted = html::extract(&dom, &file, opts);
-        if dom.repairs > 0 {
-            warn(&mut warnings, format!("{key}: repaired {} markup errors", dom.repairs));
-        }
-        if extracted.control_chars > 0 {
-            warn(&mut warnings, format!("{key}: replaced {} stray control characters", extracted.control_chars));
-        }
-        by_path.insert(key.clone(), docs.len());
-        docs.push(Doc {
-            path: key,
-            blocks: extracted.blocks,
-            anchors: extracted.anchors,
-            notes: extracted.notes,
-            matter,
-        });
-    }
+    let spine = load_spine(&epub, &entries, path, opts, &mut warnings);
+    let SpineDocs { docs, by_path, in_spine } = spine;
     if docs.is_empty() {
         return Err(IngestError::Epub {
             path: path.to_path_buf(),
@@ -215,6 +168,89 @@ pub(crate) fn read(path: &Path, bytes: Vec<u8>, opts: &IngestOptions) -> Result<
         return Err(IngestError::NoText { path: path.to_path_buf() });
     }
     Ok(Book { meta, chapters, warnings })
+}
+
+/// The readable spine documents, in order, read once each.
+struct SpineDocs {
+    docs: Vec<Doc>,
+    /// Zip key -> index in `docs`.
+    by_path: HashMap<String, usize>,
+    /// Every zip key the spine lists, read or not (non-linear, not XHTML).
+    in_spine: HashSet<String>,
+}
+
+fn load_spine(
+    epub: &rbook::Epub,
+    entries: &HashMap<String, Vec<u8>>,
+    path: &Path,
+    opts: &IngestOptions,
+    warnings: &mut Vec<Warning>,
+) -> SpineDocs {
+    let mut warn = |msg: String| warnings.push(Warning { file: path.to_path_buf(), message: msg });
+    let matter_paths = matter_landmarks(epub);
+    let mut spine = SpineDocs { docs: Vec::new(), by_path: HashMap::new(), in_spine: HashSet::new() };
+    for item in epub.spine().entries() {
+        let Some(entry) = item.manifest_entry() else {
+            warn(format!("spine item `{}` is not in the manifest, skipped", item.idref()));
+            continue;
+        };
+        let key = zip_key(&entry.href().decode());
+        if !spine.in_spine.insert(key.clone()) {
+            continue;
+        }
+        if !item.is_linear() && !opts.read_nonlinear {
+            continue;
+        }
+        let media = entry.media_type();
+        if !(media.contains("html") || key.ends_with("html") || key.ends_with(".htm")) {
+            warn(format!("spine item {key} is {media}, not a content document, skipped"));
+            continue;
+        }
+        let Some(raw) = entries.get(&key) else {
+            warn(format!("spine item {key} is missing from the archive, skipped"));
+            continue;
+        };
+        let is_nav = entry.properties().has_property("nav");
+        let matter = !opts.keep_front_matter
+            && (is_nav || matter_paths.contains(&key) || name_is_matter(&key) || name_is_matter(entry.id()));
+        let text = decode_document(raw);
+        let dom = html::parse(&text);
+        let file = PathBuf::from(format!("{}#{}", path.display(), key));
+        let extracted = html::extract(&dom, &file, opts);
+        if dom.repairs > 0 {
+            warn(format!("{key}: repaired {} markup errors", dom.repairs));
+        }
+        if extracted.control_chars > 0 {
+            warn(format!("{key}: replaced {} stray control characters", extracted.control_chars));
+        }
+        spine.by_path.insert(key.clone(), spine.docs.len());
+        spine.docs.push(Doc {
+            path: key,
+            blocks: extracted.blocks,
+            anchors: extracted.anchors,
+            notes: extracted.notes,
+            matter,
+        });
+    }
+    spine
+}
+
+/// Whole documents the landmarks (EPUB 3) or guide (EPUB 2) call cover, title page, contents...
+fn matter_landmarks(epub: &rbook::Epub) -> HashSet<String> {
+    let mut paths = HashSet::new();
+    if let Some(landmarks) = epub.toc().landmarks() {
+        for lm in landmarks.children().iter() {
+            if MATTER_LANDMARKS.contains(&lm.kind().as_str())
+                && let Some(href) = lm.href()
+            {
+                let h = href.decode();
+                if !h.contains('#') {
+                    paths.insert(zip_key(&h));
+                }
+            }
+        }
+    }
+    paths
 }
 
 /// Inflates every entry once under the caps; keeps the text entries.
@@ -378,11 +414,15 @@ fn toc_chapters(mut bounds: Vec<Boundary>, docs: &[Doc], opts: &IngestOptions, b
     let end: Pos = (docs.len(), 0, 0);
     let mut chapters = Vec::new();
     let first = bounds.first().map_or(end, |b| b.pos);
-    if first > (0, 0, 0) && opts.keep_front_matter {
-        // Text before the first TOC entry (title pages, dedications): kept only on request.
+    if first > (0, 0, 0) {
+        // Text before the first TOC entry: title pages and dedications, read only on request,
+        // unless it is long enough to be real text the TOC forgot.
         let blocks = gather(docs, (0, 0, 0), first, opts);
-        let title = first_heading(&blocks).unwrap_or_else(|| book_title.to_string());
-        chapters.push(Chapter { title, blocks });
+        let words: usize = blocks.iter().map(|b| b.text.split_whitespace().count()).sum();
+        if opts.keep_front_matter || words >= UNLISTED_TEXT_WORDS {
+            let title = first_heading(&blocks).unwrap_or_else(|| book_title.to_string());
+            chapters.push(Chapter { title, blocks });
+        }
     }
     for (k, b) in bounds.iter().enumerate() {
         let to = bounds.get(k + 1).map_or(end, |n| n.pos);
@@ -434,6 +474,9 @@ fn looks_like_title_page(title: &str, blocks: &[Block], book_title: &str) -> boo
     });
     same_title || licence
 }
+
+/// Text before the first TOC entry is read when it has at least this many words.
+const UNLISTED_TEXT_WORDS: usize = 1000;
 
 /// Pages shorter than this may be title or licence pages (see `looks_like_title_page`).
 const SHORT_PAGE_WORDS: usize = 150;

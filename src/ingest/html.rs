@@ -196,6 +196,8 @@ pub(crate) fn parse(input: &str) -> Dom {
                     }
                     stack.truncate(pos);
                 }
+                // `<meta ...></meta>` is well-formed XHTML for a void element.
+                None if VOID.contains(&name.as_str()) => {}
                 None => dom.repairs += 1,
             }
         } else if rest.len() > 1 && rest.as_bytes()[1].is_ascii_alphabetic() {
@@ -216,8 +218,7 @@ pub(crate) fn parse(input: &str) -> Dom {
             dom.nodes[parent].children.push(id);
             if raw_text && !self_closing {
                 let close = format!("</{name}");
-                let lower_rest = input[i..].to_ascii_lowercase();
-                i = match lower_rest.find(&close) {
+                i = match find_ignore_case(&bytes[i..], close.as_bytes()) {
                     Some(p) => {
                         let after = i + p;
                         input[after..].find('>').map_or(bytes.len(), |q| after + q + 1)
@@ -240,6 +241,10 @@ pub(crate) fn parse(input: &str) -> Dom {
     }
     push_text(&mut dom, &stack, text_start..bytes.len(), false);
     dom
+}
+
+fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn skip_declaration(bytes: &[u8], start: usize) -> usize {
@@ -386,6 +391,7 @@ pub(crate) fn extract(dom: &Dom, file: &Path, opts: &IngestOptions) -> DocText {
         cur_range: None,
         in_note: false,
         seq: 0,
+        pending_alts: Vec::new(),
     };
     let start = dom.find("body").unwrap_or(0);
     w.walk(start, BlockKind::Paragraph, 0);
@@ -402,6 +408,7 @@ struct Walker<'a> {
     cur_range: Option<Range<usize>>,
     in_note: bool,
     seq: usize,
+    pending_alts: Vec<String>,
 }
 
 impl Walker<'_> {
@@ -427,14 +434,14 @@ impl Walker<'_> {
     }
 
     fn flush(&mut self, kind: BlockKind) {
-        if self.cur.trim().is_empty() {
-            self.cur.clear();
-            self.cur_range = None;
-            return;
-        }
         let raw = std::mem::take(&mut self.cur);
         let range = self.cur_range.take().unwrap_or(0..0);
-        self.emit(kind, &raw, range);
+        if !raw.trim().is_empty() {
+            self.emit(kind, &raw, range);
+        }
+        for alt in std::mem::take(&mut self.pending_alts) {
+            self.emit(BlockKind::ImageAlt, &alt, 0..0);
+        }
     }
 
     fn record_ids(&mut self, id: usize, depth: usize) {
@@ -497,8 +504,8 @@ impl Walker<'_> {
                 if self.opts.alt_text {
                     let alt = dom.attr(id, "alt").unwrap_or("").to_string();
                     if !alt.trim().is_empty() {
-                        self.flush(ctx);
-                        self.emit(BlockKind::ImageAlt, &alt, 0..0);
+                        // Read after the paragraph the image sits in, not in the middle of it.
+                        self.pending_alts.push(alt);
                     }
                 }
             }
@@ -697,7 +704,14 @@ impl Walker<'_> {
         if t == "↩" || t == "↩\u{FE0E}" || t == "↩\u{FE0F}" {
             return true;
         }
-        href.contains('#') && !href.starts_with("http") && is_note_marker(t)
+        if !href.contains('#') || href.starts_with("http") || !is_note_marker(t) {
+            return false;
+        }
+        // A bare number may be a cross-reference ("see chapter 24"): only a note when the
+        // marker is bracketed or a symbol, or the target looks like a note.
+        let target = href.rsplit('#').next().unwrap_or("").to_ascii_lowercase();
+        !t.chars().all(|c| c.is_ascii_digit())
+            || ["note", "fn", "ftn", "foot", "endn", "ref"].iter().any(|k| target.contains(k))
     }
 }
 
@@ -839,6 +853,18 @@ mod tests {
         assert_eq!(d.notes.len(), 1);
         assert_eq!(d.notes[0].1.text, "Body of note.");
         assert_eq!(d.notes[0].1.kind, BlockKind::Note);
+    }
+
+    #[test]
+    fn cross_references_stay_and_hidden_things_go() {
+        let html = r##"<body><p>See chapter <a href="ch24.xhtml#c24">24</a> now<a href="#fn3">3</a>.</p>
+            <p>Page<span epub:type="pagebreak" id="p7">7</span> turns <span hidden="">secret</span><ruby>漢<rt>kan</rt></ruby>.</p>
+            <section epub:type="titlepage"><h1>Title</h1></section><p>Line<span class="lnum">80</span></p></body>"##;
+        let d = blocks(html, &IngestOptions::default());
+        let texts: Vec<_> = d.blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["See chapter 24 now.", "Page turns 漢.", "Line"]);
+        let d = blocks(html, &IngestOptions { keep_front_matter: true, ..IngestOptions::default() });
+        assert!(d.blocks.iter().any(|b| b.text == "Title"));
     }
 
     #[test]

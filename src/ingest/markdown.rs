@@ -8,7 +8,8 @@
 //! single document-title heading, at the next level down. The text before the first split
 //! heading keeps the file's title. Headings stay in the blocks either way.
 //!
-//! Reading: links are read as their text (autolinks, whose text is a URL, not at all), images only
+//! Reading: links are read as their text (a URL as text, as in autolinks, is shortened to its
+//! host), images only
 //! as alt text with `alt_text`, inline code as text, code blocks by [`CodeMode`], tables by
 //! `tables` (row by row), raw HTML reduced to its text (navigation bars and badge rows dropped),
 //! footnote definitions by [`NotesMode`]. Front matter is never read aloud.
@@ -16,7 +17,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use pulldown_cmark::{Event, HeadingLevel, LinkType, MetadataBlockKind, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{BlockQuoteKind, Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag, TagEnd};
 
 use super::html::{CODE_ANNOUNCEMENT, fragment_text};
 use super::text::{decode_text, file_title};
@@ -59,12 +60,13 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
-        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
+        | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS
+        | Options::ENABLE_GFM;
     let mut b =
-        Builder { path, out: Vec::new(), notes: Vec::new(), cur: String::new(), range: None, autolinks: Vec::new() };
+        Builder { path, out: Vec::new(), notes: Vec::new(), cur: String::new(), range: None, pending_alts: Vec::new() };
     let mut quote = 0usize;
     let mut items = 0usize;
-    let mut skip = 0usize; // inside something not read (table when off, autolink, image)
+    let mut skip = 0usize; // inside a table that is not read
     let mut code: Option<(String, Range<usize>)> = None;
     let mut html: Option<(String, Range<usize>)> = None;
     let mut meta: Option<String> = None;
@@ -117,9 +119,8 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
                         && opts.alt_text
                         && !a.trim().is_empty()
                     {
-                        let kind = ctx(quote, items);
-                        b.flush(kind, in_note);
-                        b.emit(BlockKind::ImageAlt, &a, range, in_note);
+                        // Read after the paragraph the image sits in, not in the middle of it.
+                        b.pending_alts.push((a, range));
                     }
                 }
                 _ => {}
@@ -141,19 +142,7 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
             }
             Event::End(TagEnd::Table) if !opts.tables => skip = skip.saturating_sub(1),
             Event::End(TagEnd::Table) => {}
-            _ if skip > 0 && !matches!(event, Event::Start(Tag::Link { .. }) | Event::End(TagEnd::Link)) => {}
-            Event::Start(Tag::Link { link_type, .. }) => {
-                if matches!(link_type, LinkType::Autolink | LinkType::Email) {
-                    skip += 1;
-                    b.autolinks.push(true);
-                } else {
-                    b.autolinks.push(false);
-                }
-            }
-            Event::End(TagEnd::Link) => {
-                let autolink = b.autolinks.pop() == Some(true);
-                skip = skip.saturating_sub(usize::from(autolink));
-            }
+            _ if skip > 0 => {}
             Event::Start(Tag::HtmlBlock) => {
                 b.flush(ctx(quote, items), in_note);
                 html = Some((String::new(), range));
@@ -173,7 +162,18 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
                 b.flush(ctx(quote, items), in_note);
                 match event {
                     Event::Start(Tag::Item) => items += 1,
-                    Event::Start(Tag::BlockQuote(_)) => quote += 1,
+                    Event::Start(Tag::BlockQuote(kind)) => {
+                        quote += 1;
+                        // GitHub alerts (`> [!TIP]`) are read with their label.
+                        b.cur.push_str(match kind {
+                            Some(BlockQuoteKind::Note) => "Note: ",
+                            Some(BlockQuoteKind::Tip) => "Tip: ",
+                            Some(BlockQuoteKind::Important) => "Important: ",
+                            Some(BlockQuoteKind::Warning) => "Warning: ",
+                            Some(BlockQuoteKind::Caution) => "Caution: ",
+                            None => "",
+                        });
+                    }
                     _ => {}
                 }
             }
@@ -203,7 +203,8 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
                 let row: Vec<String> = cells.drain(..).filter(|c| !c.is_empty()).collect();
                 b.emit(BlockKind::Table, &row.join("; "), range, in_note);
             }
-            Event::Text(t) | Event::Code(t) => b.add(&t, range),
+            Event::Text(t) => b.add(&strip_shortcodes(&t), range),
+            Event::Code(t) => b.add(&t, range),
             Event::InlineHtml(h) if h.trim_start().to_ascii_lowercase().starts_with("<br") => b.cur.push(' '),
             Event::SoftBreak | Event::HardBreak => b.cur.push(' '),
             Event::Rule => b.flush(ctx(quote, items), in_note),
@@ -221,8 +222,8 @@ struct Builder<'a> {
     notes: Vec<Block>,
     cur: String,
     range: Option<Range<usize>>,
-    /// For each open link, whether it is an autolink (its text is a URL, not read).
-    autolinks: Vec<bool>,
+    /// Alt texts of images in the current block, read after it.
+    pending_alts: Vec<(String, Range<usize>)>,
 }
 
 impl Builder<'_> {
@@ -238,6 +239,9 @@ impl Builder<'_> {
         let raw = std::mem::take(&mut self.cur);
         let range = self.range.take().unwrap_or(0..0);
         self.emit(kind, &raw, range, note);
+        for (alt, range) in std::mem::take(&mut self.pending_alts) {
+            self.emit(BlockKind::ImageAlt, &alt, range, note);
+        }
     }
 
     fn emit(&mut self, kind: BlockKind, raw: &str, range: Range<usize>, note: bool) {
@@ -252,6 +256,35 @@ impl Builder<'_> {
             self.out.push(Block { kind, text, source });
         }
     }
+}
+
+/// Drops GitHub emoji shortcodes (`:wink:`, `:heavy_check_mark:`), which are not read aloud.
+fn strip_shortcodes(text: &str) -> String {
+    if !text.contains(':') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(p) = rest.find(':') {
+        let after = &rest[p + 1..];
+        let len = after.find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '+' | '-')));
+        let before_ok = rest[..p].chars().next_back().is_none_or(|c| c.is_whitespace() || c == '(');
+        let is_code = len.is_some_and(|l| {
+            (2..=40).contains(&l)
+                && after[l..].starts_with(':')
+                && after[..l].chars().any(|c| c.is_ascii_lowercase())
+                && after[l + 1..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+        });
+        if before_ok && is_code {
+            out.push_str(rest[..p].trim_end_matches(' '));
+            rest = &after[len.unwrap_or(0) + 1..];
+        } else {
+            out.push_str(&rest[..=p]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Words for spaced scripts; two CJK characters count as one word.
@@ -338,7 +371,7 @@ mod tests {
         assert_eq!(b.chapters.len(), 1);
         assert_eq!(b.chapters[0].title, "Spawning");
         let texts: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.text.as_str()).collect();
-        assert_eq!(texts, ["See the docs and now, cargo run.", "Section", "Text."]);
+        assert_eq!(texts, ["See the docs and example.org now, cargo run.", "Section", "Text."]);
         let opts = IngestOptions { code: CodeMode::Announce, alt_text: true, ..IngestOptions::default() };
         let b = book(md, &opts);
         let kinds: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.kind).collect();
@@ -355,6 +388,16 @@ mod tests {
         let b = book(&md, &IngestOptions::default());
         let titles: Vec<_> = b.chapters.iter().map(|c| c.title.as_str()).collect();
         assert_eq!(titles, ["Title", "One", "Two", "Three"]);
+    }
+
+    #[test]
+    fn alerts_and_shortcodes() {
+        let b = book(
+            "Concatenate files :wink:. Time 10:30:00 stays.\n\n> [!TIP]\n> Remove them later.\n",
+            &IngestOptions::default(),
+        );
+        let texts: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(texts, ["Concatenate files. Time 10:30:00 stays.", "Tip: Remove them later."]);
     }
 
     #[test]

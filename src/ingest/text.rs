@@ -222,22 +222,27 @@ fn heading_line(line: &str) -> Option<bool> {
         return None;
     }
     let bare = t.trim_end_matches(['.', ':']);
-    if is_roman(bare) {
+    // A lone "I" is a word unless written "I."; "II", "IV." and longer are numerals.
+    if is_roman(bare) && (bare.len() > 1 || bare.len() < t.len()) {
         return Some(false);
     }
     let mut words = t.split_whitespace();
-    let label = words.next()?.to_uppercase();
+    let label_word = words.next()?;
+    let label = label_word.to_uppercase();
     if !LABELS.contains(&label.as_str()) {
         return None;
     }
-    let num = words.next()?.trim_end_matches(['.', ':', ',']).to_uppercase();
-    let numeric = (!num.is_empty() && num.chars().all(|c| c.is_ascii_digit()))
-        || is_roman(&num)
-        || NUMBER_WORDS.contains(&num.as_str());
-    if !numeric {
+    let num_word = words.next()?;
+    let num = num_word.trim_end_matches(['.', ':', ',']).to_uppercase();
+    let digits = !num.is_empty() && num.chars().all(|c| c.is_ascii_digit());
+    if !(digits || is_roman(&num) || NUMBER_WORDS.contains(&num.as_str())) {
         return None;
     }
-    Some(words.next().is_some())
+    let has_title = words.next().is_some();
+    // "Part one of the plan failed." is prose: a spelled-out number in a mixed-case line needs
+    // punctuation after it or nothing else on the line.
+    let marked = label_word == label || digits || is_roman(&num) || num_word.len() > num.len() || !has_title;
+    marked.then_some(has_title)
 }
 
 fn joined(p: &Para) -> String {
@@ -372,6 +377,19 @@ mod tests {
         assert_eq!(titles, ["CHAPTER I. Down the Hole", "CHAPTER II. The Pool"]);
         assert_eq!(b.chapters[0].blocks[1].text, "Alice was beginning to get.");
         assert_eq!(b.chapters[1].blocks[1].text, "Curious and curiouser.");
+    }
+
+    #[test]
+    fn heading_lines() {
+        assert_eq!(heading_line("CHAPTER I."), Some(false));
+        assert_eq!(heading_line("Chapter 12. The Storm"), Some(true));
+        assert_eq!(heading_line("PART TWO"), Some(false));
+        assert_eq!(heading_line("Chapter One: The Start"), Some(true));
+        assert_eq!(heading_line("II."), Some(false));
+        assert_eq!(heading_line("I."), Some(false));
+        assert_eq!(heading_line("I"), None);
+        assert_eq!(heading_line("Part one of the plan failed."), None);
+        assert_eq!(heading_line("Chapter and verse."), None);
     }
 
     #[test]
