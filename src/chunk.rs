@@ -137,27 +137,56 @@ fn append(chunk: &mut Chunk, piece: Piece) {
 
 /// Finds each token's byte range in the sentence, and checks that every letter and digit of the
 /// sentence belongs to some token: text the G2P dropped is an error, never a shorter book.
+///
+/// Tokens are matched on their letters and digits alone, because the G2P may drop apostrophes
+/// or merge pieces ("sou'-wester" becomes the token "sou-wester").
 fn align(sentence: &str, words: Vec<PhonemeWord>) -> Result<Vec<(PhonemeWord, Range<usize>)>, ChunkError> {
-    let mut cursor = 0;
+    let letters: Vec<(usize, char)> = sentence.char_indices().filter(|(_, c)| c.is_alphanumeric()).collect();
+    let lost = |from: usize, to: usize| {
+        let start = letters[from].0;
+        let end = letters.get(to).map_or(sentence.len(), |(i, _)| *i);
+        let text = sentence[start..end].split_whitespace().next().unwrap_or_default().to_string();
+        ChunkError::Lost { text, sentence: sentence.into() }
+    };
+    let mut next = 0; // index into `letters` of the first letter no token has claimed
+    let mut cursor = 0; // byte offset after the last placed token
     let mut out = Vec::with_capacity(words.len());
     for word in words {
-        let range = match sentence[cursor..].find(&word.text) {
-            Some(at) if !word.text.is_empty() => {
-                let skipped = &sentence[cursor..cursor + at];
-                if let Some(lost) = skipped.split_whitespace().find(|w| w.chars().any(char::is_alphanumeric)) {
-                    return Err(ChunkError::Lost { text: lost.into(), sentence: sentence.into() });
+        let own: Vec<char> = word.text.chars().filter(|c| c.is_alphanumeric()).collect();
+        let range = if own.is_empty() {
+            // Punctuation: where its text stands next, or nowhere in particular.
+            match sentence[cursor..].find(&word.text) {
+                Some(at) if !word.text.is_empty() && letters.get(next).is_none_or(|(i, _)| cursor + at < *i) => {
+                    cursor + at..cursor + at + word.text.len()
                 }
-                cursor + at..cursor + at + word.text.len()
+                _ => cursor..cursor,
             }
-            _ => cursor..cursor,
+        } else {
+            match find_letters(&letters[next..], &own) {
+                Some(0) => {
+                    let (first, last) = (letters[next], letters[next + own.len() - 1]);
+                    next += own.len();
+                    first.0..last.0 + last.1.len_utf8()
+                }
+                Some(skipped) => return Err(lost(next, next + skipped)),
+                // Letters the G2P made up (it never does today): placed but claiming nothing.
+                None => cursor..cursor,
+            }
         };
-        cursor = range.end;
+        cursor = cursor.max(range.end);
         out.push((word, range));
     }
-    if let Some(lost) = sentence[cursor..].split_whitespace().find(|w| w.chars().any(char::is_alphanumeric)) {
-        return Err(ChunkError::Lost { text: lost.into(), sentence: sentence.into() });
+    if next < letters.len() {
+        return Err(lost(next, letters.len()));
     }
     Ok(out)
+}
+
+/// Where `word` first stands in `letters`, comparing case-insensitively.
+fn find_letters(letters: &[(usize, char)], word: &[char]) -> Option<usize> {
+    let same = |a: char, b: char| a == b || a.to_lowercase().eq(b.to_lowercase());
+    (0..=letters.len().checked_sub(word.len())?)
+        .find(|&at| word.iter().zip(&letters[at..]).all(|(w, (_, c))| same(*w, *c)))
 }
 
 /// Splits a sentence whose tokens pass `max` at its last clause mark that fits, or else between
@@ -238,5 +267,11 @@ mod tests {
         let err = align("Hello brave world", vec![word("Hello", 1).0, word("world", 1).0]).unwrap_err();
         assert!(err.to_string().contains("'brave'"), "{err}");
         assert!(align("Hello world", vec![word("Hello", 1).0]).is_err());
+
+        // The G2P drops apostrophes and merges pieces; letters still match.
+        let words = vec![word("a", 1).0, word("sou-wester", 1).0, word("'Yes—and", 1).0];
+        let aligned = align("a sou'-wester 'Yes'—and", words).unwrap();
+        assert_eq!(aligned[1].1, 2..13);
+        assert_eq!(aligned[2].1, 15..25);
     }
 }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod error;
 pub mod ingest;
 pub mod kokoro;
+pub mod language;
 pub mod manifest;
 pub mod phonemize;
 pub mod plan;

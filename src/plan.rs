@@ -6,6 +6,7 @@
 
 use std::ops::Range;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::chunk::{self, Chunk, ChunkConfig, ChunkError, SentenceIn};
@@ -57,6 +58,12 @@ impl ChapterPlan {
         self.chunks.iter().flat_map(|c| &c.tokens).filter(|t| t.is_word).count()
     }
 
+    /// Words the G2P has no phonemes for (letters of a script it does not know): they are
+    /// timed but silent, so the user is told.
+    pub fn unspoken_words(&self) -> impl Iterator<Item = &str> {
+        self.chunks.iter().flat_map(|c| &c.tokens).filter(|t| t.is_word && t.ids.is_empty()).map(|t| t.text.as_str())
+    }
+
     /// Phoneme tokens to render.
     pub fn token_count(&self) -> usize {
         self.chunks.iter().map(|c| c.ids.len()).sum()
@@ -97,14 +104,19 @@ pub fn estimated_chunk_ms(tokens: usize, speed: f32) -> u64 {
 
 /// Plans every chapter of `book`.
 pub fn plan(book: &Book, g2p: &Phonemizer, config: &ChunkConfig) -> Result<BookPlan, ChunkError> {
-    let mut chapters = Vec::with_capacity(book.chapters.len());
-    for chapter in &book.chapters {
-        let planned = plan_chapter(chapters.len() + 1, &chapter.title, &chapter.blocks, g2p, config)?;
-        // A chapter with nothing to say (an image page) gets no file.
-        if !planned.chunks.is_empty() {
-            chapters.push(planned);
-        }
-    }
+    // The G2P is most of the cost; chapters are independent, so they are phonemized in parallel.
+    let planned: Vec<ChapterPlan> = book
+        .chapters
+        .par_iter()
+        .map(|chapter| plan_chapter(0, &chapter.title, &chapter.blocks, g2p, config))
+        .collect::<Result<_, _>>()?;
+    // A chapter with nothing to say (an image page) gets no number and no file.
+    let chapters = planned
+        .into_iter()
+        .filter(|c| !c.chunks.is_empty())
+        .enumerate()
+        .map(|(i, chapter)| ChapterPlan { number: i + 1, ..chapter })
+        .collect();
     Ok(BookPlan { chapters })
 }
 

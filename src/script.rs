@@ -115,7 +115,8 @@ fn patterns() -> &'static Regex {
             | (?P<abbr>\b(?:{abbreviations})(?:\s|$))
             | (?P<dots>\.{{3,}}|\.(?:\x20\.){{2,}})
             | (?P<dashes>\s-{{1,2}}\s|-{{2,3}})
-            | (?P<range>\d[–‒]\d)"
+            | (?P<range>\d[–‒]\d)
+            | (?P<path>\w::\w)"
         );
         Regex::new(&pattern).unwrap_or_else(|_| Regex::new("$^").unwrap_or_else(|_| unreachable!()))
     })
@@ -180,7 +181,11 @@ fn replace_match(source: &str, range: Range<usize>) -> String {
         return "…".into();
     }
     if caps.name("dashes").is_some() {
-        return if matched.starts_with(char::is_whitespace) { " — ".into() } else { "—".into() };
+        return " — ".into();
+    }
+    if caps.name("path").is_some() {
+        // `std::sync::Mutex` in prose is read "std sync Mutex".
+        return matched.replace("::", " ");
     }
     if caps.name("range").is_some() {
         let mut chars = matched.chars();
@@ -211,8 +216,13 @@ fn push_chars(out: &mut Builder, source: &str, range: Range<usize>) {
             '\u{00AB}' | '\u{201E}' => Some("\u{201C}"),
             '\u{00BB}' => Some("\u{201D}"),
             '\u{2033}' => Some("\""),
+            // The G2P reads `[word](...)` as pronunciation markup and would swallow it.
+            '<' | '>' => Some(""),
+            '[' | '{' => Some("("),
+            ']' | '}' => Some(")"),
             '\u{2010}' | '\u{2011}' => Some("-"),
-            '\u{2012}' | '\u{2013}' | '\u{2015}' | '\u{2E3A}' | '\u{2E3B}' => Some("—"),
+            // Spaced, or the G2P reads "word—word" as one word.
+            '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}' | '\u{2E3A}' | '\u{2E3B}' => Some(" — "),
             '\u{2026}' => Some("…"),
             '\u{21A9}' | '\u{FFFC}' | '\u{FFFD}' => Some(""),
             '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' => Some(""),
@@ -398,6 +408,9 @@ mod tests {
         );
         assert_eq!(spoken("  a \n\n b  "), "a b");
         assert_eq!(spoken("\u{00AB}Bonjour\u{00BB}"), "\u{201C}Bonjour\u{201D}");
+        assert_eq!(spoken("see [v1511](wiki page)"), "see (v1511)(wiki page)");
+        assert_eq!(spoken("word\u{2014}word"), "word — word");
+        assert_eq!(spoken("use tokio::sync::Mutex with --file <name>"), "use tokio sync Mutex with — file name");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::ingest::{self, Book, CodeMode, Format, IngestOptions, NotesMode};
 use crate::kokoro::assets;
 use crate::kokoro::voices;
 use crate::kokoro::{MAX_TOKENS, SessionConfig};
+use crate::language;
 use crate::manifest::{self, InputRecord};
 use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan};
@@ -52,7 +53,20 @@ fn ingest_options(read: &ReadArgs) -> IngestOptions {
 
 /// Reads the inputs, warns about what was read past, and refuses a language we cannot speak.
 fn read_book(inputs: &[PathBuf], read: &ReadArgs, printer: &Printer) -> Result<Book> {
-    let book = ingest::read_inputs(inputs, &ingest_options(read))?;
+    let mut book = ingest::read_inputs(inputs, &ingest_options(read))?;
+    if book.meta.language.is_none() && !read.any_language && book.chapters.len() > 1 {
+        // A docs tree may hold translations: leave out the files that are not English.
+        let file_of = |chapter: &ingest::Chapter| chapter.blocks.first().map(|b| b.source.file.clone());
+        let mut foreign = BTreeSet::new();
+        for file in book.chapters.iter().filter_map(file_of).collect::<BTreeSet<_>>() {
+            let chapters = book.chapters.iter().filter(|c| file_of(c).as_ref() == Some(&file));
+            if language::blocks_look_english(chapters.flat_map(|c| &c.blocks)) == Some(false) {
+                printer.warn(&format!("{}: left out: it does not read as English", file.display()));
+                foreign.insert(file);
+            }
+        }
+        book.chapters.retain(|c| file_of(c).is_none_or(|f| !foreign.contains(&f)));
+    }
     for warning in &book.warnings {
         printer.detail(&format!("audiobook: warning: {warning}"));
     }
@@ -66,6 +80,12 @@ fn read_book(inputs: &[PathBuf], read: &ReadArgs, printer: &Printer) -> Result<B
         let first = inputs.first().map_or_else(String::new, |p| p.display().to_string());
         return Err(Error::Usage(format!(
             "{first}: the book's language is '{language}', and this build speaks English only (--any-language reads it anyway)"
+        )));
+    }
+    if book.meta.language.is_none() && !read.any_language && language::looks_english(&book) == Some(false) {
+        let first = inputs.first().map_or_else(String::new, |p| p.display().to_string());
+        return Err(Error::Usage(format!(
+            "{first}: the text does not read as English, and this build speaks English only (--any-language reads it anyway)"
         )));
     }
     if book.chapters.is_empty() {
@@ -91,6 +111,7 @@ pub fn plan(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
     let book = read_book(&args.inputs, &args.read, printer)?;
     let g2p = phonemizer_for(&args.voice.voice)?;
     let plan = plan::plan(&book, &g2p, &chunk_config(args.chunk_target))?;
+    warn_unspoken(&plan, printer);
     let out = |text: &str| printer.data(text).map_err(Error::io("<stdout>"));
     if args.text {
         out(&plan.spoken_text())?;
@@ -119,6 +140,21 @@ pub fn plan(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
     table += &format!("{} chapters, {words} words, about {} of audio\n", summaries.len(), clock(ms));
     out(&table)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says which words will be silent because the English G2P cannot read their script.
+fn warn_unspoken(plan: &BookPlan, printer: &Printer) {
+    for chapter in &plan.chapters {
+        let words: Vec<&str> = chapter.unspoken_words().collect();
+        if let Some(first) = words.first() {
+            printer.warn(&format!(
+                "chapter {} '{}': {} words have no English pronunciation and stay silent (e.g. '{first}')",
+                chapter.number,
+                chapter.title,
+                words.len()
+            ));
+        }
+    }
 }
 
 /// The hashes of the input files the book was read from.
@@ -168,6 +204,7 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
     let g2p = phonemizer_for(&args.voice.voice)?;
     let plan: BookPlan = plan::plan(&book, &g2p, &chunk_config(args.chunk_target))?;
     drop(g2p);
+    warn_unspoken(&plan, printer);
 
     let files = assets::ensure(&engine::overrides(models), printer)?;
     let env = engine::environment(&files.ort_lib)?;
