@@ -12,7 +12,7 @@ use audiobook::kokoro::{Kokoro, SAMPLES_PER_FRAME, SessionConfig};
 fn engine_reproduces_the_reference_sentence() {
     let files = common::model_files();
     let env = engine::environment(&files.ort_lib).unwrap();
-    let model = engine::model_bytes(&files).unwrap();
+    let (model, _) = engine::model_bytes(&files).unwrap();
     let mut kokoro = Kokoro::load(&env, &model, SessionConfig { intra_threads: 2, ..Default::default() }).unwrap();
     let ids: Vec<Vec<i64>> = serde_json::from_str(include_str!("data/reference_ids.json")).unwrap();
     let ids = &ids[0][1..ids[0].len() - 1];

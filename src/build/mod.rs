@@ -89,6 +89,8 @@ pub struct Outcome {
     pub interrupted: bool,
     /// The book's total duration, when every chapter is done.
     pub duration_ms: Option<u64>,
+    /// The longest time a worker took to build its session.
+    pub session_load_ms: u64,
 }
 
 /// Per-chapter facts worked out before rendering.
@@ -160,6 +162,7 @@ pub fn build(
             audio_ms_rendered: 0,
             interrupted: false,
             duration_ms: None,
+            session_load_ms: 0,
         },
     };
     coordinator.save_manifest()?;
@@ -255,6 +258,7 @@ impl Coordinator<'_> {
                         let text = chunk_text(self.plan, job);
                         progress.chunk_failed(self.plan.chapters[job.chapter].number, &text, &error);
                     }
+                    Event::SessionReady { ms } => self.outcome.session_load_ms = self.outcome.session_load_ms.max(ms),
                     Event::NoSession(error) => sessions_failed.push(error),
                 }
             }

@@ -32,6 +32,8 @@ pub enum Event {
     Rendered { index: usize, samples: usize },
     /// Job `index` failed; the rest of the book goes on.
     Failed { index: usize, error: String },
+    /// A worker's session is ready; building it took `ms`.
+    SessionReady { ms: u64 },
     /// A worker could not build its session and did no work.
     NoSession(String),
 }
@@ -52,8 +54,12 @@ pub struct Renderer<'a> {
 impl Renderer<'_> {
     /// Runs one worker until the jobs run out or a stop is asked for.
     pub fn work(&self, events: &Sender<Event>) {
+        let started = std::time::Instant::now();
         let mut session = match Kokoro::load(self.env, self.model, self.session) {
-            Ok(session) => session,
+            Ok(session) => {
+                let _ = events.send(Event::SessionReady { ms: started.elapsed().as_millis() as u64 });
+                session
+            }
             Err(e) => {
                 let _ = events.send(Event::NoSession(e.to_string()));
                 return;

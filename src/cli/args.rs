@@ -151,6 +151,26 @@ pub struct BuildArgs {
     /// Phoneme tokens a chunk aims at (the model takes at most 510).
     #[arg(long, value_name = "TOKENS", default_value_t = 300, value_parser = clap::value_parser!(u16).range(20..=510))]
     pub chunk_target: u16,
+
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+/// ONNX Runtime session options, for benchmarks and unusual machines.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Tuning")]
+pub struct TuningArgs {
+    /// Let idle ONNX Runtime threads spin.
+    #[arg(long)]
+    pub spin: bool,
+
+    /// Use ONNX Runtime's memory pattern planner (memory grows as chunk sizes vary).
+    #[arg(long)]
+    pub memory_pattern: bool,
+
+    /// Graph optimization level: 0 none, 1 basic, 2 extended, 3 all.
+    #[arg(long, value_name = "LEVEL", default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub graph_optimization: u8,
 }
 
 /// Show the chapters, words, chunks and estimated duration of the inputs, without narrating.

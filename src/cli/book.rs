@@ -142,6 +142,14 @@ pub fn plan(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The process's peak resident memory, where the OS tells it (Linux).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Says which words will be silent because the English G2P cannot read their script.
 fn warn_unspoken(plan: &BookPlan, printer: &Printer) {
     for chapter in &plan.chapters {
@@ -207,16 +215,22 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
     warn_unspoken(&plan, printer);
 
     let files = assets::ensure(&engine::overrides(models), printer)?;
+    let loading = Instant::now();
     let env = engine::environment(&files.ort_lib)?;
-    let model = engine::model_bytes(&files)?;
-    let model_sha256 = assets::sha256_file(&files.model)?;
+    let (model, model_sha256) = engine::model_bytes(&files)?;
+    let model_read_ms = loading.elapsed().as_millis() as u64;
     let voice = voices::VoicePack::load(&files.voices, &args.voice.voice)?;
     let settings = BuildSettings {
         outdir: args.output.clone().unwrap_or_else(|| default_outdir(&args.inputs)),
         voice: args.voice.voice.clone(),
         speed: args.voice.speed,
         jobs: args.jobs.map_or_else(engine::cores, usize::from),
-        session: SessionConfig { intra_threads: usize::from(args.threads), ..SessionConfig::default() },
+        session: SessionConfig {
+            intra_threads: usize::from(args.threads),
+            spinning: args.tuning.spin,
+            memory_pattern: args.tuning.memory_pattern,
+            optimization: args.tuning.graph_optimization,
+        },
         pauses: pauses(&args.pauses),
         chunks: chunk_config(args.chunk_target),
     };
@@ -251,6 +265,8 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
         "duration_ms": outcome.duration_ms,
         "interrupted": outcome.interrupted,
         "wall_ms": (wall * 1000.0) as u64,
+        "load_ms": model_read_ms + outcome.session_load_ms,
+        "peak_rss_bytes": peak_rss_bytes(),
     });
     if printer.json {
         printer.data(&summary.to_string()).map_err(Error::io("<stdout>"))?;
@@ -272,12 +288,13 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
     }
     let duration = outcome.duration_ms.unwrap_or(0);
     printer.info(&format!(
-        "audiobook: {} chapters ({} of audio) in {outdir}; {} rendered in {:.1} s ({:.2}x real time)",
+        "audiobook: {} chapters ({} of audio) in {outdir}; {} rendered in {:.1} s ({:.2}x real time){}",
         outcome.chapters,
         clock(duration),
         clock(outcome.audio_ms_rendered),
         wall,
-        outcome.audio_ms_rendered as f64 / 1000.0 / wall.max(1e-3)
+        outcome.audio_ms_rendered as f64 / 1000.0 / wall.max(1e-3),
+        peak_rss_bytes().map_or_else(String::new, |b| format!(", peak memory {:.0} MB", b as f64 / 1e6))
     ));
     Ok(ExitCode::SUCCESS)
 }

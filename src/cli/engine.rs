@@ -42,11 +42,18 @@ pub fn environment(ort_lib: &std::path::Path) -> Result<Environment> {
     Ok(ENV.get_or_init(|| env).clone())
 }
 
-/// Reads the model file, checking it against its known checksum first.
-pub fn model_bytes(files: &ModelFiles) -> Result<ModelBytes> {
-    assets::verify(&files.model)?;
+/// Reads the model file once, checks it against the checksum its name implies, and returns it
+/// with its sha256 (which keys every rendered chunk).
+pub fn model_bytes(files: &ModelFiles) -> Result<(ModelBytes, String)> {
     let bytes = std::fs::read(&files.model).map_err(Error::io(&files.model))?;
-    Ok(ModelBytes::with_durations(bytes))
+    let sha256 = assets::sha256_bytes(&bytes);
+    if let Some(expected) = assets::expected_sha256(&files.model)
+        && expected != sha256
+    {
+        let path = files.model.clone();
+        return Err(assets::AssetError::Checksum { path, expected: expected.into(), found: sha256 }.into());
+    }
+    Ok((ModelBytes::with_durations(bytes), sha256))
 }
 
 /// Everything one voice needs to speak.
@@ -70,7 +77,7 @@ pub fn session(args: &ModelArgs, printer: &Printer, config: SessionConfig) -> Re
     let files = assets::ensure(&overrides(args), printer)?;
     let started = Instant::now();
     let env = environment(&files.ort_lib)?;
-    let model = model_bytes(&files)?;
+    let (model, _) = model_bytes(&files)?;
     let session = Kokoro::load(&env, &model, config)?;
     printer.detail(&format!("model loaded in {:.2} s", started.elapsed().as_secs_f64()));
     Ok((files, session))

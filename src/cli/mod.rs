@@ -79,10 +79,12 @@ fn say(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
     // The model session and the G2P take about as long to build: build them side by side.
     let (session, voice) = std::thread::scope(|s| {
         let session = s.spawn(|| engine::session(&cli.models, printer, config));
+        let started = std::time::Instant::now();
         let voice = assets::locate(&engine::overrides(&cli.models))
             .ok()
             .filter(|files| files.voices.path().exists())
             .map(|files| engine::voice(&args.voice.voice, &files));
+        printer.detail(&format!("voice and G2P ready in {:.2} s", started.elapsed().as_secs_f64()));
         let session = session.join().unwrap_or_else(|_| Err(Error::Usage("the model thread panicked".into())));
         (session, voice)
     });
@@ -92,7 +94,9 @@ fn say(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
         None => engine::voice(&args.voice.voice, &files)?,
     };
     let settings = SpeechSettings { speed: args.voice.speed, chunks: Default::default(), pauses: Default::default() };
+    let started = std::time::Instant::now();
     let speech = say::speak(&text, &mut session, &voice.pack, &voice.g2p, &settings)?;
+    printer.detail(&format!("spoken in {:.2} s", started.elapsed().as_secs_f64()));
 
     let bytes = wav::to_bytes(&speech.samples).map_err(|source| Error::Wav { path: output.clone(), source })?;
     if output == Path::new("-") {
