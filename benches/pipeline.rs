@@ -45,11 +45,12 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bench/chapter.md")
 }
 
-/// The token ids of every chunk the plan makes of `input` with chunks aiming at `target` tokens.
-fn planned_ids(input: &Path, target: usize) -> Vec<Vec<i64>> {
+/// The token ids of every chunk the plan makes of `input` with chunks of at most `max` tokens
+/// (and the default target, when that is smaller).
+fn planned_ids(input: &Path, max: usize) -> Vec<Vec<i64>> {
     let book = ingest::read_inputs(&[input], &IngestOptions::default()).unwrap();
     let g2p = Phonemizer::new(Phonemizer::dialect_for_voice(VOICE).unwrap()).unwrap();
-    let config = ChunkConfig { target_tokens: target, ..ChunkConfig::default() };
+    let config = ChunkConfig { target_tokens: ChunkConfig::default().target_tokens.min(max), max_tokens: max };
     let plan = plan::plan(&book, &g2p, &config).unwrap();
     plan.chapters.iter().flat_map(|c| &c.chunks).map(|c| c.ids.clone()).collect()
 }
@@ -138,18 +139,19 @@ fn headline(ids: &[Vec<i64>]) {
 fn sweep(ids: &[Vec<i64>]) {
     println!("\nsessions x threads (floor, then build end to end)");
     println!("| layout | floor s | build s | build / floor | peak RSS MB |");
-    for (jobs, threads) in [(1, 1), (1, 2), (2, 1)] {
+    for (jobs, threads) in [(1, 2), (2, 1)] {
         let config = SessionConfig { intra_threads: threads, ..SessionConfig::default() };
         let (floor_s, _) = floor(ids, jobs, config);
         let (wall, s) = build(&fixture(), &["--jobs", &jobs.to_string(), "--threads", &threads.to_string()]);
         println!("| {jobs} x {threads} | {floor_s:.1} | {wall:.1} | {:.3} | {:.0} |", wall / floor_s, mb(&s));
     }
-    println!("\nchunk target (build end to end, defaults otherwise)");
-    println!("| target tokens | chunks | audio s | build s | ms per token | peak RSS MB |");
-    for target in [50, 100, 200, 300, 400, 510] {
+    println!("\nchunk size: --chunk-target and --chunk-max both T (build end to end, defaults otherwise)");
+    println!("| T tokens | chunks | audio s | build s | ms per token | peak RSS MB |");
+    for target in [50, 100, 150, 200, 300, 510] {
         let chunks = planned_ids(&fixture(), target);
         let tokens: usize = chunks.iter().map(Vec::len).sum();
-        let (wall, s) = build(&fixture(), &["--chunk-target", &target.to_string()]);
+        let t = target.to_string();
+        let (wall, s) = build(&fixture(), &["--chunk-target", &t, "--chunk-max", &t]);
         println!(
             "| {target} | {} | {:.1} | {wall:.1} | {:.2} | {:.0} |",
             chunks.len(),
@@ -162,10 +164,10 @@ fn sweep(ids: &[Vec<i64>]) {
     println!("| option | build s | peak RSS MB |");
     let options: [(&str, &[&str]); 5] = [
         ("defaults", &[]),
+        ("--no-arena", &["--no-arena"]),
         ("--spin", &["--spin"]),
         ("--memory-pattern", &["--memory-pattern"]),
         ("--graph-optimization 1", &["--graph-optimization", "1"]),
-        ("--graph-optimization 2", &["--graph-optimization", "2"]),
     ];
     for (name, args) in options {
         let (wall, s) = build(&fixture(), args);
@@ -201,7 +203,7 @@ fn scaling() {
     let dir = tempfile::tempdir().unwrap();
     for times in [1, 4, 16] {
         let input = repeated(times, dir.path());
-        let tokens: usize = planned_ids(&input, 300).iter().map(Vec::len).sum();
+        let tokens: usize = planned_ids(&input, ChunkConfig::default().max_tokens).iter().map(Vec::len).sum();
         let (wall, s) = build(&input, &[]);
         println!(
             "| {times}x | {tokens} | {:.0} | {wall:.1} | {:.2} | {:.0} |",
@@ -239,7 +241,7 @@ fn startup() {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let ids = planned_ids(&fixture(), 300);
+    let ids = planned_ids(&fixture(), ChunkConfig::default().max_tokens);
     headline(&ids);
     startup();
     if args.iter().any(|a| a == "--sweep") {

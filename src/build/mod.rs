@@ -12,7 +12,7 @@ pub mod render;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 
 use ort::environment::Environment;
 
@@ -53,10 +53,11 @@ pub struct BuildSettings {
     pub chunks: ChunkConfig,
 }
 
-/// The engine pieces a build renders with.
+/// The engine pieces a build renders with. The model bytes are dropped once the sessions are
+/// built, so they do not sit in memory for the whole book.
 pub struct Engine<'a> {
     pub env: &'a Environment,
-    pub model: &'a ModelBytes,
+    pub model: ModelBytes,
     pub model_sha256: &'a str,
     pub voice: &'a VoicePack,
 }
@@ -108,7 +109,7 @@ pub fn build(
     meta: &BookMeta,
     inputs: Vec<InputRecord>,
     plan: &BookPlan,
-    engine: &Engine,
+    engine: Engine,
     settings: &BuildSettings,
     progress: &mut dyn Progress,
     stop: &AtomicBool,
@@ -201,30 +202,31 @@ impl Coordinator<'_> {
     /// Renders `jobs` on the pool, assembling chapters as their chunks arrive.
     fn render(
         &mut self,
-        engine: &Engine,
+        engine: Engine,
         jobs: &[Job],
         progress: &mut dyn Progress,
         stop: &AtomicBool,
     ) -> Result<(), BuildError> {
+        let threads = self.settings.jobs.clamp(1, jobs.len());
+        let (sessions, load_ms) = render::load_sessions(engine.env, &engine.model, self.settings.session, threads)
+            .map_err(BuildError::NoSession)?;
+        drop(engine.model);
+        self.outcome.session_load_ms = load_ms;
         let renderer = Renderer {
-            env: engine.env,
-            model: engine.model,
+            sessions: Mutex::new(sessions),
             voice: engine.voice,
             speed: self.settings.speed,
-            session: self.settings.session,
             job_dir: self.job_dir,
             jobs,
             next: AtomicUsize::new(0),
             stop,
         };
-        let threads = self.settings.jobs.clamp(1, jobs.len());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("kokoro-{i}"))
             .build()
             .map_err(|e| BuildError::Pool(e.to_string()))?;
         let (sender, events) = mpsc::channel();
-        let mut sessions_failed = Vec::new();
         std::thread::scope(|scope| -> Result<(), BuildError> {
             scope.spawn(|| {
                 pool.broadcast(|_| renderer.work(&sender.clone()));
@@ -258,19 +260,11 @@ impl Coordinator<'_> {
                         let text = chunk_text(self.plan, job);
                         progress.chunk_failed(self.plan.chapters[job.chapter].number, &text, &error);
                     }
-                    Event::SessionReady { ms } => self.outcome.session_load_ms = self.outcome.session_load_ms.max(ms),
-                    Event::NoSession(error) => sessions_failed.push(error),
                 }
             }
             Ok(())
         })?;
-        self.save_manifest()?;
-        match sessions_failed.into_iter().next() {
-            Some(error) if self.outcome.chunks_rendered == 0 && self.outcome.chunks_failed == 0 => {
-                Err(BuildError::NoSession(error))
-            }
-            _ => Ok(()),
-        }
+        self.save_manifest()
     }
 
     /// Assembles chapter `c` if all its chunks are on disk, records it, and frees its chunks.

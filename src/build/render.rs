@@ -4,6 +4,7 @@
 //! chunks of the last chapter go first, leaving no long tail), render it, check that no word
 //! lost its audio, store it atomically, and report to the coordinator over a channel.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 
@@ -32,19 +33,43 @@ pub enum Event {
     Rendered { index: usize, samples: usize },
     /// Job `index` failed; the rest of the book goes on.
     Failed { index: usize, error: String },
-    /// A worker's session is ready; building it took `ms`.
-    SessionReady { ms: u64 },
-    /// A worker could not build its session and did no work.
-    NoSession(String),
+}
+
+/// Builds `count` sessions side by side; returns them and the longest build time in ms. The
+/// caller may drop the model bytes afterwards: ONNX Runtime keeps its own copy.
+pub fn load_sessions(
+    env: &Environment,
+    model: &ModelBytes,
+    config: SessionConfig,
+    count: usize,
+) -> Result<(Vec<Kokoro>, u64), String> {
+    std::thread::scope(|scope| {
+        let loading: Vec<_> = (0..count)
+            .map(|_| {
+                scope.spawn(|| {
+                    let started = std::time::Instant::now();
+                    Kokoro::load(env, model, config).map(|s| (s, started.elapsed().as_millis() as u64))
+                })
+            })
+            .collect();
+        let mut sessions = Vec::with_capacity(count);
+        let mut longest = 0;
+        for handle in loading {
+            let (session, ms) =
+                handle.join().map_err(|_| "a session thread panicked".to_string())?.map_err(|e| e.to_string())?;
+            sessions.push(session);
+            longest = longest.max(ms);
+        }
+        Ok((sessions, longest))
+    })
 }
 
 /// What every worker shares.
 pub struct Renderer<'a> {
-    pub env: &'a Environment,
-    pub model: &'a ModelBytes,
+    /// One session per worker, taken by each as it starts.
+    pub sessions: Mutex<Vec<Kokoro>>,
     pub voice: &'a VoicePack,
     pub speed: f32,
-    pub session: SessionConfig,
     pub job_dir: &'a JobDir,
     pub jobs: &'a [Job<'a>],
     pub next: AtomicUsize,
@@ -54,17 +79,7 @@ pub struct Renderer<'a> {
 impl Renderer<'_> {
     /// Runs one worker until the jobs run out or a stop is asked for.
     pub fn work(&self, events: &Sender<Event>) {
-        let started = std::time::Instant::now();
-        let mut session = match Kokoro::load(self.env, self.model, self.session) {
-            Ok(session) => {
-                let _ = events.send(Event::SessionReady { ms: started.elapsed().as_millis() as u64 });
-                session
-            }
-            Err(e) => {
-                let _ = events.send(Event::NoSession(e.to_string()));
-                return;
-            }
-        };
+        let Some(mut session) = self.sessions.lock().ok().and_then(|mut s| s.pop()) else { return };
         while !self.stop.load(Ordering::SeqCst) {
             let index = self.next.fetch_add(1, Ordering::SeqCst);
             let Some(job) = self.jobs.get(index) else { return };

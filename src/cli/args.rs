@@ -154,6 +154,11 @@ pub struct BuildArgs {
 
     #[command(flatten)]
     pub tuning: TuningArgs,
+
+    /// Phoneme tokens a chunk may never pass: a longer sentence is split at clauses. Memory grows
+    /// with the longest chunk.
+    #[arg(long, value_name = "TOKENS", default_value_t = 510, value_parser = clap::value_parser!(u16).range(20..=510))]
+    pub chunk_max: u16,
 }
 
 /// ONNX Runtime session options, for benchmarks and unusual machines.
@@ -167,6 +172,10 @@ pub struct TuningArgs {
     /// Use ONNX Runtime's memory pattern planner (memory grows as chunk sizes vary).
     #[arg(long)]
     pub memory_pattern: bool,
+
+    /// Turn off ONNX Runtime's CPU memory arena (slower, and no smaller here).
+    #[arg(long)]
+    pub no_arena: bool,
 
     /// Graph optimization level: 0 none, 1 basic, 2 extended, 3 all.
     #[arg(long, value_name = "LEVEL", default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]

@@ -102,15 +102,16 @@ fn phonemizer_for(voice: &str) -> Result<Phonemizer> {
     Ok(Phonemizer::new(dialect)?)
 }
 
-fn chunk_config(target: u16) -> ChunkConfig {
-    ChunkConfig { target_tokens: usize::from(target).min(MAX_TOKENS), max_tokens: MAX_TOKENS }
+fn chunk_config(target: u16, max: u16) -> ChunkConfig {
+    let max_tokens = usize::from(max).min(MAX_TOKENS);
+    ChunkConfig { target_tokens: usize::from(target).min(max_tokens), max_tokens }
 }
 
 /// `audiobook plan`.
 pub fn plan(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
     let book = read_book(&args.inputs, &args.read, printer)?;
     let g2p = phonemizer_for(&args.voice.voice)?;
-    let plan = plan::plan(&book, &g2p, &chunk_config(args.chunk_target))?;
+    let plan = plan::plan(&book, &g2p, &chunk_config(args.chunk_target, MAX_TOKENS as u16))?;
     warn_unspoken(&plan, printer);
     let out = |text: &str| printer.data(text).map_err(Error::io("<stdout>"));
     if args.text {
@@ -210,7 +211,7 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
     let started = Instant::now();
     let book = read_book(&args.inputs, &args.read, printer)?;
     let g2p = phonemizer_for(&args.voice.voice)?;
-    let plan: BookPlan = plan::plan(&book, &g2p, &chunk_config(args.chunk_target))?;
+    let plan: BookPlan = plan::plan(&book, &g2p, &chunk_config(args.chunk_target, args.chunk_max))?;
     drop(g2p);
     warn_unspoken(&plan, printer);
 
@@ -230,11 +231,12 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
             spinning: args.tuning.spin,
             memory_pattern: args.tuning.memory_pattern,
             optimization: args.tuning.graph_optimization,
+            arena: !args.tuning.no_arena,
         },
         pauses: pauses(&args.pauses),
-        chunks: chunk_config(args.chunk_target),
+        chunks: chunk_config(args.chunk_target, args.chunk_max),
     };
-    let engine = Engine { env: &env, model: &model, model_sha256: &model_sha256, voice: &voice };
+    let engine = Engine { env: &env, model, model_sha256: &model_sha256, voice: &voice };
 
     let stop = Arc::new(AtomicBool::new(false));
     let handler_stop = Arc::clone(&stop);
@@ -248,7 +250,7 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
     });
 
     let mut progress = BuildProgress::new(*printer);
-    let outcome = build::build(&book.meta, input_records(&book), &plan, &engine, &settings, &mut progress, &stop)?;
+    let outcome = build::build(&book.meta, input_records(&book), &plan, engine, &settings, &mut progress, &stop)?;
     progress.finish();
 
     let wall = started.elapsed().as_secs_f64();

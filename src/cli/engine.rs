@@ -45,7 +45,14 @@ pub fn environment(ort_lib: &std::path::Path) -> Result<Environment> {
 /// Reads the model file once, checks it against the checksum its name implies, and returns it
 /// with its sha256 (which keys every rendered chunk).
 pub fn model_bytes(files: &ModelFiles) -> Result<(ModelBytes, String)> {
-    let bytes = std::fs::read(&files.model).map_err(Error::io(&files.model))?;
+    // Read with room for the duration patch, so appending it does not copy 92 MB.
+    let mut bytes = Vec::new();
+    std::fs::File::open(&files.model)
+        .and_then(|mut f| {
+            bytes.reserve_exact(f.metadata()?.len() as usize + 64);
+            std::io::Read::read_to_end(&mut f, &mut bytes)
+        })
+        .map_err(Error::io(&files.model))?;
     let sha256 = assets::sha256_bytes(&bytes);
     if let Some(expected) = assets::expected_sha256(&files.model)
         && expected != sha256

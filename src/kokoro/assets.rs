@@ -153,7 +153,7 @@ pub fn ensure(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Resul
             return Err(AssetError::Missing { what: "model file", path: model });
         }
         offline_check(overrides, &cache, MODEL_FILE)?;
-        fetch_model(&cache, progress)?;
+        or_by_hand(fetch_model(&cache, progress), MODEL_FILE, &cache)?;
     }
     let voices = voice_store(overrides, &cache)?;
     if let VoiceStore::Dir(dir) = &voices
@@ -161,7 +161,7 @@ pub fn ensure(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Resul
         && missing_voices(dir).next().is_some()
     {
         offline_check(overrides, &cache, "voices/NAME.bin")?;
-        fetch_voices(&cache, progress)?;
+        or_by_hand(fetch_voices(&cache, progress), "voices/NAME.bin", &cache)?;
     } else if !voices.path().exists() {
         return Err(AssetError::Missing { what: "voices", path: voices.path().to_path_buf() });
     }
@@ -170,10 +170,23 @@ pub fn ensure(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Resul
         if ort_lib != cache.join("onnxruntime").join(ORT_LIB_FILE) {
             return Err(AssetError::Missing { what: "ONNX Runtime library", path: ort_lib });
         }
-        offline_check(overrides, &cache, &format!("onnxruntime/{ORT_LIB_FILE}"))?;
-        fetch_ort(&cache, progress)?;
+        let wanted = format!("onnxruntime/{ORT_LIB_FILE}");
+        offline_check(overrides, &cache, &wanted)?;
+        or_by_hand(fetch_ort(&cache, progress), &wanted, &cache)?;
     }
     Ok(ModelFiles { model, voices, ort_lib })
+}
+
+/// A fetch that could not run says what to put where instead.
+fn or_by_hand(fetched: Result<()>, wanted: &str, cache: &Path) -> Result<()> {
+    fetched.map_err(|e| match e {
+        AssetError::Tool { what, tool, detail } => AssetError::Tool {
+            what,
+            tool,
+            detail: format!("{detail}; or put {wanted} in {} yourself", cache.display()),
+        },
+        other => other,
+    })
 }
 
 fn offline_check(overrides: &AssetOverrides, cache: &Path, wanted: &str) -> Result<()> {

@@ -48,11 +48,14 @@ pub struct SessionConfig {
     pub memory_pattern: bool,
     /// Graph optimization level 0-3 (disable, basic, extended, all).
     pub optimization: u8,
+    /// ONNX Runtime's CPU memory arena: it keeps the largest chunk's activations reserved for
+    /// good, so a session's memory is set by the longest chunk it ever ran.
+    pub arena: bool,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self { intra_threads: 1, spinning: false, memory_pattern: false, optimization: 3 }
+        Self { intra_threads: 1, spinning: false, memory_pattern: false, optimization: 3, arena: true }
     }
 }
 
@@ -122,6 +125,8 @@ impl Kokoro {
         builder = builder.with_intra_op_spinning(config.spinning).map_err(option)?;
         builder = builder.with_memory_pattern(config.memory_pattern).map_err(option)?;
         builder = builder.with_optimization_level(level).map_err(option)?;
+        let cpu = ort::ep::CPU::default().with_arena_allocator(config.arena).build();
+        builder = builder.with_execution_providers([cpu]).map_err(option)?;
         let session = builder.commit_from_memory(&model.0).map_err(load)?;
         let has = |name: &str| session.outputs().iter().any(|o| o.name() == name);
         if !has("audio") || !has(DURATION_TENSOR) {

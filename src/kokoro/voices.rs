@@ -195,6 +195,27 @@ mod tests {
     }
 
     #[test]
+    fn a_voice_loads_from_a_kokoro_onnx_npz_archive() {
+        use std::io::Write;
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (510, 1, 256), }";
+        let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+        npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        npy.extend_from_slice(header.as_bytes());
+        npy.extend((0..STYLE_ROWS * STYLE_DIM).flat_map(|i| ((i / STYLE_DIM) as f32).to_le_bytes()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("voices-v1.0.bin");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        zip.start_file("bf_lily.npy", zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(&npy).unwrap();
+        zip.finish().unwrap();
+
+        let pack = VoicePack::load(&VoiceStore::Npz(path.clone()), "bf_lily").unwrap();
+        assert_eq!(pack.style_for(146)[0], 145.0);
+        let missing = VoicePack::load(&VoiceStore::Npz(path), "af_heart").unwrap_err();
+        assert!(missing.to_string().contains("has no voice 'af_heart'"), "{missing}");
+    }
+
+    #[test]
     fn npy_payload_is_found_after_its_header() {
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }";
         let mut npy = b"\x93NUMPY\x01\x00".to_vec();
