@@ -45,12 +45,12 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bench/chapter.md")
 }
 
-/// The token ids of every chunk the plan makes of `input` with chunks of at most `max` tokens
-/// (and the default target, when that is smaller).
+/// The token ids of every chunk the plan makes of `input` with chunks aiming at, and never
+/// passing, `max` tokens (the defaults are such a pair).
 fn planned_ids(input: &Path, max: usize) -> Vec<Vec<i64>> {
     let book = ingest::read_inputs(&[input], &IngestOptions::default()).unwrap();
     let g2p = Phonemizer::new(Phonemizer::dialect_for_voice(VOICE).unwrap()).unwrap();
-    let config = ChunkConfig { target_tokens: ChunkConfig::default().target_tokens.min(max), max_tokens: max };
+    let config = ChunkConfig { target_tokens: max, max_tokens: max };
     let plan = plan::plan(&book, &g2p, &config).unwrap();
     plan.chapters.iter().flat_map(|c| &c.chunks).map(|c| c.ids.clone()).collect()
 }

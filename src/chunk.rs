@@ -20,8 +20,10 @@ pub struct ChunkConfig {
 }
 
 impl Default for ChunkConfig {
+    /// Measured (README, Performance): 200-token chunks cost 4% more per token than 300-token
+    /// ones, and two sessions then peak at 0.88 GB instead of 1.19 GB.
     fn default() -> Self {
-        Self { target_tokens: 300, max_tokens: crate::kokoro::MAX_TOKENS }
+        Self { target_tokens: 200, max_tokens: 200 }
     }
 }
 

@@ -148,16 +148,23 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub read: ReadArgs,
 
-    /// Phoneme tokens a chunk aims at (the model takes at most 510).
-    #[arg(long, value_name = "TOKENS", default_value_t = 300, value_parser = clap::value_parser!(u16).range(20..=510))]
-    pub chunk_target: u16,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
 
     #[command(flatten)]
     pub tuning: TuningArgs,
+}
 
-    /// Phoneme tokens a chunk may never pass: a longer sentence is split at clauses. Memory grows
-    /// with the longest chunk.
-    #[arg(long, value_name = "TOKENS", default_value_t = 510, value_parser = clap::value_parser!(u16).range(20..=510))]
+/// How text is cut into model calls.
+#[derive(Debug, Args)]
+pub struct ChunkArgs {
+    /// Phoneme tokens a chunk aims at: sentences are packed until the next would pass it.
+    #[arg(long, value_name = "TOKENS", default_value_t = 200, value_parser = clap::value_parser!(u16).range(20..=510))]
+    pub chunk_target: u16,
+
+    /// Phoneme tokens a chunk may never pass (the model takes at most 510): a longer sentence is
+    /// split at clauses, then between words. Memory grows with the longest chunk.
+    #[arg(long, value_name = "TOKENS", default_value_t = 200, value_parser = clap::value_parser!(u16).range(20..=510))]
     pub chunk_max: u16,
 }
 
@@ -199,9 +206,8 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub read: ReadArgs,
 
-    /// Phoneme tokens a chunk aims at (the model takes at most 510).
-    #[arg(long, value_name = "TOKENS", default_value_t = 300, value_parser = clap::value_parser!(u16).range(20..=510))]
-    pub chunk_target: u16,
+    #[command(flatten)]
+    pub chunks: ChunkArgs,
 }
 
 /// What of the inputs is read aloud.

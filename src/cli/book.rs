@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use super::args::{BuildArgs, CodeArg, FormatArg, ModelArgs, NotesArg, PauseArgs, PlanArgs, ReadArgs};
+use super::args::{BuildArgs, ChunkArgs, CodeArg, FormatArg, ModelArgs, NotesArg, PauseArgs, PlanArgs, ReadArgs};
 use super::engine;
 use super::printer::Printer;
 use super::progress::{BuildProgress, clock};
@@ -21,7 +21,6 @@ use crate::kokoro::voices;
 use crate::kokoro::{MAX_TOKENS, SessionConfig};
 use crate::language;
 use crate::manifest::{self, InputRecord};
-use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan};
 
 /// Exit code of a build stopped by Ctrl-C (128 + SIGINT).
@@ -95,23 +94,16 @@ fn read_book(inputs: &[PathBuf], read: &ReadArgs, printer: &Printer) -> Result<B
     Ok(book)
 }
 
-fn phonemizer_for(voice: &str) -> Result<Phonemizer> {
-    voices::check(voice)?;
-    let dialect = Phonemizer::dialect_for_voice(voice)
-        .ok_or_else(|| Error::Usage(format!("voice '{voice}' has no English dialect")))?;
-    Ok(Phonemizer::new(dialect)?)
-}
-
-fn chunk_config(target: u16, max: u16) -> ChunkConfig {
-    let max_tokens = usize::from(max).min(MAX_TOKENS);
-    ChunkConfig { target_tokens: usize::from(target).min(max_tokens), max_tokens }
+fn chunk_config(args: &ChunkArgs) -> ChunkConfig {
+    let max_tokens = usize::from(args.chunk_max).min(MAX_TOKENS);
+    ChunkConfig { target_tokens: usize::from(args.chunk_target).min(max_tokens), max_tokens }
 }
 
 /// `audiobook plan`.
 pub fn plan(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
     let book = read_book(&args.inputs, &args.read, printer)?;
-    let g2p = phonemizer_for(&args.voice.voice)?;
-    let plan = plan::plan(&book, &g2p, &chunk_config(args.chunk_target, MAX_TOKENS as u16))?;
+    let g2p = engine::phonemizer(&args.voice.voice)?;
+    let plan = plan::plan(&book, &g2p, &chunk_config(&args.chunks))?;
     warn_unspoken(&plan, printer);
     let out = |text: &str| printer.data(text).map_err(Error::io("<stdout>"));
     if args.text {
@@ -210,8 +202,8 @@ fn pauses(args: &PauseArgs) -> Pauses {
 pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
     let started = Instant::now();
     let book = read_book(&args.inputs, &args.read, printer)?;
-    let g2p = phonemizer_for(&args.voice.voice)?;
-    let plan: BookPlan = plan::plan(&book, &g2p, &chunk_config(args.chunk_target, args.chunk_max))?;
+    let g2p = engine::phonemizer(&args.voice.voice)?;
+    let plan: BookPlan = plan::plan(&book, &g2p, &chunk_config(&args.chunks))?;
     drop(g2p);
     warn_unspoken(&plan, printer);
 
@@ -234,7 +226,7 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
             arena: !args.tuning.no_arena,
         },
         pauses: pauses(&args.pauses),
-        chunks: chunk_config(args.chunk_target, args.chunk_max),
+        chunks: chunk_config(&args.chunks),
     };
     let engine = Engine { env: &env, model, model_sha256: &model_sha256, voice: &voice };
 
@@ -299,4 +291,27 @@ pub fn build(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<
         peak_rss_bytes().map_or_else(String::new, |b| format!(", peak memory {:.0} MB", b as f64 / 1e6))
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+
+    #[test]
+    fn command_line_defaults_are_the_library_defaults() {
+        let cli = Cli::parse_from(["audiobook", "build", "book.epub"]);
+        let Command::Build(args) = cli.command else { panic!("not a build") };
+        assert_eq!(pauses(&args.pauses), Pauses::default());
+        assert_eq!(chunk_config(&args.chunks), ChunkConfig::default());
+        let defaults = SessionConfig::default();
+        assert_eq!(usize::from(args.threads), defaults.intra_threads);
+        assert_eq!(
+            (args.tuning.spin, args.tuning.memory_pattern, !args.tuning.no_arena, args.tuning.graph_optimization),
+            (defaults.spinning, defaults.memory_pattern, defaults.arena, defaults.optimization)
+        );
+        assert_eq!(default_outdir(&args.inputs), PathBuf::from("book-audiobook"));
+    }
 }

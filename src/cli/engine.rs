@@ -10,7 +10,7 @@ use super::args::ModelArgs;
 use super::printer::Printer;
 use crate::error::{Error, Result};
 use crate::kokoro::assets::{self, AssetOverrides, ModelFiles};
-use crate::kokoro::voices::{self, VoicePack};
+use crate::kokoro::voices;
 use crate::kokoro::{EngineError, Kokoro, ModelBytes, SessionConfig};
 use crate::phonemize::Phonemizer;
 
@@ -45,14 +45,10 @@ pub fn environment(ort_lib: &std::path::Path) -> Result<Environment> {
 /// Reads the model file once, checks it against the checksum its name implies, and returns it
 /// with its sha256 (which keys every rendered chunk).
 pub fn model_bytes(files: &ModelFiles) -> Result<(ModelBytes, String)> {
-    // Read with room for the duration patch, so appending it does not copy 92 MB.
-    let mut bytes = Vec::new();
-    std::fs::File::open(&files.model)
-        .and_then(|mut f| {
-            bytes.reserve_exact(f.metadata()?.len() as usize + 64);
-            std::io::Read::read_to_end(&mut f, &mut bytes)
-        })
-        .map_err(Error::io(&files.model))?;
+    let bytes = std::fs::read(&files.model).map_err(Error::io(&files.model))?;
+    if let Some(sha256) = assets::stamped_sha256(&files.cache, &files.model) {
+        return Ok((ModelBytes::with_durations(bytes), sha256));
+    }
     let sha256 = assets::sha256_bytes(&bytes);
     if let Some(expected) = assets::expected_sha256(&files.model)
         && expected != sha256
@@ -60,23 +56,16 @@ pub fn model_bytes(files: &ModelFiles) -> Result<(ModelBytes, String)> {
         let path = files.model.clone();
         return Err(assets::AssetError::Checksum { path, expected: expected.into(), found: sha256 }.into());
     }
+    assets::stamp(&files.cache, &files.model, &sha256);
     Ok((ModelBytes::with_durations(bytes), sha256))
 }
 
-/// Everything one voice needs to speak.
-pub struct Voice {
-    pub name: String,
-    pub pack: VoicePack,
-    pub g2p: Phonemizer,
-}
-
-/// Checks the voice name, then loads its pack and the G2P of its dialect.
-pub fn voice(name: &str, files: &ModelFiles) -> Result<Voice> {
-    voices::check(name)?;
-    let pack = VoicePack::load(&files.voices, name)?;
-    let dialect = Phonemizer::dialect_for_voice(name)
-        .ok_or_else(|| Error::Usage(format!("voice '{name}' has no English dialect")))?;
-    Ok(Voice { name: name.to_string(), pack, g2p: Phonemizer::new(dialect)? })
+/// Checks the voice name and builds the G2P of its dialect (about 0.3 s).
+pub fn phonemizer(voice: &str) -> Result<Phonemizer> {
+    voices::check(voice)?;
+    let dialect = Phonemizer::dialect_for_voice(voice)
+        .ok_or_else(|| Error::Usage(format!("voice '{voice}' has no English dialect")))?;
+    Ok(Phonemizer::new(dialect)?)
 }
 
 /// Model files ready (fetched if needed), the environment up, and one session built.

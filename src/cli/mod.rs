@@ -77,25 +77,22 @@ fn say(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
     let threads = args.threads.map_or_else(engine::cores, usize::from);
     let config = SessionConfig { intra_threads: threads, ..SessionConfig::default() };
     // The model session and the G2P take about as long to build: build them side by side.
-    let (session, voice) = std::thread::scope(|s| {
-        let session = s.spawn(|| engine::session(&cli.models, printer, config));
-        let started = std::time::Instant::now();
-        let voice = assets::locate(&engine::overrides(&cli.models))
-            .ok()
-            .filter(|files| files.voices.path().exists())
-            .map(|files| engine::voice(&args.voice.voice, &files));
-        printer.detail(&format!("voice and G2P ready in {:.2} s", started.elapsed().as_secs_f64()));
-        let session = session.join().unwrap_or_else(|_| Err(Error::Usage("the model thread panicked".into())));
-        (session, voice)
+    let (session, g2p) = std::thread::scope(|s| {
+        let g2p = s.spawn(|| {
+            let started = std::time::Instant::now();
+            let g2p = engine::phonemizer(&args.voice.voice);
+            printer.detail(&format!("G2P ready in {:.2} s", started.elapsed().as_secs_f64()));
+            g2p
+        });
+        let session = engine::session(&cli.models, printer, config);
+        (session, g2p.join().unwrap_or_else(|_| Err(Error::Usage("the G2P thread panicked".into()))))
     });
     let (files, mut session) = session?;
-    let voice = match voice {
-        Some(voice) => voice?,
-        None => engine::voice(&args.voice.voice, &files)?,
-    };
+    let g2p = g2p?;
+    let voice = voices::VoicePack::load(&files.voices, &args.voice.voice)?;
     let settings = SpeechSettings { speed: args.voice.speed, chunks: Default::default(), pauses: Default::default() };
     let started = std::time::Instant::now();
-    let speech = say::speak(&text, &mut session, &voice.pack, &voice.g2p, &settings)?;
+    let speech = say::speak(&text, &mut session, &voice, &g2p, &settings)?;
     printer.detail(&format!("spoken in {:.2} s", started.elapsed().as_secs_f64()));
 
     let bytes = wav::to_bytes(&speech.samples).map_err(|source| Error::Wav { path: output.clone(), source })?;

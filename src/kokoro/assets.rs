@@ -109,6 +109,8 @@ pub struct ModelFiles {
     pub model: PathBuf,
     pub voices: VoiceStore,
     pub ort_lib: PathBuf,
+    /// The user cache, where checksum stamps are kept.
+    pub cache: PathBuf,
 }
 
 /// How fetching reports what it does (the CLI prints these on stderr).
@@ -141,6 +143,7 @@ pub fn locate(overrides: &AssetOverrides) -> Result<ModelFiles> {
         model: model_path(overrides, &cache)?,
         voices: voice_store(overrides, &cache)?,
         ort_lib: ort_path(overrides, &cache),
+        cache,
     })
 }
 
@@ -174,7 +177,7 @@ pub fn ensure(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Resul
         offline_check(overrides, &cache, &wanted)?;
         or_by_hand(fetch_ort(&cache, progress), &wanted, &cache)?;
     }
-    Ok(ModelFiles { model, voices, ort_lib })
+    Ok(ModelFiles { model, voices, ort_lib, cache })
 }
 
 /// A fetch that could not run says what to put where instead.
@@ -274,6 +277,34 @@ pub fn verify(path: &Path) -> Result<()> {
         return Err(AssetError::Checksum { path: path.to_path_buf(), expected: expected.into(), found });
     }
     Ok(())
+}
+
+/// Where the stamp of a checked file lives: in the cache, named by a hash of the file's path.
+fn stamp_path(cache: &Path, file: &Path) -> PathBuf {
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    cache.join("stamps").join(sha256_bytes(absolute.as_os_str().as_encoded_bytes()))
+}
+
+/// The size and modification time that identify a file's content between runs.
+fn identity(file: &Path) -> Option<String> {
+    let meta = fs::metadata(file).ok()?;
+    let modified = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(format!("{} {}", meta.len(), modified.as_nanos()))
+}
+
+/// The sha256 of `file` as checked on an earlier run, if it has not changed since: hashing the
+/// 92 MB model again would add a quarter of a second to every start.
+pub fn stamped_sha256(cache: &Path, file: &Path) -> Option<String> {
+    let stamp = fs::read_to_string(stamp_path(cache, file)).ok()?;
+    let (sha256, id) = stamp.trim().split_once(' ')?;
+    (Some(id.to_string()) == identity(file)).then(|| sha256.to_string())
+}
+
+/// Records that `file` has `sha256` now. Best effort: without a stamp the next run hashes again.
+pub fn stamp(cache: &Path, file: &Path, sha256: &str) {
+    if let Some(id) = identity(file) {
+        let _ = atomic::write(&stamp_path(cache, file), format!("{sha256} {id}\n").as_bytes());
+    }
 }
 
 /// The pip platform tag and the library's sha256 for this machine, where we know them.
@@ -504,6 +535,18 @@ mod tests {
         out.append(&mut &b"hello"[..]).unwrap();
         out.commit(&sha256_bytes(b"hello")).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn a_stamp_holds_only_while_the_file_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("model.onnx");
+        fs::write(&file, b"weights").unwrap();
+        assert_eq!(stamped_sha256(dir.path(), &file), None);
+        stamp(dir.path(), &file, "abc");
+        assert_eq!(stamped_sha256(dir.path(), &file).as_deref(), Some("abc"));
+        fs::write(&file, b"other weights").unwrap();
+        assert_eq!(stamped_sha256(dir.path(), &file), None, "size changed");
     }
 
     #[test]

@@ -61,13 +61,13 @@ impl Default for SessionConfig {
 
 /// The model's bytes with the duration output added, shared by every session of a pool.
 #[derive(Clone)]
-pub struct ModelBytes(Arc<[u8]>);
+pub struct ModelBytes(Arc<Vec<u8>>);
 
 impl ModelBytes {
     /// Appends the duration output to the raw ONNX file contents.
     pub fn with_durations(mut onnx: Vec<u8>) -> Self {
         onnx.extend_from_slice(&duration_output_patch());
-        Self(onnx.into())
+        Self(Arc::new(onnx))
     }
 }
 
