@@ -4,7 +4,7 @@
 //! ```text
 //! cargo bench --bench pipeline                 floor, build end to end, ratio, speed, memory, start-up
 //! cargo bench --bench pipeline -- --sweep      also sessions x threads, chunk size, session options
-//! cargo bench --bench pipeline -- --scaling    also 1x, 4x and 16x the chapter
+//! cargo bench --bench pipeline -- --scaling    also 1x, 4x and 16x the chapter (--only-scaling: just that)
 //! ```
 //!
 //! The floor is plain `session.run` on the exact token ids the plan produces, with the sessions
@@ -112,26 +112,33 @@ fn audio_s(summary: &Value) -> f64 {
 fn headline(ids: &[Vec<i64>]) {
     let tokens: usize = ids.iter().map(Vec::len).sum();
     println!("fixture: {} chunks, {tokens} phoneme tokens", ids.len());
-    let layouts = [(2, 1), (1, 2)];
-    let floors: Vec<(usize, usize, f64, f64)> = layouts
-        .iter()
-        .map(|&(jobs, threads)| {
-            let config = SessionConfig { intra_threads: threads, ..SessionConfig::default() };
-            let (secs, audio) = floor(ids, jobs, config);
-            println!("floor {jobs} sessions x {threads} threads: {secs:.1} s for {audio:.1} s of audio");
-            (jobs, threads, secs, audio)
-        })
-        .collect();
-    let best = floors.iter().min_by(|a, b| a.2.total_cmp(&b.2)).unwrap();
-    let (wall, summary) = build(&fixture(), &[]);
+    let one_thread = SessionConfig { intra_threads: 1, ..SessionConfig::default() };
+    let (wide, _) = floor(ids, 1, SessionConfig { intra_threads: 2, ..SessionConfig::default() });
+    println!("floor 1 session x 2 threads: {wide:.1} s");
+    // The machine is noisy (+-10% between runs), so the floor and the build take turns, twice,
+    // and each keeps its best time.
+    let mut best_floor = f64::MAX;
+    let mut best_build: Option<(f64, Value)> = None;
+    for round in 1..=2 {
+        let (secs, audio) = floor(ids, 2, one_thread);
+        println!("round {round}: floor 2 sessions x 1 thread: {secs:.1} s for {audio:.1} s of audio");
+        best_floor = best_floor.min(secs);
+        let (wall, summary) = build(&fixture(), &[]);
+        println!("round {round}: build (defaults): {wall:.1} s");
+        if best_build.as_ref().is_none_or(|(best, _)| wall < *best) {
+            best_build = Some((wall, summary));
+        }
+    }
+    let (wall, summary) = best_build.unwrap();
     let load = summary["load_ms"].as_f64().unwrap_or(0.0) / 1000.0;
-    println!("build (defaults): {wall:.1} s end to end, {:.1} s without model loading ({load:.1} s)", wall - load);
     println!(
-        "ratio to the floor ({}x{}): {:.3} end to end, {:.3} without loading",
-        best.0,
-        best.1,
-        wall / best.2,
-        (wall - load) / best.2
+        "best floor (2x1): {best_floor:.1} s; best build: {wall:.1} s end to end, {:.1} s without model loading ({load:.1} s)",
+        wall - load
+    );
+    println!(
+        "ratio to the floor: {:.3} end to end, {:.3} without loading",
+        wall / best_floor,
+        (wall - load) / best_floor
     );
     println!("speed: {:.2} s of audio per wall second; peak RSS {:.0} MB", audio_s(&summary) / wall, mb(&summary));
 }
@@ -175,8 +182,9 @@ fn sweep(ids: &[Vec<i64>]) {
     }
 }
 
-/// The chapter `times` times over, each copy a chapter of its own with its sentences rotated,
-/// so the copies do not share chunks (identical chunks are rendered once).
+/// The chapter `times` times over, each copy a chapter of its own whose sentences have their
+/// words rotated by the copy's number, so the copies share no chunks (identical chunks are
+/// rendered once) while keeping the same words, phonemes and sentence lengths.
 fn repeated(times: usize, dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(fixture()).unwrap();
     let paragraphs: Vec<&str> = text.split("\n\n").skip(1).collect();
@@ -185,10 +193,16 @@ fn repeated(times: usize, dir: &Path) -> PathBuf {
         out += &format!("# Part {}\n\n", copy + 1);
         for paragraph in &paragraphs {
             let joined = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
-            let mut sentences: Vec<&str> = joined.split_inclusive(". ").collect();
-            let n = sentences.len();
-            sentences.rotate_left(copy % n);
-            out += &sentences.iter().map(|s| s.trim()).collect::<Vec<_>>().join(" ");
+            let sentences: Vec<String> = joined
+                .split_inclusive(['.', '?', '!'])
+                .map(|sentence| {
+                    let mut words: Vec<&str> = sentence.split_whitespace().collect();
+                    let n = words.len().max(1);
+                    words.rotate_left(copy % n);
+                    words.join(" ")
+                })
+                .collect();
+            out += &sentences.join(" ");
             out += "\n\n";
         }
     }
@@ -199,14 +213,17 @@ fn repeated(times: usize, dir: &Path) -> PathBuf {
 
 fn scaling() {
     println!("\nscaling (build end to end)");
-    println!("| input | tokens | audio s | build s | ms per token | peak RSS MB |");
+    println!("| input | chunks | tokens | audio s | build s | ms per token | peak RSS MB |");
     let dir = tempfile::tempdir().unwrap();
     for times in [1, 4, 16] {
         let input = repeated(times, dir.path());
-        let tokens: usize = planned_ids(&input, ChunkConfig::default().max_tokens).iter().map(Vec::len).sum();
+        let chunks = planned_ids(&input, ChunkConfig::default().max_tokens);
+        let tokens: usize = chunks.iter().map(Vec::len).sum();
         let (wall, s) = build(&input, &[]);
+        assert_eq!(s["chunks_rendered"].as_u64(), Some(chunks.len() as u64), "every chunk rendered, none shared");
         println!(
-            "| {times}x | {tokens} | {:.0} | {wall:.1} | {:.2} | {:.0} |",
+            "| {times}x | {} | {tokens} | {:.0} | {wall:.1} | {:.2} | {:.0} |",
+            chunks.len(),
             audio_s(&s),
             wall * 1000.0 / tokens as f64,
             mb(&s)
@@ -242,12 +259,14 @@ fn startup() {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let ids = planned_ids(&fixture(), ChunkConfig::default().max_tokens);
-    headline(&ids);
-    startup();
+    if !args.iter().any(|a| a == "--only-scaling") {
+        headline(&ids);
+        startup();
+    }
     if args.iter().any(|a| a == "--sweep") {
         sweep(&ids);
     }
-    if args.iter().any(|a| a == "--scaling") {
+    if args.iter().any(|a| a == "--scaling" || a == "--only-scaling") {
         scaling();
     }
 }

@@ -3,16 +3,17 @@
 //!
 //! Takes the bytes of one `.md` file, gives its chapters. Chapter rule, chosen for what a listener
 //! expects from a docs tree: a file is one chapter, titled by its front matter `title:`, else its
-//! only H1, else its file name. A long file (at least [`SPLIT_WORDS`] words of readable text,
-//! like bat's README or CHANGELOG) is split at its top heading level; when that level holds a
-//! single document-title heading, at the next level down. The text before the first split
-//! heading keeps the file's title. Headings stay in the blocks either way.
+//! only H1, else its file name. A file with two or more H1s and no front matter title is split at
+//! them, whatever its length.
+//! A long file (at least [`SPLIT_WORDS`] words of readable text, like bat's README) is split at
+//! its top heading level; when that level holds a single document-title heading, at the next
+//! level down. The text before the first split heading keeps the file's title. Headings stay in
+//! the blocks either way.
 //!
 //! Reading: links are read as their text (a URL as text, as in autolinks, is shortened to its
-//! host), images only
-//! as alt text with `alt_text`, inline code as text, code blocks by [`CodeMode`], tables by
-//! `tables` (row by row), raw HTML reduced to its text (navigation bars and badge rows dropped),
-//! footnote definitions by [`NotesMode`]. Front matter is never read aloud.
+//! host), images only as alt text with `alt_text`, inline code as text, code blocks by
+//! [`CodeMode`], tables by `tables` (row by row), raw HTML reduced to its text (navigation bars and
+//! badge rows dropped), footnote definitions by [`NotesMode`]. Front matter is never read aloud.
 
 use std::ops::Range;
 use std::path::Path;
@@ -40,7 +41,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<Bo
             (h1.len() == 1).then(|| h1[0].text.clone())
         })
         .unwrap_or_else(|| file_title(path));
-    let chapters = split(parsed.blocks, parsed.notes, &page_title);
+    let chapters = split(parsed.blocks, parsed.notes, &page_title, parsed.front_title.is_some());
     if chapters.is_empty() {
         return Err(IngestError::NoText { path: path.to_path_buf() });
     }
@@ -319,14 +320,18 @@ fn front_matter_title(meta: &str, kind: MetadataBlockKind) -> Option<String> {
     })
 }
 
-fn split(blocks: Vec<Block>, notes: Vec<Block>, page_title: &str) -> Vec<Chapter> {
+fn split(blocks: Vec<Block>, notes: Vec<Block>, page_title: &str, is_titled_page: bool) -> Vec<Chapter> {
     let words: usize = blocks.iter().map(|b| word_estimate(&b.text)).sum();
     let level_of = |b: &Block| match b.kind {
         BlockKind::Heading { level } => Some(level),
         _ => None,
     };
     let mut split_level = None;
-    if words >= SPLIT_WORDS
+    // Two or more H1s are chapters whatever the file's length (a book written as one file), unless
+    // front matter titles the file as one page of a docs site.
+    if !is_titled_page && blocks.iter().filter(|b| level_of(b) == Some(1)).count() >= 2 {
+        split_level = Some(1);
+    } else if words >= SPLIT_WORDS
         && let Some(top) = blocks.iter().filter_map(level_of).min()
     {
         let at_top = blocks.iter().filter(|b| level_of(b) == Some(top)).count();
@@ -362,6 +367,15 @@ mod tests {
             Ok(b) => b,
             Err(e) => panic!("{e}"),
         }
+    }
+
+    #[test]
+    fn a_short_file_with_two_h1s_is_two_chapters_unless_front_matter_titles_it() {
+        let md = "# One\n\nFirst words.\n\n# Two\n\nSecond words.\n";
+        let titles = |b: &Book| b.chapters.iter().map(|c| c.title.clone()).collect::<Vec<_>>();
+        assert_eq!(titles(&book(md, &IngestOptions::default())), ["One", "Two"]);
+        let page = format!("---\ntitle: Page\n---\n{md}");
+        assert_eq!(titles(&book(&page, &IngestOptions::default())), ["Page"]);
     }
 
     #[test]

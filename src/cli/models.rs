@@ -1,0 +1,78 @@
+//! `audiobook voices` and `audiobook models`: what voices there are, and the state of the model files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::printer::Printer;
+use crate::error::{Error, Result};
+use crate::kokoro::assets::{self, ModelFiles};
+use crate::kokoro::voices;
+
+pub fn list_voices(printer: &Printer) -> Result<ExitCode> {
+    let all = voices::catalogue();
+    if printer.json {
+        let json = serde_json::to_string_pretty(&all).map_err(|e| Error::Usage(e.to_string()))?;
+        printer.data(&json).map_err(Error::io("<stdout>"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = format!("{:<14} {:<22} {:<7} {}\n", "VOICE", "LANGUAGE", "GENDER", "SPEAKS");
+    for v in all {
+        let speaks = if v.supported { "yes" } else { "no (English G2P only)" };
+        table += &format!("{:<14} {:<22} {:<7} {speaks}\n", v.name, v.language, v.gender);
+    }
+    printer.data(&table).map_err(Error::io("<stdout>"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One model file's state, as `models status` reports it.
+#[derive(Debug, serde::Serialize)]
+struct FileStatus {
+    role: &'static str,
+    path: PathBuf,
+    bytes: Option<u64>,
+    /// "ok", "mismatch", "missing" or "unknown" (no checksum known for this file).
+    checksum: &'static str,
+}
+
+fn file_status(role: &'static str, path: &Path) -> FileStatus {
+    let bytes = std::fs::metadata(path).ok().map(|m| m.len());
+    let checksum = match (bytes, assets::expected_sha256(path)) {
+        (None, _) => "missing",
+        (Some(_), None) => "unknown",
+        (Some(_), Some(_)) => {
+            if assets::verify(path).is_ok() {
+                "ok"
+            } else {
+                "mismatch"
+            }
+        }
+    };
+    FileStatus { role, path: path.to_path_buf(), bytes, checksum }
+}
+
+pub fn status(files: &ModelFiles, printer: &Printer) -> Result<ExitCode> {
+    let mut rows = vec![file_status("model", &files.model), file_status("onnxruntime", &files.ort_lib)];
+    match &files.voices {
+        assets::VoiceStore::Dir(dir) => {
+            rows.extend(voices::catalogue().iter().map(|v| file_status("voice", &dir.join(format!("{}.bin", v.name)))))
+        }
+        assets::VoiceStore::Npz(path) => rows.push(file_status("voices", path)),
+    }
+    let healthy = rows.iter().all(|r| matches!(r.checksum, "ok" | "unknown"));
+    if printer.json {
+        let json = serde_json::json!({ "ok": healthy, "files": rows });
+        printer.data(&json.to_string()).map_err(Error::io("<stdout>"))?;
+    } else {
+        let mut out = String::new();
+        for r in &rows {
+            let size = r.bytes.map_or("-".to_string(), |b| format!("{:.1} MB", b as f64 / 1e6));
+            out += &format!("{:<12} {:<9} {:>9}  {}\n", r.role, r.checksum, size, r.path.display());
+        }
+        printer.data(&out).map_err(Error::io("<stdout>"))?;
+    }
+    if healthy {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Error::Usage("some model files are missing or corrupt; run `audiobook models fetch`".into()))
+    }
+}
