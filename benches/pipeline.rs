@@ -220,9 +220,10 @@ fn scaling() {
         let chunks = planned_ids(&input, ChunkConfig::default().max_tokens);
         let tokens: usize = chunks.iter().map(Vec::len).sum();
         let (wall, s) = build(&input, &[]);
-        assert_eq!(s["chunks_rendered"].as_u64(), Some(chunks.len() as u64), "every chunk rendered, none shared");
+        // A rotated sentence can still repeat another copy's chunk, which is then rendered once.
+        let rendered = s["chunks_rendered"].as_u64().unwrap_or(0);
         println!(
-            "| {times}x | {} | {tokens} | {:.0} | {wall:.1} | {:.2} | {:.0} |",
+            "| {times}x | {rendered} of {} | {tokens} | {:.0} | {wall:.1} | {:.2} | {:.0} |",
             chunks.len(),
             audio_s(&s),
             wall * 1000.0 / tokens as f64,

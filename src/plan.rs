@@ -76,22 +76,24 @@ impl ChapterPlan {
 
     /// The book's own text of a word: `spoken` is its byte range in sentence `sentence`.
     pub fn original_text(&self, sentence: usize, spoken: Range<usize>) -> &str {
-        let s = &self.sentences[sentence];
-        let block = &self.blocks[s.block];
-        let start = (s.range.start + spoken.start).min(s.range.end);
-        let end = (s.range.start + spoken.end).min(s.range.end);
-        block.spoken.source_text(start..end)
+        let (block, range) = self.in_block(sentence, spoken);
+        block.spoken.source_text(range)
     }
 
     /// Character range in the block's text of a spoken byte range of a sentence.
     pub fn source_chars(&self, sentence: usize, spoken: Range<usize>) -> Range<usize> {
-        let s = &self.sentences[sentence];
-        let block = &self.blocks[s.block];
-        let start = (s.range.start + spoken.start).min(s.range.end);
-        let end = (s.range.start + spoken.end).min(s.range.end);
-        let bytes = block.spoken.source_range(start..end);
+        let (block, range) = self.in_block(sentence, spoken);
+        let bytes = block.spoken.source_range(range);
         let chars = |b: usize| block.spoken.source.get(..b).map_or(0, |t| t.chars().count());
         chars(bytes.start)..chars(bytes.end)
+    }
+
+    /// A sentence's block, and a byte range of the sentence as a range of the block's spoken text.
+    /// (The sentence's text may end with an added full stop that the block does not have.)
+    fn in_block(&self, sentence: usize, spoken: Range<usize>) -> (&PlannedBlock, Range<usize>) {
+        let s = &self.sentences[sentence];
+        let at = |offset: usize| (s.range.start + offset).min(s.range.end);
+        (&self.blocks[s.block], at(spoken.start)..at(spoken.end))
     }
 }
 
