@@ -110,14 +110,13 @@ impl ChapterTimings {
             .iter()
             .map(|t| {
                 let s = &plan.sentences[t.index];
-                let whole = 0..s.range.len();
-                let chars = plan.source_chars(t.index, whole.clone());
+                let (original, chars) = source_of(plan, t.index, 0..s.range.len());
                 TimedSentence {
                     index: t.index,
                     text: s.text.clone(),
-                    original: plan.original_text(t.index, whole).to_string(),
+                    original,
                     block: s.block,
-                    chars: [chars.start, chars.end],
+                    chars,
                     start_ms: t.start_ms,
                     end_ms: t.end_ms,
                 }
@@ -127,13 +126,12 @@ impl ChapterTimings {
             .words
             .iter()
             .map(|w| {
-                let spoken = w.spoken[0]..w.spoken[1];
-                let chars = plan.source_chars(w.sentence, spoken.clone());
+                let (original, chars) = source_of(plan, w.sentence, w.spoken[0]..w.spoken[1]);
                 TimedWord {
                     text: w.text.clone(),
-                    original: plan.original_text(w.sentence, spoken).to_string(),
+                    original,
                     sentence: w.sentence,
-                    chars: [chars.start, chars.end],
+                    chars,
                     start_ms: w.start_ms,
                     end_ms: w.end_ms,
                 }
@@ -152,6 +150,12 @@ impl ChapterTimings {
             words,
         }
     }
+}
+
+/// The book's own text of a spoken range of a sentence, and its character range in its block.
+fn source_of(plan: &ChapterPlan, sentence: usize, spoken: std::ops::Range<usize>) -> (String, [usize; 2]) {
+    let chars = plan.source_chars(sentence, spoken.clone());
+    (plan.original_text(sentence, spoken).to_string(), [chars.start, chars.end])
 }
 
 /// `book.json`: the whole book.
