@@ -19,11 +19,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use audiobook::chunk::ChunkConfig;
-use audiobook::cli::engine;
 use audiobook::ingest::{self, IngestOptions};
 use audiobook::kokoro::assets::{self, AssetOverrides, FetchProgress};
-use audiobook::kokoro::voices::VoicePack;
-use audiobook::kokoro::{Kokoro, SAMPLE_RATE, SessionConfig};
+use audiobook::kokoro::{Engine, SAMPLE_RATE, SessionConfig};
 use audiobook::phonemize::Phonemizer;
 use audiobook::plan;
 use serde_json::Value;
@@ -59,19 +57,18 @@ fn planned_ids(input: &Path, max: usize) -> Vec<Vec<i64>> {
 /// seconds of audio they make.
 fn floor(ids: &[Vec<i64>], jobs: usize, config: SessionConfig) -> (f64, f64) {
     let files = assets::ensure(&AssetOverrides::default(), &Say).unwrap();
-    let env = engine::environment(&files.ort_lib).unwrap();
-    let (model, _) = engine::model_bytes(&files).unwrap();
-    let voice = VoicePack::load(&files.voices, VOICE).unwrap();
+    let engine = Engine::start(&files, config, jobs).unwrap();
+    let voice = engine.voice(VOICE).unwrap();
     let mut order: Vec<&Vec<i64>> = ids.iter().collect();
     order.sort_by_key(|ids| std::cmp::Reverse(ids.len()));
-    let sessions: Vec<Kokoro> = (0..jobs).map(|_| Kokoro::load(&env, &model, config).unwrap()).collect();
     let next = AtomicUsize::new(0);
     let samples = AtomicUsize::new(0);
     let started = Instant::now();
     std::thread::scope(|scope| {
-        for mut session in sessions {
-            let (next, samples, order, voice) = (&next, &samples, &order, &voice);
+        for _ in 0..jobs {
+            let (next, samples, order, voice, pool) = (&next, &samples, &order, &voice, engine.pool());
             scope.spawn(move || {
+                let mut session = pool.checkout(None).unwrap();
                 while let Some(ids) = order.get(next.fetch_add(1, Ordering::SeqCst)) {
                     let out = session.infer(ids, voice.style_for(ids.len()), 1.0).unwrap();
                     samples.fetch_add(out.samples.len(), Ordering::SeqCst);

@@ -1,23 +1,61 @@
-//! The library's one error type: every stage's error, each naming its file or flag, sorted into
-//! user mistakes and failures so the binary can pick an exit code and a hint.
+//! The library's one error type: every stage's error, each naming its file, flag or field, sorted
+//! into the user's mistakes and our failures, so the binary picks an exit status and a server a
+//! 4xx or 5xx from the same place.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use crate::build::BuildError;
 use crate::chunk::ChunkError;
 use crate::ingest::IngestError;
+use crate::job::JobError;
 use crate::kokoro::EngineError;
 use crate::kokoro::assets::AssetError;
 use crate::kokoro::voices::VoiceError;
-use crate::manifest::JobError;
+use crate::language::LanguageError;
 use crate::phonemize::PhonemizeError;
 
-/// Exit code of a bad input or a user mistake.
-pub const EXIT_USER: u8 = 1;
-/// Exit code of an internal or I/O failure, and of command-line usage errors.
-pub const EXIT_FAILURE: u8 = 2;
-/// Exit code of a build that finished some chapters but not all.
-pub const EXIT_PARTIAL: u8 = 3;
+/// Every way the process can end, and its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: everything asked for was done.
+    Success,
+    /// 1: bad input or a user mistake (unknown voice, unreadable or foreign book, folder in use).
+    User,
+    /// 2: an internal or I/O failure (missing or corrupt model files included), or a
+    /// command-line usage error (clap's own code).
+    Failure,
+    /// 3: a build that finished some chapters but not all.
+    Partial,
+    /// 130: stopped by Ctrl-C (128 + SIGINT).
+    Interrupted,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::User => 1,
+            ExitStatus::Failure => 2,
+            ExitStatus::Partial => 3,
+            ExitStatus::Interrupted => 130,
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(status.code())
+    }
+}
+
+/// Whose move it is: the user's (fix the input or the flags; a server's 4xx) or ours (a bug, a
+/// broken installation, a full disk; a server's 5xx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    User,
+    Internal,
+}
 
 /// Anything that can go wrong.
 #[derive(Debug, thiserror::Error)]
@@ -35,14 +73,33 @@ pub enum Error {
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error(transparent)]
-    Build(#[from] BuildError),
-    /// A mistake in what the user asked for: empty text, a speed out of range.
-    #[error("{0}")]
-    Usage(String),
+    Language(#[from] LanguageError),
+    #[error(transparent)]
+    Job(#[from] JobError),
+    /// Inputs with nothing to read aloud.
+    #[error("{}: no chapters with text to read", path.display())]
+    NoChapters { path: PathBuf },
+    /// A text to speak with no words in it.
+    #[error("{source_name}: nothing to say: the text has no words")]
+    EmptyText { source_name: String },
+    /// Text that is not UTF-8 where only UTF-8 is taken.
+    #[error("{source_name}: the text is not UTF-8")]
+    NotUtf8 { source_name: String },
+    /// `say` was given nowhere to write and stdout is a terminal.
+    #[error("say: give -o FILE.wav, or -o - to write the WAV to stdout")]
+    NoOutput,
+    /// `say` was given no text and stdin is a terminal.
+    #[error("say: give the text as an argument, or pipe it on stdin")]
+    NoText,
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: cannot write WAV: {source}")]
     Wav { path: PathBuf, source: hound::Error },
+    #[error("{what}: cannot write JSON: {source}")]
+    Json { what: String, source: serde_json::Error },
+    /// A thread of ours panicked: a bug.
+    #[error("internal error: {what} panicked")]
+    Panicked { what: &'static str },
 }
 
 impl Error {
@@ -52,15 +109,37 @@ impl Error {
         move |source| Self::Io { path, source }
     }
 
-    /// Whether the user can fix this by changing the input or the flags.
-    pub fn is_user_mistake(&self) -> bool {
-        matches!(self, Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. }) | Error::Usage(_))
-            || matches!(self, Error::Chunk(_) | Error::Ingest(_) | Error::Build(BuildError::Job(JobError::Busy(_))))
+    /// A JSON serialisation error of `what`.
+    pub fn json(what: impl Into<String>) -> impl FnOnce(serde_json::Error) -> Self {
+        let what = what.into();
+        move |source| Self::Json { what, source }
     }
 
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> u8 {
-        if self.is_user_mistake() { EXIT_USER } else { EXIT_FAILURE }
+    /// Whether the user can fix this by changing the input or the flags.
+    pub fn kind(&self) -> ErrorKind {
+        let user = matches!(
+            self,
+            Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. })
+                | Error::Engine(EngineError::Busy { .. })
+                | Error::Chunk(_)
+                | Error::Ingest(_)
+                | Error::Language(_)
+                | Error::Job(JobError::Busy(_))
+                | Error::NoChapters { .. }
+                | Error::EmptyText { .. }
+                | Error::NotUtf8 { .. }
+                | Error::NoOutput
+                | Error::NoText
+        );
+        if user { ErrorKind::User } else { ErrorKind::Internal }
+    }
+
+    /// The process's exit status for this error.
+    pub fn exit_status(&self) -> ExitStatus {
+        match self.kind() {
+            ErrorKind::User => ExitStatus::User,
+            ErrorKind::Internal => ExitStatus::Failure,
+        }
     }
 
     /// A line telling the user what to do next, where there is one.
@@ -69,7 +148,7 @@ impl Error {
             Error::Assets(AssetError::Offline { .. } | AssetError::Tool { .. } | AssetError::Package { .. }) => {
                 Some("see models/README.md for where to get the files and where to put them".into())
             }
-            Error::Assets(AssetError::Checksum { .. } | AssetError::Missing { .. }) => {
+            Error::Assets(AssetError::Checksum { .. } | AssetError::Missing { .. } | AssetError::Unhealthy { .. }) => {
                 Some("run `audiobook models fetch` to fetch the files again, or point --model-dir at good ones".into())
             }
             Error::Engine(EngineError::Load(_)) | Error::Voice(VoiceError::Corrupt { .. }) => {
@@ -78,6 +157,7 @@ impl Error {
             Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. }) => {
                 Some("`audiobook voices` lists every voice".into())
             }
+            Error::Language(_) => Some("--any-language reads it anyway, with English phonemes".into()),
             _ => None,
         }
     }
@@ -85,3 +165,27 @@ impl Error {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exit_status_has_its_documented_code() {
+        let codes: Vec<u8> =
+            [ExitStatus::Success, ExitStatus::User, ExitStatus::Failure, ExitStatus::Partial, ExitStatus::Interrupted]
+                .map(ExitStatus::code)
+                .to_vec();
+        assert_eq!(codes, [0, 1, 2, 3, 130]);
+    }
+
+    #[test]
+    fn a_corrupt_model_is_our_failure_and_a_bad_voice_the_users_mistake() {
+        let corrupt = Error::Assets(AssetError::Checksum { path: "m".into(), expected: "a".into(), found: "b".into() });
+        assert_eq!(corrupt.exit_status(), ExitStatus::Failure);
+        let unhealthy = Error::Assets(AssetError::Unhealthy { path: "m".into(), problem: "missing", others: 0 });
+        assert_eq!(unhealthy.exit_status(), ExitStatus::Failure);
+        let voice = Error::Voice(VoiceError::Unknown { name: "x".into(), closest: vec![] });
+        assert_eq!(voice.kind(), ErrorKind::User);
+    }
+}

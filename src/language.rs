@@ -4,7 +4,49 @@
 //! English prose is about a quarter function words ("the", "and", "of"...); other languages
 //! written in Latin letters share few of them.
 
-use crate::ingest::{Block, Book};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::ingest::{Block, Book, Chapter};
+
+/// A book this build cannot speak.
+#[derive(Debug, thiserror::Error)]
+pub enum LanguageError {
+    #[error("{}: the book's language is '{language}', and this build speaks English only", path.display())]
+    Stated { path: PathBuf, language: String },
+    #[error("{}: the text does not read as English, and this build speaks English only", path.display())]
+    Detected { path: PathBuf },
+}
+
+/// Keeps what this build can speak: a book whose stated or detected language is not English is
+/// refused, unless `any_language`; in a docs tree (several files, no stated language) the files
+/// that do not read as English are left out and returned, since they are likely translations.
+/// `first_input` names the book in errors.
+pub fn check_book(book: &mut Book, first_input: &Path, any_language: bool) -> Result<Vec<PathBuf>, LanguageError> {
+    let mut left_out = Vec::new();
+    if book.meta.language.is_none() && !any_language && book.chapters.len() > 1 {
+        let file_of = |chapter: &Chapter| chapter.blocks.first().map(|b| b.source.file.clone());
+        let files: BTreeSet<PathBuf> = book.chapters.iter().filter_map(file_of).collect();
+        for file in files {
+            let chapters = book.chapters.iter().filter(|c| file_of(c).as_ref() == Some(&file));
+            if blocks_look_english(chapters.flat_map(|c| &c.blocks)) == Some(false) {
+                left_out.push(file);
+            }
+        }
+        book.chapters.retain(|c| file_of(c).is_none_or(|f| !left_out.contains(&f)));
+    }
+    let path = first_input.to_path_buf();
+    if let Some(language) = &book.meta.language
+        && !any_language
+        && !language.to_ascii_lowercase().starts_with("en")
+    {
+        return Err(LanguageError::Stated { path, language: language.clone() });
+    }
+    if book.meta.language.is_none() && !any_language && looks_english(book) == Some(false) {
+        return Err(LanguageError::Detected { path });
+    }
+    Ok(left_out)
+}
 
 /// Common English function words, rare as words in other languages.
 const FUNCTION_WORDS: &[&str] = &[

@@ -7,7 +7,7 @@ use crate::assemble::{Pauses, Timeline, Timing};
 use crate::chunk::{self, ChunkConfig, SentenceIn};
 use crate::error::{Error, Result};
 use crate::kokoro::voices::VoicePack;
-use crate::kokoro::{Kokoro, SAMPLE_RATE};
+use crate::kokoro::{SAMPLE_RATE, SessionPool};
 use crate::phonemize::Phonemizer;
 use crate::script;
 
@@ -43,10 +43,11 @@ pub struct TimedText {
     pub end_ms: u64,
 }
 
-/// Speaks `text`. Paragraphs are separated by blank lines.
+/// Speaks `text` on a session of `pool` (one chunk at a time, so concurrent callers share the
+/// pool fairly). Paragraphs are separated by blank lines.
 pub fn speak(
     text: &str,
-    engine: &mut Kokoro,
+    pool: &SessionPool,
     voice: &VoicePack,
     g2p: &Phonemizer,
     settings: &SpeechSettings,
@@ -59,7 +60,7 @@ pub fn speak(
         }
     }
     if sentences.is_empty() {
-        return Err(Error::Usage("nothing to say: the text has no words".into()));
+        return Err(Error::EmptyText { source_name: "the text".into() });
     }
     let inputs: Vec<SentenceIn> = sentences.iter().map(|(t, p)| SentenceIn { text: t, starts_paragraph: *p }).collect();
     let chunks = chunk::plan(&inputs, g2p, &settings.chunks)?;
@@ -67,7 +68,7 @@ pub fn speak(
     let mut samples = Vec::new();
     let mut timeline = Timeline::new(settings.pauses);
     for chunk in &chunks {
-        let rendered = engine.infer(&chunk.ids, voice.style_for(chunk.ids.len()), settings.speed)?;
+        let rendered = pool.checkout(None)?.infer(&chunk.ids, voice.style_for(chunk.ids.len()), settings.speed)?;
         let placed = timeline.push(chunk, &rendered);
         samples.resize(samples.len() + placed.silence, 0.0);
         samples.extend_from_slice(placed.audio);

@@ -26,7 +26,7 @@ fn a_corrupt_cached_file_is_named_and_fails_status() {
     let cache = tempfile::tempdir().unwrap();
     std::fs::write(cache.path().join("kokoro-v1.0.int8.onnx"), b"truncated").unwrap();
     let out = audiobook().args(["models", "status"]).arg("--cache-dir").arg(cache.path()).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "missing or corrupt model files are a failure, not a user mistake");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.lines().any(|l| l.starts_with("model") && l.contains("mismatch")), "{table}");
     assert!(table.lines().any(|l| l.contains("missing") && l.contains("bf_lily.bin")), "{table}");
@@ -55,4 +55,39 @@ fn without_pip_the_error_says_what_to_put_where() {
     let err = String::from_utf8_lossy(&offline.stderr);
     assert_eq!(offline.status.code(), Some(2), "{err}");
     assert!(err.contains("fetching is off") && err.contains("kokoro-v1.0.int8.onnx"), "{err}");
+}
+
+#[test]
+fn a_corrupt_model_gives_the_same_exit_code_from_every_command() {
+    let files = common::model_files();
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("kokoro-v1.0.int8.onnx");
+    std::fs::write(&model, b"not a model").unwrap();
+    let book = tempfile::tempdir().unwrap();
+    std::fs::write(book.path().join("story.txt"), "The ship sailed at dawn. Nobody saw it go.").unwrap();
+    let with_model = |args: &[&str]| {
+        audiobook()
+            .args(args)
+            .arg("--model")
+            .arg(&model)
+            .arg("--voices")
+            .arg(files.voices.path())
+            .arg("--ort-lib")
+            .arg(&files.ort_lib)
+            .arg("--offline")
+            .output()
+            .unwrap()
+    };
+    let out_dir = book.path().join("out").display().to_string();
+    let story = book.path().join("story.txt").display().to_string();
+    for args in [
+        vec!["models", "status"],
+        vec!["say", "Hello there.", "-o", "-"],
+        vec!["build", story.as_str(), "-o", out_dir.as_str()],
+    ] {
+        let out = with_model(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("kokoro-v1.0.int8.onnx"), "{args:?} names the file: {err}");
+    }
 }

@@ -1,12 +1,14 @@
-//! The command line: parse, run one subcommand, print the error as one line, pick the exit code.
+//! The command line: parse, turn flags into the library's settings, run one subcommand, print an
+//! error as one line, and exit with its [`ExitStatus`].
 
 pub mod args;
-mod book;
-pub mod engine;
+mod build;
 mod models;
+mod plan;
 pub mod printer;
 mod progress;
 mod say;
+mod settings;
 
 use std::process::ExitCode;
 
@@ -14,7 +16,7 @@ use clap::Parser;
 
 use self::args::{Cli, Command, ModelsCommand};
 use self::printer::Printer;
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::kokoro::assets;
 
 /// Runs the command line and returns the process's exit code.
@@ -23,13 +25,11 @@ pub fn main() -> ExitCode {
     let printer = Printer::new(cli.output.quiet, cli.output.verbose, cli.output.json);
     match run(&cli, &printer) {
         Ok(code) => code,
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) means the reader has what it wanted.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success.into(),
         Err(err) => {
-            eprintln!("audiobook: error: {}", one_line(&err.to_string()));
-            if let Some(hint) = err.hint() {
-                eprintln!("hint: {hint}");
-            }
-            ExitCode::from(err.exit_code())
+            printer.error(&one_line(&err.to_string()), err.hint().as_deref());
+            err.exit_status().into()
         }
     }
 }
@@ -40,16 +40,16 @@ fn one_line(message: &str) -> String {
 
 fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
     match &cli.command {
-        Command::Build(args) => book::build(args, &cli.models, printer),
-        Command::Plan(args) => book::plan(args, printer),
+        Command::Build(args) => build::run(args, &cli.models, printer),
+        Command::Plan(args) => plan::run(args, printer),
         Command::Say(args) => say::run(cli, args, printer),
         Command::Voices => models::list_voices(printer),
         Command::Models(ModelsCommand::Fetch) => {
-            let files = assets::ensure(&engine::overrides(&cli.models), printer)?;
+            let files = assets::ensure(&settings::asset_overrides(&cli.models), printer)?;
             models::status(&files, printer)
         }
         Command::Models(ModelsCommand::Status) => {
-            let files = assets::locate(&engine::overrides(&cli.models))?;
+            let files = assets::locate(&settings::asset_overrides(&cli.models))?;
             models::status(&files, printer)
         }
     }

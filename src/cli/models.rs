@@ -4,16 +4,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::printer::Printer;
-use crate::error::{Error, Result};
-use crate::kokoro::assets::{self, ModelFiles};
+use crate::error::{Error, ExitStatus, Result};
+use crate::kokoro::assets::{self, AssetError, ModelFiles};
 use crate::kokoro::voices;
 
 pub fn list_voices(printer: &Printer) -> Result<ExitCode> {
     let all = voices::catalogue();
     if printer.json {
-        let json = serde_json::to_string_pretty(&all).map_err(|e| Error::Usage(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&all).map_err(Error::json("the voice list"))?;
         printer.data(&json).map_err(Error::io("<stdout>"))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitStatus::Success.into());
     }
     let mut table = format!("{:<14} {:<22} {:<7} {}\n", "VOICE", "LANGUAGE", "GENDER", "SPEAKS");
     for v in all {
@@ -21,7 +21,7 @@ pub fn list_voices(printer: &Printer) -> Result<ExitCode> {
         table += &format!("{:<14} {:<22} {:<7} {speaks}\n", v.name, v.language, v.gender);
     }
     printer.data(&table).map_err(Error::io("<stdout>"))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success.into())
 }
 
 /// One model file's state, as `models status` reports it.
@@ -70,9 +70,12 @@ pub fn status(files: &ModelFiles, printer: &Printer) -> Result<ExitCode> {
         }
         printer.data(&out).map_err(Error::io("<stdout>"))?;
     }
-    if healthy {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        Err(Error::Usage("some model files are missing or corrupt; run `audiobook models fetch`".into()))
+    let mut bad = rows.iter().filter(|r| matches!(r.checksum, "missing" | "mismatch"));
+    match bad.next() {
+        None => Ok(ExitStatus::Success.into()),
+        Some(first) => {
+            let problem = if first.checksum == "missing" { "missing" } else { "checksum mismatch" };
+            Err(AssetError::Unhealthy { path: first.path.clone(), problem, others: bad.count() }.into())
+        }
     }
 }

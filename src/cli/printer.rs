@@ -39,6 +39,19 @@ impl Printer {
         }
     }
 
+    /// What must be said even with `--quiet`: how a stopped or partial build can go on.
+    pub fn important(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
+    /// An error line, then its hint.
+    pub fn error(&self, message: &str, hint: Option<&str>) {
+        eprintln!("audiobook: error: {message}");
+        if let Some(hint) = hint {
+            eprintln!("hint: {hint}");
+        }
+    }
+
     /// Data for stdout, e.g. a JSON document.
     pub fn data(&self, text: &str) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();

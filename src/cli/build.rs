@@ -1,0 +1,84 @@
+//! `audiobook build`: flags to settings, then the library's read -> plan -> build, with progress
+//! on the terminal and the exit status the summary calls for.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::args::{BuildArgs, ModelArgs};
+use super::plan::{report_reading, warn_unspoken};
+use super::printer::Printer;
+use super::progress::{BuildProgress, clock};
+use super::settings;
+use crate::error::{ExitStatus, Result};
+use crate::kokoro::assets;
+use crate::narrate::{self, ReadBook};
+
+pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
+    let started = Instant::now();
+    let settings = settings::build_settings(args);
+    let ReadBook { book, left_out } = narrate::read(&args.inputs, &settings)?;
+    report_reading(&book, &left_out, printer);
+    let plan = narrate::plan(&book, &settings)?;
+    warn_unspoken(&plan, printer);
+
+    let files = assets::ensure(&settings::asset_overrides(models), printer)?;
+    let sessions = settings.sessions.min(plan.chapters.iter().map(|c| c.chunks.len()).sum::<usize>().max(1));
+    let engine = narrate::start_engine(&files, &narrate::Settings { sessions, ..settings.clone() })?;
+    let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    let handler_printer = *printer;
+    // The first Ctrl-C lets the chunks in flight finish; a second one ends the process at once
+    // (every write is atomic, so nothing finished is lost either way).
+    let _ = ctrlc::set_handler(move || {
+        if handler_stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(ExitStatus::Interrupted.code()));
+        }
+        handler_printer.important("\naudiobook: stopping after the chunks in progress (Ctrl-C again to stop now)");
+    });
+
+    let mut progress = BuildProgress::new(*printer);
+    let summary =
+        narrate::build(&book, &plan, &engine, &outdir, &settings, &mut |e| progress.show(&e), &stop, started)?;
+    progress.finish();
+
+    let outdir = &summary.outdir;
+    if summary.interrupted {
+        // Said even with --quiet: the exit code alone would not tell how to go on.
+        printer.important(&format!(
+            "audiobook: interrupted with {} of {} chapters done; run the same command to resume",
+            summary.chapters_done, summary.chapters
+        ));
+        return Ok(ExitStatus::Interrupted.into());
+    }
+    if summary.chunks_failed > 0 {
+        printer.important(&format!(
+            "audiobook: error: {} chunks failed; {} of {} chapters written to {outdir}; run the same command to retry the rest",
+            summary.chunks_failed, summary.chapters_done, summary.chapters
+        ));
+        return Ok(ExitStatus::Partial.into());
+    }
+    let wall = summary.wall_ms as f64 / 1000.0;
+    let pool = &summary.pool;
+    printer.info(&format!(
+        "audiobook: {} chapters ({} of audio) in {outdir}; {} rendered in {:.1} s ({:.2}x real time){}",
+        summary.chapters,
+        clock(summary.duration_ms.unwrap_or(0)),
+        clock(summary.audio_ms_rendered),
+        wall,
+        summary.audio_ms_rendered as f64 / 1000.0 / wall.max(1e-3),
+        summary.peak_rss_bytes.map_or_else(String::new, |b| format!(", peak memory {:.0} MB", b as f64 / 1e6))
+    ));
+    printer.info(&format!(
+        "audiobook: engine: {} sessions, {} chunks, {} errors, {:.2}x real time per session, loaded in {:.2} s",
+        pool.sessions,
+        pool.chunks,
+        pool.errors,
+        pool.x_real_time,
+        summary.load_ms as f64 / 1000.0
+    ));
+    Ok(ExitStatus::Success.into())
+}

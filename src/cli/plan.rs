@@ -1,0 +1,76 @@
+//! `audiobook plan`: the chapters, words, chunks and estimated duration of the inputs, or the
+//! exact text that will be spoken.
+
+use std::process::ExitCode;
+
+use super::args::PlanArgs;
+use super::printer::Printer;
+use super::progress::clock;
+use super::settings;
+use crate::error::{Error, ExitStatus, Result};
+use crate::narrate::{self, ReadBook};
+use crate::plan::BookPlan;
+
+pub fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
+    let settings = settings::plan_settings(&args.voice, &args.read, &args.chunks);
+    let ReadBook { book, left_out } = narrate::read(&args.inputs, &settings)?;
+    report_reading(&book, &left_out, printer);
+    let plan = narrate::plan(&book, &settings)?;
+    warn_unspoken(&plan, printer);
+    let out = |text: &str| printer.data(text).map_err(Error::io("<stdout>"));
+    if args.text {
+        out(&plan.spoken_text())?;
+        return Ok(ExitStatus::Success.into());
+    }
+    let summaries = plan.summaries(settings.speed);
+    if printer.json {
+        let json = serde_json::json!({
+            "title": book.meta.title,
+            "authors": book.meta.authors,
+            "language": book.meta.language,
+            "chapters": summaries,
+            "warnings": book.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        });
+        out(&json.to_string())?;
+        return Ok(ExitStatus::Success.into());
+    }
+    let mut table =
+        format!("{}\n{:>4}  {:>7}  {:>6}  {:>8}  TITLE\n", book.meta.title, "#", "WORDS", "CHUNKS", "AUDIO");
+    for s in &summaries {
+        table +=
+            &format!("{:>4}  {:>7}  {:>6}  {:>8}  {}\n", s.index, s.words, s.chunks, clock(s.estimated_ms), s.title);
+    }
+    let words: usize = summaries.iter().map(|s| s.words).sum();
+    let ms: u64 = summaries.iter().map(|s| s.estimated_ms).sum();
+    table += &format!("{} chapters, {words} words, about {} of audio\n", summaries.len(), clock(ms));
+    out(&table)?;
+    Ok(ExitStatus::Success.into())
+}
+
+/// Says which files were left out, and what was read past (each with `-v`, a count without).
+pub fn report_reading(book: &crate::ingest::Book, left_out: &[std::path::PathBuf], printer: &Printer) {
+    for file in left_out {
+        printer.warn(&format!("{}: left out: it does not read as English", file.display()));
+    }
+    for warning in &book.warnings {
+        printer.detail(&format!("audiobook: warning: {warning}"));
+    }
+    if !book.warnings.is_empty() && !printer.verbose {
+        printer.warn(&format!("{} problems read past in the input (-v lists them)", book.warnings.len()));
+    }
+}
+
+/// Says which words will be silent because the English G2P cannot read their script.
+pub fn warn_unspoken(plan: &BookPlan, printer: &Printer) {
+    for chapter in &plan.chapters {
+        let words: Vec<&str> = chapter.unspoken_words().collect();
+        if let Some(first) = words.first() {
+            printer.warn(&format!(
+                "chapter {} '{}': {} words have no English pronunciation and stay silent (e.g. '{first}')",
+                chapter.number,
+                chapter.title,
+                words.len()
+            ));
+        }
+    }
+}

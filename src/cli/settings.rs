@@ -1,0 +1,105 @@
+//! Flags to the library's values: the only place that knows both clap's types and the
+//! library's, and that decides nothing itself.
+
+use super::args::{BuildArgs, ChunkArgs, CodeArg, FormatArg, ModelArgs, NotesArg, PauseArgs, ReadArgs, VoiceArgs};
+use crate::assemble::Pauses;
+use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
+use crate::kokoro::SessionConfig;
+use crate::kokoro::assets::AssetOverrides;
+use crate::narrate::{self, Settings};
+
+/// The model-file flags, as the asset lookup wants them.
+pub fn asset_overrides(args: &ModelArgs) -> AssetOverrides {
+    AssetOverrides {
+        model: args.model.clone(),
+        voices: args.voices.clone(),
+        model_dir: args.model_dir.clone(),
+        ort_lib: args.ort_lib.clone(),
+        cache_dir: args.cache_dir.clone(),
+        offline: args.offline,
+    }
+}
+
+/// The settings of `plan` (and the reading and voice part of `build`).
+pub fn plan_settings(voice: &VoiceArgs, read: &ReadArgs, chunks: &ChunkArgs) -> Settings {
+    Settings {
+        voice: voice.voice.clone(),
+        speed: voice.speed,
+        chunks: narrate::chunk_config(usize::from(chunks.chunk_target), usize::from(chunks.chunk_max)),
+        read: ingest_options(read),
+        any_language: read.any_language,
+        ..Settings::default()
+    }
+}
+
+/// The settings of `build`.
+pub fn build_settings(args: &BuildArgs) -> Settings {
+    Settings {
+        pauses: pauses(&args.pauses),
+        session: SessionConfig {
+            intra_threads: usize::from(args.threads),
+            spinning: args.tuning.spin,
+            memory_pattern: args.tuning.memory_pattern,
+            optimization: args.tuning.graph_optimization,
+            arena: !args.tuning.no_arena,
+        },
+        sessions: args.jobs.map_or_else(narrate::cores, usize::from),
+        ..plan_settings(&args.voice, &args.read, &args.chunks)
+    }
+}
+
+fn ingest_options(read: &ReadArgs) -> IngestOptions {
+    IngestOptions {
+        keep_front_matter: read.keep_front_matter,
+        read_nonlinear: read.read_nonlinear,
+        notes: match read.notes {
+            NotesArg::Skip => NotesMode::Skip,
+            NotesArg::End => NotesMode::End,
+        },
+        alt_text: read.alt_text,
+        tables: read.tables,
+        code: match read.code {
+            CodeArg::Skip => CodeMode::Skip,
+            CodeArg::Read => CodeMode::Read,
+            CodeArg::Announce => CodeMode::Announce,
+        },
+        stdin_format: read.format.map(|f| match f {
+            FormatArg::Epub => Format::Epub,
+            FormatArg::Markdown => Format::Markdown,
+            FormatArg::Text => Format::Text,
+        }),
+        ..IngestOptions::default()
+    }
+}
+
+fn pauses(args: &PauseArgs) -> Pauses {
+    Pauses {
+        lead_in_ms: args.pause_chapter,
+        paragraph_ms: args.pause_paragraph,
+        sentence_ms: args.pause_sentence,
+        tail_ms: args.pause_end,
+        ..Pauses::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::chunk::ChunkConfig;
+    use crate::cli::args::{Cli, Command};
+
+    #[test]
+    fn command_line_defaults_are_the_library_defaults() {
+        let cli = Cli::parse_from(["audiobook", "build", "book.epub", "--jobs", "3"]);
+        let Command::Build(args) = cli.command else { panic!("not a build") };
+        let settings = build_settings(&args);
+        let defaults = Settings::default();
+        assert_eq!(settings.pauses, Pauses::default());
+        assert_eq!(settings.chunks, ChunkConfig::default());
+        assert_eq!(settings.session, SessionConfig::default());
+        assert_eq!(settings.read, IngestOptions::default());
+        assert_eq!((settings.voice, settings.speed, settings.sessions), (defaults.voice, defaults.speed, 3));
+    }
+}

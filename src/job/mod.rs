@@ -1,0 +1,284 @@
+//! The job: a planned book narrated into a folder as chapter WAVs with timing sidecars and
+//! `book.json`, resumably.
+//!
+//! The coordinator (this module, on the calling thread) works out what is already done from the
+//! folder (`chapters`), lists the missing chunks (`tasks`), hands them to the engine's session
+//! pool (`render`), assembles each chapter as soon as all its chunks are stored (`chapter`), and
+//! records it in the manifest (`manifest`, in the folder `dir`). A run killed at any point loses
+//! at most the chunks being rendered; the same command later skips everything finished and ends
+//! with the same bytes as a run never interrupted. Progress goes out as [`Event`]s.
+
+mod chapter;
+mod chapters;
+pub mod dir;
+mod events;
+mod index;
+pub mod manifest;
+mod render;
+mod tasks;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+pub use self::chapter::ChapterFiles;
+use self::chapters::{ChapterState, Progress};
+use self::dir::JobDir;
+pub use self::events::{Event, Summary};
+use self::manifest::{InputRecord, MANIFEST_VERSION, Manifest, Settings};
+pub use self::render::{ChunkFailure, check_every_word_heard};
+use self::render::{Renderer, Report};
+use self::tasks::Task;
+use crate::assemble::Pauses;
+use crate::ingest::BookMeta;
+use crate::kokoro::{Engine, SAMPLE_RATE};
+use crate::plan::{BookPlan, estimated_chunk_ms};
+
+/// Errors that stop a job as a whole (a failed chunk only makes it partial).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}: another build is writing to this folder; wait for it or choose another -o")]
+    Busy(PathBuf),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot write WAV: {source}")]
+    Wav { path: PathBuf, source: hound::Error },
+    #[error("{path}: cannot write JSON: {source}")]
+    Json { path: PathBuf, source: serde_json::Error },
+}
+
+/// What a job narrates with: everything that changes the audio or its timing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSettings {
+    pub voice: String,
+    pub speed: f32,
+    pub pauses: Pauses,
+    /// Recorded in the manifest; the chunks themselves come planned.
+    pub chunk_target_tokens: usize,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub chapters: usize,
+    pub chapters_done: usize,
+    /// Chapters skipped because an earlier run finished them.
+    pub chapters_reused: usize,
+    pub chunks_rendered: usize,
+    pub chunks_failed: usize,
+    /// Audio rendered this run, in ms.
+    pub audio_ms_rendered: u64,
+    pub interrupted: bool,
+    /// The book's total duration, when every chapter is done.
+    pub duration_ms: Option<u64>,
+}
+
+/// An output folder, locked for one job.
+pub struct Job {
+    dir: JobDir,
+    settings: JobSettings,
+}
+
+impl Job {
+    /// Creates `outdir` if needed and takes its lock; a second job gets [`JobError::Busy`].
+    pub fn open(outdir: &Path, settings: JobSettings) -> Result<Self, JobError> {
+        Ok(Self { dir: JobDir::open(outdir)?, settings })
+    }
+
+    /// The output folder.
+    pub fn outdir(&self) -> &Path {
+        self.dir.root()
+    }
+
+    /// Narrates `plan` on `engine`; `stop` is set (e.g. by Ctrl-C) to end early.
+    pub fn run(
+        &self,
+        meta: &BookMeta,
+        inputs: Vec<InputRecord>,
+        plan: &BookPlan,
+        engine: &Engine,
+        events: &mut dyn FnMut(Event),
+        stop: &AtomicBool,
+    ) -> crate::Result<Outcome> {
+        let settings = &self.settings;
+        let job_settings = Settings {
+            voice: settings.voice.clone(),
+            speed: settings.speed,
+            model_sha256: engine.model_sha256().to_string(),
+            pauses: settings.pauses,
+            chunk_target_tokens: settings.chunk_target_tokens,
+        };
+        let previous = self.dir.load_manifest();
+        let states = chapters::states(plan, &job_settings, &self.dir, previous.as_ref());
+        chapters::remove_stale_outputs(&self.dir, previous.as_ref(), &states);
+        let tasks = tasks::missing(plan, &states, &self.dir);
+
+        let estimate = |tokens: usize| estimated_chunk_ms(tokens, settings.speed);
+        let reused = states.iter().filter(|s| s.is_done()).count();
+        events(Event::Begin {
+            chapters: plan.chapters.len(),
+            chapters_done: reused,
+            audio_ms_to_render: tasks.iter().map(|t| estimate(t.chunk.ids.len())).sum(),
+            audio_ms_total: plan.chapters.iter().flat_map(|c| &c.chunks).map(|c| estimate(c.ids.len())).sum(),
+        });
+
+        let mut coordinator = Coordinator {
+            plan,
+            dir: &self.dir,
+            pauses: settings.pauses,
+            states,
+            manifest: Manifest { format: MANIFEST_VERSION, settings: job_settings, inputs, chapters: Vec::new() },
+            failed_keys: HashSet::new(),
+            outcome: Outcome {
+                chapters: plan.chapters.len(),
+                chapters_done: reused,
+                chapters_reused: reused,
+                chunks_rendered: 0,
+                chunks_failed: 0,
+                audio_ms_rendered: 0,
+                interrupted: false,
+                duration_ms: None,
+            },
+            events,
+        };
+        coordinator.save_manifest()?;
+        // Chapters whose chunks are all stored already (by an earlier run) are assembled first.
+        for c in 0..plan.chapters.len() {
+            coordinator.finish_chapter_if_ready(c)?;
+        }
+        if !tasks.is_empty() {
+            let voice = engine.voice(&settings.voice)?;
+            let renderer = Renderer {
+                pool: engine.pool(),
+                voice: &voice,
+                speed: settings.speed,
+                job_dir: &self.dir,
+                tasks: &tasks,
+                next: AtomicUsize::new(0),
+                stop,
+            };
+            coordinator.render(&renderer, &tasks)?;
+        }
+        let Coordinator { states, manifest, mut outcome, .. } = coordinator;
+        outcome.interrupted = stop.load(Ordering::SeqCst) && states.iter().any(|s| !s.is_done());
+        if states.iter().all(ChapterState::is_done) {
+            let index = index::book_index(meta, plan, &states, &manifest.settings);
+            outcome.duration_ms = Some(index.duration_ms);
+            let path = self.dir.root().join("book.json");
+            let json = serde_json::to_vec_pretty(&index).map_err(|source| JobError::Json { path, source })?;
+            self.dir.write_output("book.json", &json)?;
+            clean_chunks(&self.dir, &states);
+        }
+        Ok(outcome)
+    }
+}
+
+/// The state of one run while it renders.
+struct Coordinator<'a, 'e> {
+    plan: &'a BookPlan,
+    dir: &'a JobDir,
+    pauses: Pauses,
+    states: Vec<ChapterState>,
+    manifest: Manifest,
+    failed_keys: HashSet<String>,
+    outcome: Outcome,
+    events: &'e mut dyn FnMut(Event),
+}
+
+impl Coordinator<'_, '_> {
+    /// Renders `tasks` with one worker per session, assembling chapters as their chunks arrive.
+    fn render(&mut self, renderer: &Renderer, tasks: &[Task]) -> Result<(), JobError> {
+        let workers = renderer.pool.size().clamp(1, tasks.len());
+        let (sender, reports) = mpsc::channel();
+        std::thread::scope(|scope| -> Result<(), JobError> {
+            for _ in 0..workers {
+                let sender = sender.clone();
+                scope.spawn(move || renderer.work(&sender));
+            }
+            drop(sender);
+            for report in reports {
+                match report {
+                    Report::Started { index } => {
+                        let c = tasks[index].chapter;
+                        if self.states[c].progress == Progress::Pending {
+                            self.states[c].progress = Progress::Started;
+                            let chapter = &self.plan.chapters[c];
+                            (self.events)(Event::ChapterStarted {
+                                chapter: chapter.number,
+                                title: chapter.title.clone(),
+                            });
+                        }
+                    }
+                    Report::Rendered { index, samples } => {
+                        let audio_ms = samples as u64 * 1000 / u64::from(SAMPLE_RATE);
+                        self.outcome.chunks_rendered += 1;
+                        self.outcome.audio_ms_rendered += audio_ms;
+                        let chapter = self.plan.chapters[tasks[index].chapter].number;
+                        (self.events)(Event::ChunkRendered { chapter, audio_ms });
+                        // A chunk shared by several chapters may complete each of them.
+                        for c in 0..self.plan.chapters.len() {
+                            if self.states[c].keys.contains(&tasks[index].key) {
+                                self.finish_chapter_if_ready(c)?;
+                            }
+                        }
+                    }
+                    Report::Failed { index, error } => {
+                        let task = &tasks[index];
+                        self.outcome.chunks_failed += 1;
+                        self.failed_keys.insert(task.key.clone());
+                        (self.events)(Event::ChunkFailed {
+                            chapter: self.plan.chapters[task.chapter].number,
+                            text: tasks::text(self.plan, task),
+                            error: error.to_string(),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        self.save_manifest()
+    }
+
+    /// Assembles chapter `c` if all its chunks are stored, records it, and frees its chunks.
+    fn finish_chapter_if_ready(&mut self, c: usize) -> Result<(), JobError> {
+        let state = &self.states[c];
+        if state.is_done() || !state.keys.iter().all(|k| self.dir.has_chunk(k)) {
+            return Ok(());
+        }
+        let chapter = &self.plan.chapters[c];
+        let duration_ms = chapter::assemble(self.dir, chapter, &state.keys, &state.files, self.pauses)?;
+        self.states[c].progress = Progress::Done { duration_ms };
+        self.outcome.chapters_done += 1;
+        self.save_manifest()?;
+        // Only now, with the chapter on record, may its chunk audio go.
+        let needed = chapters::needed_keys(&self.states);
+        for key in self.states[c].keys.iter().filter(|k| !needed.contains(k)) {
+            self.dir.remove_chunk(key);
+        }
+        let files = &self.states[c].files;
+        (self.events)(Event::ChapterFinished {
+            chapter: chapter.number,
+            title: chapter.title.clone(),
+            audio: files.audio.clone(),
+            timings: files.timings.clone(),
+            duration_ms,
+        });
+        Ok(())
+    }
+
+    fn save_manifest(&mut self) -> Result<(), JobError> {
+        self.manifest.chapters = chapters::records(self.plan, &self.states, self.dir, &self.failed_keys);
+        self.dir.save_manifest(&self.manifest)
+    }
+}
+
+/// Removes chunk files no unfinished chapter needs.
+fn clean_chunks(dir: &JobDir, states: &[ChapterState]) {
+    let needed = chapters::needed_keys(states);
+    for key in dir.chunk_keys() {
+        if !needed.contains(&key) {
+            dir.remove_chunk(&key);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Rendering: the missing chunks onto the engine's session pool.
+//!
+//! One worker thread per session takes the next task from a shared counter (the task list is
+//! ordered so no long tail is left), checks a session out for it, checks that no word lost its
+//! audio, stores it atomically, and reports to the coordinator over a channel.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+
+use super::JobError;
+use super::dir::JobDir;
+use super::tasks::Task;
+use crate::chunk::Chunk;
+use crate::kokoro::voices::VoicePack;
+use crate::kokoro::{EngineError, Rendered, SessionPool};
+
+/// Why one chunk could not be rendered; the rest of the book goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkFailure {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("the model timed {timed} tokens of {expected}")]
+    Untimed { timed: usize, expected: usize },
+    #[error("the model gave the word '{0}' no time")]
+    SilentWord(String),
+    #[error(transparent)]
+    Store(#[from] JobError),
+}
+
+/// What workers tell the coordinator.
+#[derive(Debug)]
+pub enum Report {
+    /// A worker began task `index`.
+    Started { index: usize },
+    /// Task `index` is stored; `samples` is its raw audio length.
+    Rendered { index: usize, samples: usize },
+    /// Task `index` failed.
+    Failed { index: usize, error: ChunkFailure },
+}
+
+/// What every worker shares.
+pub struct Renderer<'a> {
+    pub pool: &'a SessionPool,
+    pub voice: &'a VoicePack,
+    pub speed: f32,
+    pub job_dir: &'a JobDir,
+    pub tasks: &'a [Task<'a>],
+    pub next: AtomicUsize,
+    pub stop: &'a AtomicBool,
+}
+
+impl Renderer<'_> {
+    /// Runs one worker until the tasks run out or a stop is asked for.
+    pub fn work(&self, reports: &Sender<Report>) {
+        while !self.stop.load(Ordering::SeqCst) {
+            let index = self.next.fetch_add(1, Ordering::SeqCst);
+            let Some(task) = self.tasks.get(index) else { return };
+            let _ = reports.send(Report::Started { index });
+            let report = match self.render(task) {
+                Ok(samples) => Report::Rendered { index, samples },
+                Err(error) => Report::Failed { index, error },
+            };
+            if reports.send(report).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn render(&self, task: &Task) -> Result<usize, ChunkFailure> {
+        let ids = &task.chunk.ids;
+        let rendered = self.pool.checkout(None)?.infer(ids, self.voice.style_for(ids.len()), self.speed)?;
+        check_every_word_heard(task.chunk, &rendered)?;
+        self.job_dir.write_chunk(&task.key, &rendered)?;
+        Ok(rendered.samples.len())
+    }
+}
+
+/// A word whose tokens got no frames would be silently missing from the book: refuse the chunk.
+pub fn check_every_word_heard(chunk: &Chunk, rendered: &Rendered) -> Result<(), ChunkFailure> {
+    if rendered.frames.len() != chunk.ids.len() + 2 {
+        let timed = rendered.frames.len().saturating_sub(2);
+        return Err(ChunkFailure::Untimed { timed, expected: chunk.ids.len() });
+    }
+    for token in chunk.tokens.iter().filter(|t| t.is_word && !t.ids.is_empty()) {
+        let frames: u32 = rendered.frames[token.ids.start + 1..token.ids.end + 1].iter().sum();
+        if frames == 0 {
+            return Err(ChunkFailure::SilentWord(token.text.clone()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::{Boundary, TokenSpan};
+
+    #[test]
+    fn a_word_without_frames_fails_the_chunk() {
+        let token = |text: &str, ids| TokenSpan { sentence: 0, text: text.into(), spoken: 0..0, ids, is_word: true };
+        let chunk = Chunk {
+            ids: vec![1, 2, 3],
+            tokens: vec![token("a", 0..1), token("bc", 1..3)],
+            boundary: Boundary::Paragraph,
+        };
+        let ok = Rendered { samples: vec![], frames: vec![3, 1, 0, 2, 1] };
+        assert!(check_every_word_heard(&chunk, &ok).is_ok());
+        let silent = Rendered { samples: vec![], frames: vec![3, 1, 0, 0, 1] };
+        assert!(check_every_word_heard(&chunk, &silent).unwrap_err().to_string().contains("'bc'"));
+        let short = Rendered { samples: vec![], frames: vec![3, 1] };
+        assert!(matches!(check_every_word_heard(&chunk, &short), Err(ChunkFailure::Untimed { .. })));
+    }
+}

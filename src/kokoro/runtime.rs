@@ -1,0 +1,60 @@
+//! The process's ONNX Runtime and the model's bytes: what every session of every pool is built
+//! from. Entry points never see either; they ask [`super::Engine::start`] for a ready engine.
+
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+
+use super::assets::{self, AssetError, ModelFiles};
+use super::session::{EngineError, ModelBytes};
+use crate::error::{Error, Result};
+
+/// ONNX Runtime loaded from its shared library, and the model read and checked, ready to build
+/// sessions. Dropping it frees the model bytes (sessions keep their own copy).
+pub struct Runtime {
+    pub(super) env: Environment,
+    pub(super) model: ModelBytes,
+    /// sha256 of the model file, which keys every rendered chunk.
+    pub(super) model_sha256: String,
+}
+
+impl Runtime {
+    /// Loads ONNX Runtime (once per process) and the model file, checking the model against the
+    /// checksum its name implies unless an earlier run stamped it unchanged.
+    pub fn load(files: &ModelFiles) -> Result<Self> {
+        let env = environment(&files.ort_lib)?;
+        let bytes = std::fs::read(&files.model).map_err(Error::io(&files.model))?;
+        let model_sha256 = match assets::stamped_sha256(&files.cache, &files.model) {
+            Some(sha256) => sha256,
+            None => {
+                let sha256 = crate::hash::sha256_hex(&bytes);
+                if let Some(expected) = assets::expected_sha256(&files.model)
+                    && expected != sha256
+                {
+                    let path = files.model.clone();
+                    return Err(AssetError::Checksum { path, expected: expected.into(), found: sha256 }.into());
+                }
+                assets::stamp(&files.cache, &files.model, &sha256);
+                sha256
+            }
+        };
+        Ok(Self { env, model: ModelBytes::with_durations(bytes), model_sha256 })
+    }
+}
+
+/// The process's one ONNX Runtime environment, created on first use from `ort_lib` (ort's rule:
+/// one environment per process, made by whoever starts the engine).
+fn environment(ort_lib: &std::path::Path) -> Result<Environment, EngineError> {
+    static ENV: OnceLock<Environment> = OnceLock::new();
+    if let Some(env) = ENV.get() {
+        return Ok(env.clone());
+    }
+    let runtime = |detail: String| EngineError::Runtime { path: ort_lib.to_path_buf(), detail };
+    let env = ort::init_from(ort_lib)
+        .map_err(|e| runtime(e.to_string()))?
+        .with_name("audiobook")
+        .with_telemetry(false)
+        .build()
+        .map_err(|e| runtime(e.to_string()))?;
+    Ok(ENV.get_or_init(|| env).clone())
+}

@@ -1,0 +1,186 @@
+//! The library's front door: one [`Settings`] value and the few calls every entry point makes.
+//! `audiobook build`, `plan` and `say` and the HTTP server all go through here, so the policy
+//! (which languages are refused, how chunk sizes are bounded, which voice is valid, where the
+//! output goes) lives in one place and the command line only turns flags into `Settings`.
+//!
+//! A book goes `read` -> `plan` -> `build` (with an [`Engine`] from `start_engine`); a text goes
+//! `phonemizer` -> `say`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use crate::assemble::Pauses;
+use crate::chunk::ChunkConfig;
+use crate::error::{Error, Result};
+use crate::ingest::{self, Book, IngestOptions};
+use crate::job::{Event, Job, JobSettings, Summary, manifest::InputRecord};
+use crate::kokoro::assets::ModelFiles;
+use crate::kokoro::voices;
+use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
+use crate::language;
+use crate::phonemize::Phonemizer;
+use crate::plan::{self, BookPlan};
+
+/// Everything a narration is asked to do, whoever asks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// A voice id (`audiobook voices` lists them).
+    pub voice: String,
+    /// Speaking rate, 0.5 to 2.0.
+    pub speed: f32,
+    pub pauses: Pauses,
+    pub chunks: ChunkConfig,
+    /// What of the inputs is read aloud.
+    pub read: IngestOptions,
+    /// Read a book whose language is not English anyway, with English phonemes.
+    pub any_language: bool,
+    /// How each model session runs.
+    pub session: SessionConfig,
+    /// Model sessions rendering at once.
+    pub sessions: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            voice: "bf_lily".into(),
+            speed: 1.0,
+            pauses: Pauses::default(),
+            chunks: ChunkConfig::default(),
+            read: IngestOptions::default(),
+            any_language: false,
+            session: SessionConfig::default(),
+            sessions: cores(),
+        }
+    }
+}
+
+/// Chunk sizes as asked, bounded by what one model call takes: the target never passes the
+/// limit and the limit never passes [`MAX_TOKENS`].
+pub fn chunk_config(target_tokens: usize, max_tokens: usize) -> ChunkConfig {
+    let max_tokens = max_tokens.clamp(1, MAX_TOKENS);
+    ChunkConfig { target_tokens: target_tokens.clamp(1, max_tokens), max_tokens }
+}
+
+/// Cores on this machine (at least 1).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A book read from its inputs, with what was left out of it.
+#[derive(Debug)]
+pub struct ReadBook {
+    pub book: Book,
+    /// Files of a docs tree left out because they do not read as English.
+    pub left_out: Vec<PathBuf>,
+}
+
+/// Reads the inputs into a book and keeps what this build can speak (see
+/// [`language::check_book`]); a book with nothing left to read is an error.
+pub fn read(inputs: &[PathBuf], settings: &Settings) -> Result<ReadBook> {
+    let mut book = ingest::read_inputs(inputs, &settings.read)?;
+    let first = inputs.first().cloned().unwrap_or_else(|| PathBuf::from("-"));
+    let left_out = language::check_book(&mut book, &first, settings.any_language)?;
+    if book.chapters.is_empty() {
+        return Err(Error::NoChapters { path: first });
+    }
+    Ok(ReadBook { book, left_out })
+}
+
+/// Checks the voice and builds the G2P of its dialect (about 0.3 s).
+pub fn phonemizer(voice: &str) -> Result<Phonemizer> {
+    let info = voices::check(voice)?;
+    let dialect = Phonemizer::dialect_for_voice(info.name)
+        .ok_or_else(|| voices::VoiceError::Unsupported { name: voice.into(), language: info.language })?;
+    Ok(Phonemizer::new(dialect)?)
+}
+
+/// Plans the book for the settings' voice: everything short of the model.
+pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
+    let g2p = phonemizer(&settings.voice)?;
+    Ok(plan::plan(book, &g2p, &settings.chunks)?)
+}
+
+/// Starts the engine the settings ask for: `settings.sessions` sessions of `settings.session`.
+pub fn start_engine(files: &ModelFiles, settings: &Settings) -> Result<Engine> {
+    Engine::start(files, settings.session, settings.sessions)
+}
+
+/// Where a build of `inputs` goes when no folder is given: the first input's name without its
+/// extension, plus `-audiobook`, in the current folder.
+pub fn default_outdir(inputs: &[PathBuf]) -> PathBuf {
+    let first = inputs.first().map(PathBuf::as_path).unwrap_or(Path::new("-"));
+    let stem = if first == Path::new("-") {
+        "audiobook".to_string()
+    } else {
+        first.file_stem().map_or("audiobook".into(), |s| s.to_string_lossy().into_owned())
+    };
+    PathBuf::from(format!("{stem}-audiobook"))
+}
+
+/// Narrates a planned book into `outdir`, resumably, reporting [`Event`]s as it goes and a
+/// [`Summary`] (also sent as the last event) at the end. `started` is when the caller began
+/// (the summary's wall time counts from it); `stop` ends the build early when set.
+#[allow(clippy::too_many_arguments)]
+pub fn build(
+    book: &Book,
+    plan: &BookPlan,
+    engine: &Engine,
+    outdir: &Path,
+    settings: &Settings,
+    events: &mut dyn FnMut(Event),
+    stop: &AtomicBool,
+    started: Instant,
+) -> Result<Summary> {
+    let job_settings = JobSettings {
+        voice: settings.voice.clone(),
+        speed: settings.speed,
+        pauses: settings.pauses,
+        chunk_target_tokens: settings.chunks.target_tokens,
+    };
+    let job = Job::open(outdir, job_settings)?;
+    let outcome = job.run(&book.meta, InputRecord::from_book(book), plan, engine, events, stop)?;
+    let summary = Summary {
+        outdir: outdir.display().to_string(),
+        chapters: outcome.chapters,
+        chapters_done: outcome.chapters_done,
+        chapters_reused: outcome.chapters_reused,
+        chunks_rendered: outcome.chunks_rendered,
+        chunks_failed: outcome.chunks_failed,
+        audio_ms_rendered: outcome.audio_ms_rendered,
+        duration_ms: outcome.duration_ms,
+        interrupted: outcome.interrupted,
+        wall_ms: started.elapsed().as_millis() as u64,
+        load_ms: engine.load_ms(),
+        peak_rss_bytes: peak_rss_bytes(),
+        pool: engine.pool().stats(),
+    };
+    events(Event::Summary(summary.clone()));
+    Ok(summary)
+}
+
+/// The process's peak resident memory, where the OS tells it (Linux).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_are_bounded_by_the_model() {
+        assert_eq!(chunk_config(300, 200), ChunkConfig { target_tokens: 200, max_tokens: 200 });
+        assert_eq!(chunk_config(100, 9000), ChunkConfig { target_tokens: 100, max_tokens: MAX_TOKENS });
+    }
+
+    #[test]
+    fn the_output_folder_is_named_after_the_first_input() {
+        assert_eq!(default_outdir(&[PathBuf::from("dir/book.epub")]), PathBuf::from("book-audiobook"));
+        assert_eq!(default_outdir(&[PathBuf::from("-")]), PathBuf::from("audiobook-audiobook"));
+    }
+}
