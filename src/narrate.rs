@@ -119,30 +119,33 @@ pub fn default_outdir(inputs: &[PathBuf]) -> PathBuf {
     PathBuf::from(format!("{stem}-audiobook"))
 }
 
-/// Narrates a planned book into `outdir`, resumably, reporting [`Event`]s as it goes and a
-/// [`Summary`] (also sent as the last event) at the end. `started` is when the caller began
-/// (the summary's wall time counts from it); `stop` ends the build early when set.
-#[allow(clippy::too_many_arguments)]
-pub fn build(
-    book: &Book,
-    plan: &BookPlan,
-    engine: &Engine,
-    outdir: &Path,
-    settings: &Settings,
-    events: &mut dyn FnMut(Event),
-    stop: &AtomicBool,
-    started: Instant,
-) -> Result<Summary> {
+/// Takes `outdir` for a build with `settings`: created if needed, and locked, so a second build
+/// into it is refused at once, before any model is loaded.
+pub fn open_job(outdir: &Path, settings: &Settings) -> Result<Job> {
     let job_settings = JobSettings {
         voice: settings.voice.clone(),
         speed: settings.speed,
         pauses: settings.pauses,
         chunk_target_tokens: settings.chunks.target_tokens,
     };
-    let job = Job::open(outdir, job_settings)?;
+    Ok(Job::open(outdir, job_settings)?)
+}
+
+/// Narrates a planned book into the job's folder, resumably, reporting [`Event`]s as it goes and
+/// a [`Summary`] (also sent as the last event) at the end. `started` is when the caller began
+/// (the summary's wall time counts from it); `stop` ends the build early when set.
+pub fn build(
+    job: &Job,
+    book: &Book,
+    plan: &BookPlan,
+    engine: &Engine,
+    events: &mut dyn FnMut(Event),
+    stop: &AtomicBool,
+    started: Instant,
+) -> Result<Summary> {
     let outcome = job.run(&book.meta, InputRecord::from_book(book), plan, engine, events, stop)?;
     let summary = Summary {
-        outdir: outdir.display().to_string(),
+        outdir: job.outdir().display().to_string(),
         chapters: outcome.chapters,
         chapters_done: outcome.chapters_done,
         chapters_reused: outcome.chapters_reused,

@@ -76,19 +76,81 @@ fn assert_same_files(a: &Path, b: &Path, names: &[&str]) {
     }
 }
 
-/// One clean build shared by the tests that compare against it.
+/// One clean build (with `--json`) shared by the tests that compare against it: its folder and
+/// its stdout.
+fn clean_build_and_events() -> &'static (tempfile::TempDir, String) {
+    static CLEAN: std::sync::OnceLock<(tempfile::TempDir, String)> = std::sync::OnceLock::new();
+    CLEAN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = build(&fixture(), &dir.path().join("book"), &["--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (dir, String::from_utf8(out.stdout).unwrap())
+    })
+}
+
 fn clean_build() -> PathBuf {
-    static CLEAN: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    CLEAN
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let out = build(&fixture(), &dir.path().join("book"), &[]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            dir
-        })
-        .path()
-        .join("book")
-        .to_path_buf()
+    clean_build_and_events().0.path().join("book")
+}
+
+/// Each event's fields as docs/events.md lists them: the first backquoted column of the table
+/// under `## `kind``, and the `pool` object's under "`pool`:".
+fn documented_events() -> std::collections::BTreeMap<String, Vec<String>> {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.md")).unwrap();
+    let mut events = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        if let Some(kind) = line.strip_prefix("## `").and_then(|l| l.strip_suffix('`')) {
+            current = Some(kind.to_string());
+        } else if line == "`pool`:" {
+            current = Some("summary.pool".to_string());
+        } else if let (Some(kind), Some(field)) = (&current, line.strip_prefix("| `")) {
+            let field = field.split('`').next().unwrap().to_string();
+            events.entry(kind.clone()).or_insert_with(Vec::new).push(field);
+        }
+    }
+    events
+}
+
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn the_json_event_stream_is_what_docs_events_md_says() {
+    let documented = documented_events();
+    assert_eq!(documented.len(), 7, "six kinds and the pool: {documented:?}");
+    let sorted = |kind: &str| {
+        let mut fields = documented[kind].clone();
+        fields.sort();
+        fields
+    };
+    let stdout = &clean_build_and_events().1;
+    let events: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("one JSON object a line")).collect();
+    assert_eq!(events.first().unwrap()["event"], "begin");
+    assert_eq!(events.last().unwrap()["event"], "summary", "the summary comes last");
+    let mut seen = std::collections::BTreeSet::new();
+    for event in &events {
+        let kind = event["event"].as_str().expect("every event names its kind");
+        assert!(documented.contains_key(kind), "undocumented event {kind}");
+        let mut fields = keys(event);
+        fields.retain(|f| f != "event");
+        assert_eq!(fields, sorted(kind), "fields of {kind}");
+        seen.insert(kind.to_string());
+    }
+    for kind in ["begin", "chapter_started", "chunk_rendered", "chapter_finished", "summary"] {
+        assert!(seen.contains(kind), "a clean build reports {kind}");
+    }
+    let summary = events.last().unwrap();
+    assert_eq!(keys(&summary["pool"]), sorted("summary.pool"));
+    let rendered = events.iter().filter(|e| e["event"] == "chunk_rendered").count() as u64;
+    assert_eq!(summary["chunks_rendered"].as_u64(), Some(rendered));
+    assert_eq!(summary["pool"]["chunks"].as_u64(), Some(rendered), "the pool counted every chunk");
+    assert_eq!(summary["pool"]["sessions"], 2, "--jobs 2");
+    let audio: u64 = events.iter().filter_map(|e| e["audio_ms"].as_u64()).sum();
+    assert_eq!(summary["audio_ms_rendered"].as_u64(), Some(audio));
+    assert!(summary["pool"]["x_real_time"].as_f64().unwrap() > 0.0);
 }
 
 #[test]

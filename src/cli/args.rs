@@ -7,8 +7,9 @@ use clap::{Args, Parser, Subcommand};
 
 /// Turn documents into narrated audiobooks with the Kokoro-82M model, locally.
 ///
-/// Exit codes: 0 success; 1 bad input or a user mistake (unknown voice, empty text, unreadable
-/// book); 2 an internal or I/O failure, or a command-line usage error; 3 a partial build.
+/// Exit codes: 0 success; 1 bad input or a user mistake (unknown voice, empty text, unreadable or
+/// foreign book, folder in use); 2 an internal or I/O failure (missing or corrupt model files
+/// included), or a command-line usage error; 3 a partial build; 130 interrupted by Ctrl-C.
 #[derive(Debug, Parser)]
 #[command(name = "audiobook", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -301,13 +302,29 @@ pub enum ModelsCommand {
 /// Speeds Kokoro speaks well at.
 pub const SPEED_RANGE: std::ops::RangeInclusive<f32> = 0.5..=2.0;
 
-fn parse_speed(text: &str) -> Result<f32, String> {
-    let speed: f32 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
-    if SPEED_RANGE.contains(&speed) {
-        Ok(speed)
-    } else {
-        Err(format!("{speed} is outside {}..={}", SPEED_RANGE.start(), SPEED_RANGE.end()))
+/// Why a `--speed` value was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpeedError {
+    NotANumber(String),
+    OutOfRange(f32),
+}
+
+impl std::fmt::Display for SpeedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpeedError::NotANumber(text) => write!(f, "'{text}' is not a number"),
+            SpeedError::OutOfRange(speed) => {
+                write!(f, "{speed} is outside {}..={}", SPEED_RANGE.start(), SPEED_RANGE.end())
+            }
+        }
     }
+}
+
+impl std::error::Error for SpeedError {}
+
+fn parse_speed(text: &str) -> Result<f32, SpeedError> {
+    let speed: f32 = text.parse().map_err(|_| SpeedError::NotANumber(text.into()))?;
+    if SPEED_RANGE.contains(&speed) { Ok(speed) } else { Err(SpeedError::OutOfRange(speed)) }
 }
 
 #[cfg(test)]
@@ -324,7 +341,7 @@ mod tests {
     #[test]
     fn speed_is_validated() {
         assert_eq!(parse_speed("1.25"), Ok(1.25));
-        assert!(parse_speed("0.1").unwrap_err().contains("outside"));
-        assert!(parse_speed("fast").unwrap_err().contains("not a number"));
+        assert!(parse_speed("0.1").unwrap_err().to_string().contains("outside"));
+        assert!(parse_speed("fast").unwrap_err().to_string().contains("not a number"));
     }
 }

@@ -23,10 +23,11 @@ pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
     let plan = narrate::plan(&book, &settings)?;
     warn_unspoken(&plan, printer);
 
+    let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs));
+    let job = narrate::open_job(&outdir, &settings)?;
     let files = assets::ensure(&settings::asset_overrides(models), printer)?;
     let sessions = settings.sessions.min(plan.chapters.iter().map(|c| c.chunks.len()).sum::<usize>().max(1));
     let engine = narrate::start_engine(&files, &narrate::Settings { sessions, ..settings.clone() })?;
-    let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs));
 
     let stop = Arc::new(AtomicBool::new(false));
     let handler_stop = Arc::clone(&stop);
@@ -41,8 +42,7 @@ pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
     });
 
     let mut progress = BuildProgress::new(*printer);
-    let summary =
-        narrate::build(&book, &plan, &engine, &outdir, &settings, &mut |e| progress.show(&e), &stop, started)?;
+    let summary = narrate::build(&job, &book, &plan, &engine, &mut |e| progress.show(&e), &stop, started)?;
     progress.finish();
 
     let outdir = &summary.outdir;
