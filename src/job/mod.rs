@@ -28,7 +28,7 @@ use self::dir::JobDir;
 pub use self::events::{Event, Summary};
 use self::manifest::{InputRecord, MANIFEST_VERSION, Manifest, Settings};
 pub use self::render::{ChunkFailure, check_every_word_heard};
-use self::render::{Renderer, Report};
+use self::render::{Renderer, Update};
 use self::tasks::Task;
 use crate::assemble::Pauses;
 use crate::ingest::BookMeta;
@@ -190,16 +190,16 @@ impl Coordinator<'_, '_> {
     /// Renders `tasks` with one worker per session, assembling chapters as their chunks arrive.
     fn render(&mut self, renderer: &Renderer, tasks: &[Task]) -> Result<(), JobError> {
         let workers = renderer.pool.size().clamp(1, tasks.len());
-        let (sender, reports) = mpsc::channel();
+        let (sender, updates) = mpsc::channel();
         std::thread::scope(|scope| -> Result<(), JobError> {
             for _ in 0..workers {
                 let sender = sender.clone();
                 scope.spawn(move || renderer.work(&sender));
             }
             drop(sender);
-            for report in reports {
-                match report {
-                    Report::Started { index } => {
+            for update in updates {
+                match update {
+                    Update::Started { index } => {
                         let c = tasks[index].chapter;
                         if self.states[c].progress == Progress::Pending {
                             self.states[c].progress = Progress::Started;
@@ -210,7 +210,7 @@ impl Coordinator<'_, '_> {
                             });
                         }
                     }
-                    Report::Rendered { index, samples } => {
+                    Update::Rendered { index, samples } => {
                         let audio_ms = samples as u64 * 1000 / u64::from(SAMPLE_RATE);
                         self.outcome.chunks_rendered += 1;
                         self.outcome.audio_ms_rendered += audio_ms;
@@ -223,7 +223,7 @@ impl Coordinator<'_, '_> {
                             }
                         }
                     }
-                    Report::Failed { index, error } => {
+                    Update::Failed { index, error } => {
                         let task = &tasks[index];
                         self.outcome.chunks_failed += 1;
                         self.failed_keys.insert(task.key.clone());

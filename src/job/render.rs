@@ -2,7 +2,7 @@
 //!
 //! One worker thread per session takes the next task from a shared counter (the task list is
 //! ordered so no long tail is left), checks a session out for it, checks that no word lost its
-//! audio, stores it atomically, and reports to the coordinator over a channel.
+//! audio, stores it atomically, and tells the coordinator over a channel.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
@@ -27,9 +27,9 @@ pub enum ChunkFailure {
     Store(#[from] JobError),
 }
 
-/// What workers tell the coordinator.
+/// What a worker tells the coordinator.
 #[derive(Debug)]
-pub enum Report {
+pub enum Update {
     /// A worker began task `index`.
     Started { index: usize },
     /// Task `index` is stored; `samples` is its raw audio length.
@@ -51,16 +51,16 @@ pub struct Renderer<'a> {
 
 impl Renderer<'_> {
     /// Runs one worker until the tasks run out or a stop is asked for.
-    pub fn work(&self, reports: &Sender<Report>) {
+    pub fn work(&self, updates: &Sender<Update>) {
         while !self.stop.load(Ordering::SeqCst) {
             let index = self.next.fetch_add(1, Ordering::SeqCst);
             let Some(task) = self.tasks.get(index) else { return };
-            let _ = reports.send(Report::Started { index });
-            let report = match self.render(task) {
-                Ok(samples) => Report::Rendered { index, samples },
-                Err(error) => Report::Failed { index, error },
+            let _ = updates.send(Update::Started { index });
+            let update = match self.render(task) {
+                Ok(samples) => Update::Rendered { index, samples },
+                Err(error) => Update::Failed { index, error },
             };
-            if reports.send(report).is_err() {
+            if updates.send(update).is_err() {
                 return;
             }
         }
