@@ -21,6 +21,7 @@ use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language;
 use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan};
+use crate::say::{self, Speech, SpeechSettings};
 
 /// Everything a narration is asked to do, whoever asks.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +101,23 @@ pub fn phonemizer(voice: &str) -> Result<Phonemizer> {
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
     let g2p = phonemizer(&settings.voice)?;
     Ok(plan::plan(book, &g2p, &settings.chunks)?)
+}
+
+/// Refuses a text with nothing to say in it before any model is loaded; `source_name` names it
+/// in the error (`<stdin>`, a file, a request field).
+pub fn check_text(text: &str, source_name: &str) -> Result<()> {
+    if text.chars().any(char::is_alphanumeric) {
+        Ok(())
+    } else {
+        Err(Error::EmptyText { source_name: source_name.into() })
+    }
+}
+
+/// Speaks `text` in the settings' voice, speed and pauses on `engine`, in memory.
+pub fn say(text: &str, engine: &Engine, g2p: &Phonemizer, settings: &Settings) -> Result<Speech> {
+    let voice = engine.voice(&settings.voice)?;
+    let speech = SpeechSettings { speed: settings.speed, chunks: settings.chunks, pauses: settings.pauses };
+    say::speak(text, engine.pool(), &voice, g2p, &speech)
 }
 
 /// Starts the engine the settings ask for: `settings.sessions` sessions of `settings.session`.

@@ -12,45 +12,40 @@ use super::settings;
 use crate::assemble::wav;
 use crate::atomic;
 use crate::error::{Error, ExitStatus, Result};
-use crate::kokoro::voices;
-use crate::kokoro::{Engine, SessionConfig, assets};
+use crate::kokoro::{assets, voices};
 use crate::narrate;
-use crate::say::{self, SpeechSettings};
 
 pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
-    voices::check(&args.voice.voice)?;
+    let settings = settings::say_settings(args);
+    voices::check(&settings.voice)?;
     let output = match &args.output {
         Some(path) => path.clone(),
         None if !std::io::stdout().is_terminal() => PathBuf::from("-"),
         None => return Err(Error::NoOutput),
     };
-    let text = match args.text.as_deref() {
-        Some(text) if text != "-" => text.to_string(),
-        _ => read_stdin()?,
+    let (text, source_name) = match args.text.as_deref() {
+        Some(text) if text != "-" => (text.to_string(), "the text"),
+        _ => (read_stdin()?, "<stdin>"),
     };
-    if !text.chars().any(char::is_alphanumeric) {
-        let source_name = if args.text.as_deref().is_some_and(|t| t != "-") { "the text" } else { "<stdin>" };
-        return Err(Error::EmptyText { source_name: source_name.into() });
-    }
-    let threads = args.threads.map_or_else(narrate::cores, usize::from);
-    let config = SessionConfig { intra_threads: threads, ..SessionConfig::default() };
+    narrate::check_text(&text, source_name)?;
     // The engine and the G2P take about as long to start: start them side by side.
     let (engine, g2p) = std::thread::scope(|s| {
         let g2p = s.spawn(|| {
             let started = Instant::now();
-            let g2p = narrate::phonemizer(&args.voice.voice);
+            let g2p = narrate::phonemizer(&settings.voice);
             printer.detail(&format!("G2P ready in {:.2} s", started.elapsed().as_secs_f64()));
             g2p
         });
-        let engine = start_engine(cli, printer, config);
+        let engine = assets::ensure(&settings::asset_overrides(&cli.models), printer)
+            .map_err(Error::from)
+            .and_then(|files| narrate::start_engine(&files, &settings));
         (engine, g2p.join().unwrap_or_else(|_| Err(Error::Panicked { what: "the G2P thread" })))
     });
     let engine = engine?;
+    printer.detail(&format!("model loaded in {:.2} s", engine.load_ms() as f64 / 1000.0));
     let g2p = g2p?;
-    let voice = engine.voice(&args.voice.voice)?;
-    let settings = SpeechSettings { speed: args.voice.speed, chunks: Default::default(), pauses: Default::default() };
     let started = Instant::now();
-    let speech = say::speak(&text, engine.pool(), &voice, &g2p, &settings)?;
+    let speech = narrate::say(&text, &engine, &g2p, &settings)?;
     printer.detail(&format!("spoken in {:.2} s", started.elapsed().as_secs_f64()));
 
     let bytes = wav::to_bytes(&speech.samples).map_err(|source| Error::Wav { path: output.clone(), source })?;
@@ -70,14 +65,6 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
         speech.timing.duration_ms as f64 / 1000.0
     ));
     Ok(ExitStatus::Success.into())
-}
-
-/// Model files ready (fetched if needed) and one session of `config` built.
-fn start_engine(cli: &Cli, printer: &Printer, config: SessionConfig) -> Result<Engine> {
-    let files = assets::ensure(&settings::asset_overrides(&cli.models), printer)?;
-    let engine = Engine::start(&files, config, 1)?;
-    printer.detail(&format!("model loaded in {:.2} s", engine.load_ms() as f64 / 1000.0));
-    Ok(engine)
 }
 
 fn read_stdin() -> Result<String> {

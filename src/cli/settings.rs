@@ -1,7 +1,9 @@
 //! Flags to the library's values: the only place that knows both clap's types and the
 //! library's, and that decides nothing itself.
 
-use super::args::{BuildArgs, ChunkArgs, CodeArg, FormatArg, ModelArgs, NotesArg, PauseArgs, ReadArgs, VoiceArgs};
+use super::args::{
+    BuildArgs, ChunkArgs, CodeArg, FormatArg, ModelArgs, NotesArg, PauseArgs, ReadArgs, SayArgs, VoiceArgs,
+};
 use crate::assemble::Pauses;
 use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
 use crate::kokoro::SessionConfig;
@@ -45,6 +47,20 @@ pub fn build_settings(args: &BuildArgs) -> Settings {
         },
         sessions: args.jobs.map_or_else(narrate::cores, usize::from),
         ..plan_settings(&args.voice, &args.read, &args.chunks)
+    }
+}
+
+/// The settings of `say`: one session using every core, since one text is spoken in order.
+pub fn say_settings(args: &SayArgs) -> Settings {
+    Settings {
+        voice: args.voice.voice.clone(),
+        speed: args.voice.speed,
+        session: SessionConfig {
+            intra_threads: args.threads.map_or_else(narrate::cores, usize::from),
+            ..SessionConfig::default()
+        },
+        sessions: 1,
+        ..Settings::default()
     }
 }
 
