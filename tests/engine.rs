@@ -57,9 +57,12 @@ fn engine_reproduces_the_reference_sentence_within_what_cpus_allow() {
 }
 
 #[test]
-fn the_pool_lends_each_session_once_waits_a_bounded_time_and_survives_a_panic() {
+fn the_pool_starts_on_demand_lends_each_session_once_waits_a_bounded_time_and_survives_a_panic() {
     let engine = engine(1);
     let pool = engine.pool();
+    assert_eq!(pool.stats().load_ms, 0, "sessions are built on first use, not before");
+    pool.start().unwrap();
+    assert!(pool.stats().load_ms > 0);
     let first = pool.checkout(None).unwrap();
     assert_eq!((pool.stats().sessions, pool.stats().busy), (1, 1));
     let busy = pool.checkout(Some(Duration::from_millis(50)));

@@ -72,6 +72,9 @@ pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
         summary.audio_ms_rendered as f64 / 1000.0 / wall.max(1e-3),
         summary.peak_rss_bytes.map_or_else(String::new, |b| format!(", peak memory {:.0} MB", b as f64 / 1e6))
     ));
+    if pool.chunks == 0 {
+        return Ok(ExitStatus::Success.into());
+    }
     printer.info(&format!(
         "audiobook: engine: {} sessions, {} chunks, {} errors, {:.2}x real time per session, loaded in {:.2} s",
         pool.sessions,

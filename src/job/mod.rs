@@ -148,6 +148,8 @@ impl Job {
             coordinator.finish_chapter_if_ready(c)?;
         }
         if !tasks.is_empty() {
+            // Sessions are built only when there is something to render.
+            engine.pool().start()?;
             let voice = engine.voice(&settings.voice)?;
             let renderer = Renderer {
                 pool: engine.pool(),

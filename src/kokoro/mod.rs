@@ -34,14 +34,16 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads ONNX Runtime and the model from `files` and builds `sessions` sessions of `config`
-    /// side by side. The model bytes are freed once the sessions hold their own copies.
+    /// Loads ONNX Runtime and the model from `files` (checked by sha256) for a pool of
+    /// `sessions` sessions of `config`. The sessions are built on first use or
+    /// [`SessionPool::start`]; the model bytes are freed once they hold their own copies.
     pub fn start(files: &ModelFiles, config: SessionConfig, sessions: usize) -> Result<Self> {
         let started = Instant::now();
         let runtime = Runtime::load(files)?;
         let read_ms = started.elapsed().as_millis() as u64;
-        let pool = SessionPool::build(&runtime, config, sessions)?;
-        Ok(Self { pool, model_sha256: runtime.model_sha256, voices: files.voices.clone(), read_ms })
+        let model_sha256 = runtime.model_sha256.clone();
+        let pool = SessionPool::new(runtime, config, sessions);
+        Ok(Self { pool, model_sha256, voices: files.voices.clone(), read_ms })
     }
 
     /// The sessions.
@@ -60,7 +62,7 @@ impl Engine {
         VoicePack::load(&self.voices, name)
     }
 
-    /// Time to start: reading the model and building the slowest session, in ms.
+    /// Time to start: reading the model and building the slowest session (once built), in ms.
     pub fn load_ms(&self) -> u64 {
         self.read_ms + self.pool.stats().load_ms
     }

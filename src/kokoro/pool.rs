@@ -1,13 +1,16 @@
 //! A pool of Kokoro sessions shared by every caller: a build's workers, `say`, a server's
 //! requests.
 //!
+//! The sessions are built on [`SessionPool::start`] (or the first checkout), all side by side, so
+//! a build that finds everything already rendered never pays for them; the model bytes are freed
+//! once they are built.
 //! A session runs one call at a time (`run` takes `&mut`), so callers check one out, use it and
 //! hand it back. The [`Checkout`] guard hands it back on drop, panics included, so a failing
 //! caller never shrinks the pool. [`SessionPool::checkout`] waits at most as long as asked, which
 //! lets a server answer "busy" instead of queueing without bound. The pool counts what it did, so
 //! a build's summary and a server's health endpoint report the same figures.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -18,6 +21,10 @@ use super::session::{EngineError, Kokoro, Rendered, SAMPLE_RATE, SessionConfig};
 
 /// Sessions of one model, built side by side, lent out one caller at a time.
 pub struct SessionPool {
+    /// What the sessions are built from, until they are.
+    unstarted: Mutex<Option<Runtime>>,
+    started: AtomicBool,
+    config: SessionConfig,
     idle: Mutex<Vec<Kokoro>>,
     returned: Condvar,
     size: usize,
@@ -26,13 +33,13 @@ pub struct SessionPool {
     errors: AtomicU64,
     audio_samples: AtomicU64,
     busy_us: AtomicU64,
-    load_ms: u64,
+    load_ms: AtomicU64,
 }
 
 /// What a pool has done so far, and what it is doing now.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PoolStats {
-    /// Sessions in the pool.
+    /// Sessions in the pool (built on first use).
     pub sessions: usize,
     /// Sessions lent out now.
     pub busy: usize,
@@ -49,47 +56,45 @@ pub struct PoolStats {
     /// Audio seconds one session makes per second of its work: how many times faster than real
     /// time a single session speaks (0 before the first call).
     pub x_real_time: f64,
-    /// The longest time one session took to build, in ms.
+    /// The longest time one session took to build, in ms (0 until they are built).
     pub load_ms: u64,
 }
 
 impl SessionPool {
-    /// Builds `count` sessions (at least one) side by side from `runtime`.
-    pub fn build(runtime: &Runtime, config: SessionConfig, count: usize) -> Result<Self, EngineError> {
-        let count = count.max(1);
-        let built: Vec<Result<(Kokoro, u64), EngineError>> = std::thread::scope(|scope| {
-            let loading: Vec<_> = (0..count)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let started = Instant::now();
-                        let session = Kokoro::load(&runtime.env, &runtime.model, config)?;
-                        Ok((session, started.elapsed().as_millis() as u64))
-                    })
-                })
-                .collect();
-            loading
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(EngineError::Load("a session thread panicked".into()))))
-                .collect()
-        });
-        let mut sessions = Vec::with_capacity(count);
-        let mut load_ms = 0;
-        for result in built {
-            let (session, ms) = result?;
-            sessions.push(session);
-            load_ms = load_ms.max(ms);
-        }
-        Ok(Self {
-            idle: Mutex::new(sessions),
+    /// A pool of `count` sessions (at least one) of `config`, to be built from `runtime`.
+    pub(super) fn new(runtime: Runtime, config: SessionConfig, count: usize) -> Self {
+        Self {
+            unstarted: Mutex::new(Some(runtime)),
+            started: AtomicBool::new(false),
+            config,
+            idle: Mutex::new(Vec::new()),
             returned: Condvar::new(),
-            size: count,
+            size: count.max(1),
             waiting: AtomicUsize::new(0),
             chunks: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             audio_samples: AtomicU64::new(0),
             busy_us: AtomicU64::new(0),
-            load_ms,
-        })
+            load_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Builds the sessions side by side, once; later calls return at once. Callers that arrive
+    /// while they are being built wait for them. A failed start can be tried again.
+    pub fn start(&self) -> Result<(), EngineError> {
+        if self.started.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut unstarted = self.unstarted.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(runtime) = unstarted.as_ref() else { return Ok(()) };
+        let (sessions, load_ms) = build_sessions(runtime, self.config, self.size)?;
+        self.lock().extend(sessions);
+        self.load_ms.store(load_ms, Ordering::SeqCst);
+        // The sessions hold their own copies of the model now.
+        *unstarted = None;
+        self.started.store(true, Ordering::SeqCst);
+        self.returned.notify_all();
+        Ok(())
     }
 
     /// Sessions in the pool.
@@ -100,6 +105,7 @@ impl SessionPool {
     /// Lends a session, waiting for one to come back if all are busy: without limit when `wait`
     /// is `None`, otherwise at most `wait`, then [`EngineError::Busy`].
     pub fn checkout(&self, wait: Option<Duration>) -> Result<Checkout<'_>, EngineError> {
+        self.start()?;
         let deadline = wait.map(|w| Instant::now() + w);
         let mut idle = self.lock();
         self.waiting.fetch_add(1, Ordering::SeqCst);
@@ -127,7 +133,7 @@ impl SessionPool {
 
     /// The pool's figures now.
     pub fn stats(&self) -> PoolStats {
-        let idle = self.lock().len();
+        let idle = if self.started.load(Ordering::SeqCst) { self.lock().len() } else { self.size };
         let audio_ms = self.audio_samples.load(Ordering::SeqCst) * 1000 / u64::from(SAMPLE_RATE);
         let busy_us = self.busy_us.load(Ordering::SeqCst);
         PoolStats {
@@ -139,7 +145,7 @@ impl SessionPool {
             audio_ms,
             busy_ms: busy_us / 1000,
             x_real_time: if busy_us == 0 { 0.0 } else { audio_ms as f64 * 1000.0 / busy_us as f64 },
-            load_ms: self.load_ms,
+            load_ms: self.load_ms.load(Ordering::SeqCst),
         }
     }
 
@@ -148,6 +154,33 @@ impl SessionPool {
     fn lock(&self) -> MutexGuard<'_, Vec<Kokoro>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Builds `count` sessions side by side; returns them and the longest build time in ms.
+fn build_sessions(runtime: &Runtime, config: SessionConfig, count: usize) -> Result<(Vec<Kokoro>, u64), EngineError> {
+    let built: Vec<Result<(Kokoro, u64), EngineError>> = std::thread::scope(|scope| {
+        let loading: Vec<_> = (0..count)
+            .map(|_| {
+                scope.spawn(|| {
+                    let started = Instant::now();
+                    let session = Kokoro::load(&runtime.env, &runtime.model, config)?;
+                    Ok((session, started.elapsed().as_millis() as u64))
+                })
+            })
+            .collect();
+        loading
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(EngineError::Load("a session thread panicked".into()))))
+            .collect()
+    });
+    let mut sessions = Vec::with_capacity(count);
+    let mut longest = 0;
+    for result in built {
+        let (session, ms) = result?;
+        sessions.push(session);
+        longest = longest.max(ms);
+    }
+    Ok((sessions, longest))
 }
 
 /// A session lent by the pool; it goes back when this is dropped.
