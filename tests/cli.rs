@@ -1,0 +1,51 @@
+//! The command line's errors without the model: one line naming the file or flag, a hint where
+//! there is one, and the exit status `ExitStatus` assigns.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use assert_cmd::Command;
+
+fn plan(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::cargo_bin("audiobook").unwrap().arg("plan").args(args).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_book_in_another_language_is_refused_naming_the_file_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("verwandlung.txt");
+    let german = "Als Gregor Samsa eines Morgens aus unruhigen Träumen erwachte, fand er sich in seinem Bett. ";
+    std::fs::write(&file, german.repeat(30)).unwrap();
+    let (code, err) = plan(&[file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with("audiobook: error: ") && lines[0].contains("verwandlung.txt"), "{err}");
+    assert!(lines[0].contains("does not read as English"), "{err}");
+    assert!(lines[1].starts_with("hint: --any-language"), "{err}");
+
+    let (code, err) = plan(&[file.to_str().unwrap(), "--any-language"]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn an_unknown_voice_and_an_empty_book_are_the_users_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("note.md");
+    std::fs::write(&file, "# Title\n\nA short note to read.\n").unwrap();
+    let (code, err) = plan(&[file.to_str().unwrap(), "--voice", "bf_lilly"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("unknown voice 'bf_lilly'; did you mean bf_lily"), "{err}");
+
+    let empty = dir.path().join("empty.md");
+    std::fs::write(&empty, "---\ntitle: Front matter only\n---\n").unwrap();
+    let (code, err) = plan(&[empty.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("empty.md"), "{err}");
+}
+
+#[test]
+fn a_bad_flag_is_a_usage_error_with_status_2() {
+    let (code, err) = plan(&["book.epub", "--speed", "fast"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("'fast' is not a number"), "{err}");
+}
