@@ -17,11 +17,12 @@ use crate::ingest::{self, Book, IngestOptions};
 use crate::job::{Event, Job, JobSettings, Summary, manifest::InputRecord};
 use crate::kokoro::assets::ModelFiles;
 use crate::kokoro::voices;
+use crate::kokoro::voices::VoicePack;
 use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language;
 use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan};
-use crate::say::{self, Speech, SpeechSettings};
+use crate::say::{self, Speaker, Speech, SpeechSettings};
 
 /// Everything a narration is asked to do, whoever asks.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,8 +117,23 @@ pub fn check_text(text: &str, source_name: &str) -> Result<()> {
 /// Speaks `text` in the settings' voice, speed and pauses on `engine`, in memory.
 pub fn say(text: &str, engine: &Engine, g2p: &Phonemizer, settings: &Settings) -> Result<Speech> {
     let voice = engine.voice(&settings.voice)?;
-    let speech = SpeechSettings { speed: settings.speed, chunks: settings.chunks, pauses: settings.pauses };
-    say::speak(text, engine.pool(), &voice, g2p, &speech)
+    say::speak(text, engine.pool(), &voice, g2p, &speech_settings(settings))
+}
+
+/// Speaks `text` in `voice` (from [`Engine::voice`]) chunk by chunk, for callers that write or
+/// stream each chunk as it comes.
+pub fn speaker<'a>(
+    text: &str,
+    engine: &'a Engine,
+    voice: &'a VoicePack,
+    g2p: &'a Phonemizer,
+    settings: &Settings,
+) -> Result<Speaker<'a>> {
+    Speaker::new(text, engine.pool(), voice, g2p, &speech_settings(settings))
+}
+
+fn speech_settings(settings: &Settings) -> SpeechSettings {
+    SpeechSettings { speed: settings.speed, chunks: settings.chunks, pauses: settings.pauses }
 }
 
 /// Starts the engine the settings ask for: `settings.sessions` sessions of `settings.session`.

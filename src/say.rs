@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::assemble::{Pauses, Timeline, Timing};
-use crate::chunk::{self, ChunkConfig, SentenceIn};
+use crate::chunk::{self, Chunk, ChunkConfig, SentenceIn};
 use crate::error::{Error, Result};
 use crate::kokoro::voices::VoicePack;
 use crate::kokoro::{SAMPLE_RATE, SessionPool};
@@ -43,8 +43,99 @@ pub struct TimedText {
     pub end_ms: u64,
 }
 
-/// Speaks `text` on a session of `pool` (one chunk at a time, so concurrent callers share the
-/// pool fairly). Paragraphs are separated by blank lines.
+/// One chunk of speech as it should be heard: `silence` samples of pause, then `samples`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpokenChunk {
+    pub silence: usize,
+    pub samples: Vec<f32>,
+}
+
+/// Speaks a text chunk by chunk, in order, so a caller can write (or stream) each chunk's audio
+/// as soon as it is rendered: memory holds one chunk's audio, not the whole text's. Paragraphs
+/// (separated by blank lines) are planned one at a time, as they are reached.
+pub struct Speaker<'a> {
+    pool: &'a SessionPool,
+    voice: &'a VoicePack,
+    g2p: &'a Phonemizer,
+    settings: SpeechSettings,
+    /// Paragraphs not planned yet.
+    paragraphs: std::vec::IntoIter<String>,
+    /// Every sentence so far, with whether it opens a paragraph (for the timings).
+    sentences: Vec<(String, bool)>,
+    /// Planned chunks not spoken yet.
+    chunks: std::collections::VecDeque<Chunk>,
+    timeline: Timeline,
+}
+
+impl<'a> Speaker<'a> {
+    /// A speaker for `text`; an error if it has no words.
+    pub fn new(
+        text: &str,
+        pool: &'a SessionPool,
+        voice: &'a VoicePack,
+        g2p: &'a Phonemizer,
+        settings: &SpeechSettings,
+    ) -> Result<Self> {
+        if !text.chars().any(char::is_alphanumeric) {
+            return Err(Error::EmptyText { source_name: "the text".into() });
+        }
+        let paragraphs: Vec<String> = text.split("\n\n").map(str::to_string).collect();
+        Ok(Self {
+            pool,
+            voice,
+            g2p,
+            settings: *settings,
+            paragraphs: paragraphs.into_iter(),
+            sentences: Vec::new(),
+            chunks: std::collections::VecDeque::new(),
+            timeline: Timeline::new(settings.pauses),
+        })
+    }
+
+    /// Renders the next chunk; `None` once the text is spoken.
+    pub fn next_chunk(&mut self) -> Option<Result<SpokenChunk>> {
+        while self.chunks.is_empty() {
+            let paragraph = self.paragraphs.next()?;
+            if let Err(e) = self.plan_paragraph(&paragraph) {
+                return Some(Err(e));
+            }
+        }
+        let chunk = self.chunks.pop_front()?;
+        let style = self.voice.style_for(chunk.ids.len());
+        let rendered = match self.pool.checkout(None).and_then(|mut s| s.infer(&chunk.ids, style, self.settings.speed))
+        {
+            Ok(rendered) => rendered,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let placed = self.timeline.push(&chunk, &rendered);
+        Some(Ok(SpokenChunk { silence: placed.silence, samples: placed.audio.to_vec() }))
+    }
+
+    /// Ends the speech: the trailing silence to write, and the timings.
+    pub fn finish(self) -> (usize, SpeechTiming) {
+        let (tail, timing) = self.timeline.finish();
+        (tail, speech_timing(timing, &self.sentences))
+    }
+
+    /// Plans one paragraph's chunks, numbering its sentences after the ones before.
+    fn plan_paragraph(&mut self, paragraph: &str) -> Result<()> {
+        let spoken = script::for_listening(paragraph);
+        let base = self.sentences.len();
+        for (i, range) in script::sentences(&spoken.text).into_iter().enumerate() {
+            self.sentences.push((spoken.text[range].to_string(), i == 0));
+        }
+        let inputs: Vec<SentenceIn> =
+            self.sentences[base..].iter().map(|(t, p)| SentenceIn { text: t, starts_paragraph: *p }).collect();
+        let mut chunks = chunk::plan(&inputs, self.g2p, &self.settings.chunks)?;
+        for token in chunks.iter_mut().flat_map(|c| &mut c.tokens) {
+            token.sentence += base;
+        }
+        self.chunks.extend(chunks);
+        Ok(())
+    }
+}
+
+/// Speaks `text` whole, in memory (see [`Speaker`] to write as it goes).
 pub fn speak(
     text: &str,
     pool: &SessionPool,
@@ -52,30 +143,19 @@ pub fn speak(
     g2p: &Phonemizer,
     settings: &SpeechSettings,
 ) -> Result<Speech> {
-    let mut sentences = Vec::new();
-    for paragraph in text.split("\n\n") {
-        let spoken = script::for_listening(paragraph);
-        for (i, range) in script::sentences(&spoken.text).into_iter().enumerate() {
-            sentences.push((spoken.text[range].to_string(), i == 0));
-        }
+    let mut speaker = Speaker::new(text, pool, voice, g2p, settings)?;
+    let mut samples = Vec::new();
+    while let Some(chunk) = speaker.next_chunk() {
+        let chunk = chunk?;
+        samples.resize(samples.len() + chunk.silence, 0.0);
+        samples.extend_from_slice(&chunk.samples);
     }
-    if sentences.is_empty() {
+    let (tail, timing) = speaker.finish();
+    if timing.words.is_empty() {
         return Err(Error::EmptyText { source_name: "the text".into() });
     }
-    let inputs: Vec<SentenceIn> = sentences.iter().map(|(t, p)| SentenceIn { text: t, starts_paragraph: *p }).collect();
-    let chunks = chunk::plan(&inputs, g2p, &settings.chunks)?;
-
-    let mut samples = Vec::new();
-    let mut timeline = Timeline::new(settings.pauses);
-    for chunk in &chunks {
-        let rendered = pool.checkout(None)?.infer(&chunk.ids, voice.style_for(chunk.ids.len()), settings.speed)?;
-        let placed = timeline.push(chunk, &rendered);
-        samples.resize(samples.len() + placed.silence, 0.0);
-        samples.extend_from_slice(placed.audio);
-    }
-    let (tail, timing) = timeline.finish();
     samples.resize(samples.len() + tail, 0.0);
-    Ok(Speech { samples, timing: speech_timing(timing, &sentences) })
+    Ok(Speech { samples, timing })
 }
 
 fn speech_timing(timing: Timing, sentences: &[(String, bool)]) -> SpeechTiming {

@@ -60,9 +60,37 @@ fn same_input_gives_identical_bytes_and_stdout_matches_the_file() {
     audiobook().args(["say", "Hello there. How are you today?", "-o"]).arg(&file).assert().success();
     let piped = audiobook().args(["say", "-o", "-"]).write_stdin("Hello there. How are you today?").output().unwrap();
     assert!(piped.status.success(), "{}", stderr(&piped));
-    assert_eq!(std::fs::read(&file).unwrap(), piped.stdout, "stdin + stdout give the file's bytes");
+    let whole = std::fs::read(&file).unwrap();
+    assert_eq!(whole[44..], piped.stdout[44..], "stdin + stdout give the file's samples");
+    assert_eq!(&piped.stdout[..4], b"RIFF");
+    assert_eq!(piped.stdout[40..44], [0xff; 4], "a stream's header says its length is unknown");
+    let (spec, _) = common::read_wav(&whole);
+    assert_eq!(spec.sample_rate, 24_000, "the file's header is whole");
     let again = audiobook().args(["say", "Hello there. How are you today?", "-o", "-"]).output().unwrap();
     assert_eq!(again.stdout, piped.stdout, "deterministic");
+}
+
+#[test]
+fn stdout_gets_the_first_chunk_while_the_rest_is_still_being_spoken() {
+    use std::io::Read;
+    common::model_files();
+    let paragraph = "The lighthouse keeper climbed the stairs at dusk and lit the great lamp once more. ";
+    let text = [paragraph; 6].join("\n\n");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("audiobook"))
+        .args(["say", &text, "-o", "-", "--threads", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = vec![0u8; 44 + 24_000];
+    stdout.read_exact(&mut first).unwrap();
+    let still_running = child.try_wait().unwrap().is_none();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(still_running, "a second of audio arrived before the process ended");
+    assert!(rest.len() > 5 * 48_000, "six paragraphs of speech follow");
 }
 
 #[test]

@@ -30,6 +30,47 @@ pub fn write<W: Write + Seek>(samples: &[f32], out: W) -> Result<(), hound::Erro
     writer.finalize()
 }
 
+/// The 44-byte header of a WAV whose length is not known when it starts (a stream): the RIFF and
+/// data sizes are 0xFFFFFFFF, the convention streaming servers and ffmpeg use and players accept.
+pub fn streaming_header() -> [u8; 44] {
+    header(None)
+}
+
+/// The 44-byte header of a WAV with `data_bytes` of samples, or of unknown length (also past
+/// what the format's 32-bit sizes can say).
+pub fn header(data_bytes: Option<u64>) -> [u8; 44] {
+    let (riff, data) = match data_bytes.and_then(|d| u32::try_from(d).ok()).filter(|d| *d <= u32::MAX - 36) {
+        Some(d) => (d + 36, d),
+        None => (u32::MAX, u32::MAX),
+    };
+    let spec = spec();
+    let block_align = spec.channels * spec.bits_per_sample / 8;
+    let mut header = [0u8; 44];
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+        header[at..at + bytes.len()].copy_from_slice(bytes);
+        at += bytes.len();
+    };
+    put(b"RIFF");
+    put(&riff.to_le_bytes());
+    put(b"WAVEfmt ");
+    put(&16u32.to_le_bytes());
+    put(&1u16.to_le_bytes()); // PCM
+    put(&spec.channels.to_le_bytes());
+    put(&spec.sample_rate.to_le_bytes());
+    put(&(spec.sample_rate * u32::from(block_align)).to_le_bytes());
+    put(&block_align.to_le_bytes());
+    put(&spec.bits_per_sample.to_le_bytes());
+    put(b"data");
+    put(&data.to_le_bytes());
+    header
+}
+
+/// Samples as 16-bit little-endian PCM bytes, to follow a [`streaming_header`].
+pub fn pcm16_bytes(samples: &[f32]) -> Vec<u8> {
+    samples.iter().flat_map(|&s| pcm16(s).to_le_bytes()).collect()
+}
+
 /// A whole WAV file in memory.
 pub fn to_bytes(samples: &[f32]) -> Result<Vec<u8>, hound::Error> {
     let mut cursor = std::io::Cursor::new(Vec::with_capacity(44 + samples.len() * 2));
@@ -47,6 +88,19 @@ mod tests {
         assert_eq!(pcm16(1.5), i16::MAX);
         assert_eq!(pcm16(-2.0), -i16::MAX);
         assert_eq!(pcm16(0.5), 16384);
+    }
+
+    #[test]
+    fn a_streamed_wav_differs_from_a_whole_one_only_in_its_sizes() {
+        let samples = [0.0, 0.25, -0.25];
+        let whole = to_bytes(&samples).unwrap();
+        let mut streamed = streaming_header().to_vec();
+        streamed.extend(pcm16_bytes(&samples));
+        assert_eq!(streamed.len(), whole.len());
+        let differing: Vec<usize> = (0..whole.len()).filter(|&i| whole[i] != streamed[i]).collect();
+        assert!(differing.iter().all(|i| (4..8).contains(i) || (40..44).contains(i)), "{differing:?}");
+        assert_eq!(&streamed[40..44], &[0xff; 4]);
+        assert_eq!(header(Some(6)), whole[..44], "a known length gives hound's header");
     }
 
     #[test]

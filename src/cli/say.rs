@@ -1,7 +1,7 @@
 //! `audiobook say`: one text to one WAV, through the same stages and engine as a book, held in
 //! memory.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -10,7 +10,7 @@ use super::args::{Cli, SayArgs};
 use super::printer::Printer;
 use super::settings;
 use crate::assemble::wav;
-use crate::atomic;
+use crate::atomic::{self, AtomicFile};
 use crate::error::{Error, ExitStatus, Result};
 use crate::kokoro::{assets, voices};
 use crate::narrate;
@@ -44,26 +44,27 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
     let engine = engine?;
     printer.detail(&format!("model loaded in {:.2} s", engine.load_ms() as f64 / 1000.0));
     let g2p = g2p?;
+    let voice = engine.voice(&settings.voice)?;
     let started = Instant::now();
-    let speech = narrate::say(&text, &engine, &g2p, &settings)?;
-    printer.detail(&format!("spoken in {:.2} s", started.elapsed().as_secs_f64()));
-
-    let bytes = wav::to_bytes(&speech.samples).map_err(|source| Error::Wav { path: output.clone(), source })?;
-    if output == Path::new("-") {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&bytes).and_then(|_| stdout.flush()).map_err(Error::io("<stdout>"))?;
-    } else {
-        atomic::write(&output, &bytes).map_err(Error::io(&output))?;
+    let mut speaker = narrate::speaker(&text, &engine, &voice, &g2p, &settings)?;
+    let mut out = WavOut::open(&output)?;
+    while let Some(chunk) = speaker.next_chunk() {
+        let chunk = chunk?;
+        out.write(&vec![0.0; chunk.silence])?;
+        out.write(&chunk.samples)?;
     }
+    let (tail, timing) = speaker.finish();
+    if timing.words.is_empty() {
+        return Err(Error::EmptyText { source_name: source_name.into() });
+    }
+    out.write(&vec![0.0; tail])?;
+    out.finish()?;
+    printer.detail(&format!("spoken in {:.2} s", started.elapsed().as_secs_f64()));
     if let Some(path) = &args.timings {
-        let json = serde_json::to_vec_pretty(&speech.timing).map_err(Error::json(path.display().to_string()))?;
+        let json = serde_json::to_vec_pretty(&timing).map_err(Error::json(path.display().to_string()))?;
         atomic::write(path, &json).map_err(Error::io(path))?;
     }
-    printer.detail(&format!(
-        "{} words, {:.1} s of audio",
-        speech.timing.words.len(),
-        speech.timing.duration_ms as f64 / 1000.0
-    ));
+    printer.detail(&format!("{} words, {:.1} s of audio", timing.words.len(), timing.duration_ms as f64 / 1000.0));
     Ok(ExitStatus::Success.into())
 }
 
@@ -75,4 +76,50 @@ fn read_stdin() -> Result<String> {
     let mut bytes = Vec::new();
     stdin.lock().read_to_end(&mut bytes).map_err(Error::io("<stdin>"))?;
     String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { source_name: "<stdin>".into() })
+}
+
+/// Where `say` writes its WAV, chunk by chunk as each is spoken: stdout (a stream, so its header
+/// says the length is unknown) or a file (atomic, its header's sizes filled in at the end).
+enum WavOut {
+    Stdout(std::io::Stdout),
+    File { path: PathBuf, out: BufWriter<AtomicFile>, data_bytes: u64 },
+}
+
+impl WavOut {
+    fn open(output: &Path) -> Result<Self> {
+        let header = wav::streaming_header();
+        if output == Path::new("-") {
+            let mut stdout = std::io::stdout();
+            stdout.write_all(&header).map_err(Error::io("<stdout>"))?;
+            return Ok(Self::Stdout(stdout));
+        }
+        let mut out = BufWriter::new(AtomicFile::create(output).map_err(Error::io(output))?);
+        out.write_all(&header).map_err(Error::io(output))?;
+        Ok(Self::File { path: output.to_path_buf(), out, data_bytes: 0 })
+    }
+
+    fn write(&mut self, samples: &[f32]) -> Result<()> {
+        let pcm = wav::pcm16_bytes(samples);
+        match self {
+            // Flushed per chunk, so a listener at the other end of a pipe hears it now.
+            Self::Stdout(stdout) => stdout.write_all(&pcm).and_then(|_| stdout.flush()).map_err(Error::io("<stdout>")),
+            Self::File { path, out, data_bytes } => {
+                *data_bytes += pcm.len() as u64;
+                out.write_all(&pcm).map_err(Error::io(path.as_path()))
+            }
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Self::Stdout(mut stdout) => stdout.flush().map_err(Error::io("<stdout>")),
+            Self::File { path, out, data_bytes } => {
+                let mut file = out.into_inner().map_err(|e| Error::io(&path)(e.into_error()))?;
+                file.seek(SeekFrom::Start(0))
+                    .and_then(|_| file.write_all(&wav::header(Some(data_bytes))))
+                    .and_then(|_| file.commit())
+                    .map_err(Error::io(&path))
+            }
+        }
+    }
 }
