@@ -107,9 +107,11 @@ fn patterns() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         let abbreviations = ABBREVIATIONS.iter().map(|(a, _)| regex::escape(a)).collect::<Vec<_>>().join("|");
+        // Quotes and CJK punctuation close the sentence around a URL, never belong to it.
+        let url_stops = "“”‘’«»「」『』（）【】〈〉《》、。，；：！？";
         let pattern = format!(
             r"(?x)
-            (?P<url>\b(?:https?://|ftp://|www\.)[^\s<>()\[\]{{}}]*[^\s<>()\[\]{{}}.,;:!?'\x22])
+            (?P<url>\b(?:https?://|ftp://|www\.)[^\s<>()\[\]{{}}{url_stops}]*[^\s<>()\[\]{{}}{url_stops}.,;:!?'\x22])
             | (?P<email>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b)
             | (?P<note>\[\d{{1,3}}\]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)
             | (?P<abbr>\b(?:{abbreviations})(?:\s|$))
@@ -398,6 +400,9 @@ mod tests {
         assert_eq!(spoken("See https://www.example.org/docs/a.html for more."), "See example dot org for more.");
         assert_eq!(spoken("Mail jane.doe@example.com today"), "Mail jane dot doe at example dot com today");
         assert!(!spoken("Visit http://a.b/c?d=e, then stop.").contains("http"));
+        assert_eq!(spoken("“https://example.com/x”"), "“example dot com”");
+        assert_eq!(spoken("、https://example.com。"), "、example dot com。");
+        assert_eq!(spoken("—http://a.b/c"), "— a dot b");
     }
 
     #[test]

@@ -317,9 +317,9 @@ fn parse_tag(input: &str, start: usize) -> (usize, String, Vec<(String, String)>
                 value = decode_entities(&input[vs..i]);
             }
         }
-        if key.is_empty() {
-            i += 1;
-        } else {
+        // A nameless attribute (`<p ="x">`) is dropped. Its '=' was consumed above, so the loop
+        // moves on; stepping one more byte could land inside a multi-byte character or skip '>'.
+        if !key.is_empty() {
             attrs.push((key, value));
         }
     }
@@ -865,6 +865,18 @@ mod tests {
         assert_eq!(texts, ["See chapter 24 now.", "Page turns 漢.", "Line"]);
         let d = blocks(html, &IngestOptions { keep_front_matter: true, ..IngestOptions::default() });
         assert!(d.blocks.iter().any(|b| b.text == "Title"));
+    }
+
+    #[test]
+    fn an_attribute_with_no_name_before_a_multibyte_character_does_not_panic() {
+        // `<p ="x"é>` once stepped one byte past the value, into the middle of 'é'.
+        for html in ["<body><p =\"x\"é>One</p></body>", "<body><p =é>One</p><p>Two</p></body>", "<p ='“'“=>Three"]
+        {
+            let d = blocks(html, &IngestOptions::default());
+            assert!(d.blocks.iter().any(|b| b.text.ends_with("One") || b.text.ends_with("Three")), "{html}");
+        }
+        let d = blocks("<body><p =x>Text</p></body>", &IngestOptions::default());
+        assert_eq!(d.blocks[0].text, "Text", "the '>' after a nameless attribute still ends the tag");
     }
 
     #[test]

@@ -68,15 +68,19 @@ fn shorten_urls(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(p) = rest.find("://") {
-        let scheme_start = rest[..p].rfind(|c: char| !c.is_ascii_alphanumeric()).map_or(0, |q| q + 1);
+        // The scheme starts after the last character that cannot be in one; that character may
+        // be a curly quote or a CJK comma, so step over its full UTF-8 length, not one byte.
+        let scheme_start = rest[..p]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !c.is_ascii_alphanumeric())
+            .map_or(0, |(q, c)| q + c.len_utf8());
         let scheme = &rest[scheme_start..p];
         let after = &rest[p + 3..];
-        let url_len = after
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | ']'))
-            .unwrap_or(after.len());
+        let url_len = after.find(ends_url).unwrap_or(after.len());
         let url = after[..url_len].trim_end_matches(['.', ',', ';', ':', '!', '?']);
         let host = url.split(['/', '?', '#']).next().unwrap_or("");
-        if scheme.is_empty() || host.is_empty() {
+        if scheme.is_empty() || !is_host(host) {
             out.push_str(&rest[..p + 3]);
             rest = &rest[p + 3..];
             continue;
@@ -89,10 +93,60 @@ fn shorten_urls(s: &str) -> String {
     out
 }
 
+/// Whether `host` can be a URL's host (`user@example.com:8080`, `[::1]`), not stray text after
+/// a `://` that is no URL.
+fn is_host(host: &str) -> bool {
+    host.starts_with(|c: char| c.is_alphanumeric() || c == '[')
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '@' | '[' | ']' | '%' | '~' | '+'))
+}
+
+/// Whether `c` ends a URL written in text: whitespace, or a quote, bracket or CJK punctuation mark
+/// that closes the sentence around it (so `“https://a.org/x”` keeps its closing quote).
+fn ends_url(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '"' | '\''
+                | '<'
+                | '>'
+                | ')'
+                | ']'
+                | '“'
+                | '”'
+                | '‘'
+                | '’'
+                | '«'
+                | '»'
+                | '「'
+                | '」'
+                | '『'
+                | '』'
+                | '（'
+                | '）'
+                | '【'
+                | '】'
+                | '〈'
+                | '〉'
+                | '《'
+                | '》'
+                | '、'
+                | '。'
+                | '，'
+                | '；'
+                | '：'
+                | '！'
+                | '？'
+        )
+}
+
 /// Length in chars of a `[1]`..`[999]` marker at the start of `s`.
 fn marker_len(s: &str) -> Option<usize> {
-    let digits = s[1..].chars().take_while(|c| c.is_ascii_digit()).count();
-    ((1..=3).contains(&digits) && s[1 + digits..].starts_with(']')).then_some(digits + 2)
+    // Slices only after ASCII characters, so any `s` is safe, not just one starting with '['.
+    let inner = s.strip_prefix('[')?;
+    let digits = inner.bytes().take_while(u8::is_ascii_digit).count();
+    ((1..=3).contains(&digits) && inner[digits..].starts_with(']')).then_some(digits + 2)
 }
 
 /// Whether a link's text is a footnote marker: `1`, `[12]`, `(3)`, `*`, `†`.
@@ -128,11 +182,120 @@ mod tests {
     }
 
     #[test]
+    fn a_url_after_a_multibyte_character_is_shortened_without_panicking() {
+        // Issue 9: the byte after '“' or '、' is not a character boundary.
+        assert_eq!(clean_inline("“https://example.com/x”").0, "“example.com”");
+        assert_eq!(clean_inline("、https://example.com").0, "、example.com");
+        assert_eq!(clean_inline("—http://a.b/c").0, "—a.b");
+        assert_eq!(clean_inline("見て「https://example.jp/a」。").0, "見て「example.jp」。");
+        assert_eq!(clean_inline("e\u{301}https://x.org/p q").0, "e\u{301}x.org q");
+        // A `://` with no host after it is left alone, and the real URL after it still shortened.
+        assert_eq!(clean_inline("A://—http://a.org/x y").0, "A://—a.org y");
+    }
+
+    #[test]
+    fn a_bracket_that_is_not_a_note_marker_stays_whatever_follows_it() {
+        assert_eq!(clean_inline("[é] [1é] [12345] [“]").0, "[é] [1é] [12345] [“]");
+        assert_eq!(marker_len("[7]x"), Some(3));
+        assert_eq!(marker_len("é[7]"), None);
+        assert_eq!(marker_len(""), None);
+    }
+
+    #[test]
     fn note_markers() {
         assert!(is_note_marker("12"));
         assert!(is_note_marker("[2]"));
         assert!(is_note_marker("*"));
         assert!(!is_note_marker("Chapter 1"));
         assert!(!is_note_marker("1234"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Random Unicode around URLs: cleaning never panics, and a URL is always cut to its host.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text that trips byte arithmetic: multi-byte punctuation, emoji, combining marks, controls.
+    fn noise() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            any::<char>().prop_map(String::from),
+            prop::sample::select(vec![
+                "“",
+                "”",
+                "‘",
+                "’",
+                "、",
+                "。",
+                "「",
+                "」",
+                "—",
+                "–",
+                "…",
+                "😀",
+                "👍🏽",
+                "👩‍💻",
+                "e\u{301}",
+                "\u{97}",
+                "\u{AD}",
+                "\u{200B}",
+                "\u{2060}",
+                "\u{FEFF}",
+                "[1]",
+                "[",
+                "]",
+                " ",
+                "\t",
+                "\n",
+                "://",
+                "a",
+                "Z",
+                "9",
+                ".",
+            ])
+            .prop_map(String::from),
+        ];
+        prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
+    fn url() -> impl Strategy<Value = (String, String)> {
+        (
+            prop::sample::select(vec!["http", "https", "ftp", "git+ssh"]),
+            "[a-z0-9]{1,8}(\\.[a-z0-9]{1,8}){1,3}",
+            // Ends with a letter or digit: a final '.' or '?' is the sentence's, not the URL's.
+            "([a-z0-9/?=&#._-]{0,20}[a-z0-9])?",
+        )
+            .prop_map(|(scheme, host, path)| (format!("{scheme}://{host}/zqx{path}"), host))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn cleaning_random_text_never_panics_and_leaves_one_clean_line(text in noise()) {
+            let (out, _) = clean_inline(&text);
+            prop_assert!(!out.starts_with(' ') && !out.ends_with(' ') && !out.contains("  "), "{out:?}");
+            prop_assert!(!out.chars().any(|c| c.is_control() || (c.is_whitespace() && c != ' ')), "{out:?}");
+        }
+
+        #[test]
+        fn a_url_among_random_text_is_cut_to_its_host(
+            before in noise(),
+            open in prop::sample::select(vec![" ", "“", "、", "—", "(", "\"", "「", "é ", "😀"]),
+            (url, host) in url(),
+            close in prop::sample::select(vec![" ", "”", "。", ")", "\"", "」", ", ", ". "]),
+            after in noise(),
+        ) {
+            let text = format!("{before}{open}{url}{close}{after}");
+            let (out, _) = clean_inline(&text);
+            prop_assert!(out.contains(&host), "{text:?} -> {out:?}");
+            prop_assert!(!out.contains("zqx"), "the path is dropped: {text:?} -> {out:?}");
+            let close = close.trim();
+            if !close.is_empty() {
+                prop_assert!(out.contains(&format!("{host}{close}")), "{close:?} is kept: {text:?} -> {out:?}");
+            }
+        }
     }
 }
