@@ -98,10 +98,16 @@ pub fn phonemizer(voice: &str) -> Result<Phonemizer> {
     Ok(Phonemizer::new(dialect)?)
 }
 
-/// Plans the book for the settings' voice: everything short of the model.
+/// Plans the book for the settings' voice: everything short of the model. A book with no word
+/// to speak (only emoji or symbols, say) is an error, not an empty audiobook.
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
     let g2p = phonemizer(&settings.voice)?;
-    Ok(plan::plan(book, &g2p, &settings.chunks)?)
+    let plan = plan::plan(book, &g2p, &settings.chunks)?;
+    if plan.chapters.iter().all(|c| c.word_count() == 0) {
+        let first_file = book.chapters.iter().flat_map(|c| &c.blocks).next().map(|b| b.source.path_on_disk());
+        return Err(Error::NoChapters { path: first_file.unwrap_or_else(|| PathBuf::from("-")) });
+    }
+    Ok(plan)
 }
 
 /// Refuses a text with nothing to say in it before any model is loaded; `source_name` names it

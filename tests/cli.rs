@@ -41,6 +41,12 @@ fn an_unknown_voice_and_an_empty_book_are_the_users_mistakes() {
     let (code, err) = plan(&[empty.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("empty.md"), "{err}");
+
+    let emoji = dir.path().join("emoji.txt");
+    std::fs::write(&emoji, "😀😀 🎉\n\n🚀\n").unwrap();
+    let (code, err) = plan(&[emoji.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "nothing to speak is not an empty success: {err}");
+    assert!(err.contains("emoji.txt") && err.contains("no chapters with text to read"), "{err}");
 }
 
 #[test]
