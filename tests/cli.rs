@@ -55,3 +55,15 @@ fn a_bad_flag_is_a_usage_error_with_status_2() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("'fast' is not a number"), "{err}");
 }
+
+#[test]
+fn titles_with_terminal_escapes_are_printed_defused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostile.md");
+    std::fs::write(&file, "# Chapter \u{1b}[2J\u{7}One \u{202e}txt.exe\n\nThe keeper lit the lamp at dusk.\n").unwrap();
+    let out = Command::cargo_bin("audiobook").unwrap().arg("plan").arg(&file).output().unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("One \u{fffd}txt.exe"), "the override is shown as a replacement mark: {table}");
+    assert!(!table.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{table}");
+}

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use super::args::PlanArgs;
-use super::printer::Printer;
+use super::printer::{Printer, terminal_safe};
 use super::progress::clock;
 use super::settings;
 use crate::error::{Error, ExitStatus, Result};
@@ -43,7 +43,7 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
     let words: usize = summaries.iter().map(|s| s.words).sum();
     let ms: u64 = summaries.iter().map(|s| s.estimated_ms).sum();
     table += &format!("{} chapters, {words} words, about {} of audio\n", summaries.len(), clock(ms));
-    out(&table)?;
+    out(&terminal_safe(&table))?;
     Ok(ExitStatus::Success.into())
 }
 

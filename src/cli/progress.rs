@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::printer::Printer;
+use super::printer::{Printer, terminal_safe};
 use crate::job::Event;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -125,7 +125,7 @@ impl BuildProgress {
 
     fn chapter_started(&mut self, number: usize, title: &str) {
         if let Some(bar) = &self.bar {
-            bar.println(format!("  rendering {number}. {title}"));
+            bar.println(terminal_safe(&format!("  rendering {number}. {title}")));
         } else if self.human() {
             self.printer.detail(&format!("rendering {number}. {title}"));
         }
@@ -146,7 +146,7 @@ impl BuildProgress {
         self.chapters_done += 1;
         let line = format!("  done {number}. {title} -> {audio} ({})", clock(duration_ms));
         if let Some(bar) = &self.bar {
-            bar.println(line);
+            bar.println(terminal_safe(&line));
             bar.set_message(self.status());
         } else if self.human() {
             self.printer.info(&line);
@@ -157,7 +157,7 @@ impl BuildProgress {
         let short: String = text.chars().take(80).collect();
         let line = format!("audiobook: warning: chapter {number}: a chunk failed ({error}): \"{short}\"");
         match &self.bar {
-            Some(bar) => bar.println(line),
+            Some(bar) => bar.println(terminal_safe(&line)),
             None if !self.printer.json => self.printer.important(&line),
             None => {}
         }
