@@ -279,7 +279,20 @@ fn stamp_path(cache: &Path, file: &Path) -> PathBuf {
 fn identity(file: &Path) -> Option<String> {
     let meta = fs::metadata(file).ok()?;
     let modified = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
-    Some(format!("{} {}", meta.len(), modified.as_nanos()))
+    Some(format!("{} {}{}", meta.len(), modified.as_nanos(), change_identity(&meta)))
+}
+
+/// The inode and the status-change time: a write in place changes the ctime even when the
+/// size is kept and the modification time is set back (`touch -r`), which no user can forge.
+#[cfg(unix)]
+fn change_identity(meta: &fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!(" {} {}.{:09}", meta.ino(), meta.ctime(), meta.ctime_nsec())
+}
+
+#[cfg(not(unix))]
+fn change_identity(_meta: &fs::Metadata) -> String {
+    String::new()
 }
 
 /// The sha256 of `file` as checked on an earlier run, if it has not changed since: hashing the
@@ -537,6 +550,25 @@ mod tests {
         assert_eq!(stamped_sha256(dir.path(), &file).as_deref(), Some("abc"));
         fs::write(&file, b"other weights").unwrap();
         assert_eq!(stamped_sha256(dir.path(), &file), None, "size changed");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stamp_does_not_hold_for_a_file_damaged_in_place_with_its_time_set_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("model.onnx");
+        fs::write(&file, b"weights").unwrap();
+        let modified = fs::metadata(&file).unwrap().modified().unwrap();
+        stamp(dir.path(), &file, "abc");
+        // Timestamps tick in milliseconds on some kernels: let one pass.
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let damaged = fs::OpenOptions::new().write(true).open(&file).unwrap();
+        std::io::Write::write_all(&mut &damaged, b"W").unwrap();
+        damaged.set_modified(modified).unwrap();
+        drop(damaged);
+        assert_eq!(fs::metadata(&file).unwrap().len(), 7);
+        assert_eq!(fs::metadata(&file).unwrap().modified().unwrap(), modified);
+        assert_eq!(stamped_sha256(dir.path(), &file), None, "same size and mtime, but changed");
     }
 
     #[test]
