@@ -4,36 +4,53 @@
 //! `ingest` -> `script` -> `chunk` (with `phonemize`) -> `kokoro` (the engine) -> `assemble`.
 //! `narrate` is the front door every entry point calls; `job` narrates a book into a folder,
 //! resumably; `say` speaks one text in memory; `cli` is the command line.
+//!
+//! The modules below are listed in the order the data flows (each one separated so rustfmt
+//! keeps that order).
 
-/// Stage 5: chunks to a timeline with pauses, exact timings, WAV and sidecars.
-pub mod assemble;
-/// Files that appear whole or not at all.
-pub mod atomic;
-/// Stage 3: sentences packed into model calls of at most 510 tokens.
-pub mod chunk;
-/// The command line.
-pub mod cli;
-/// The one error type and the exit statuses.
-pub mod error;
-/// sha256 as hex.
-pub mod hash;
-/// Stage 1: EPUB, Markdown, text, folders and stdin to a `Book` of chapters and blocks.
+// Stage 1: EPUB, Markdown, text, folders and stdin to a `Book` of chapters and blocks.
 pub mod ingest;
-/// A planned book narrated into a folder, resumably: tasks, rendering, chapters, manifest.
-pub mod job;
-/// Stage 4, the engine: the model files, ONNX Runtime, a pool of sessions, voices.
-pub mod kokoro;
-/// Whether a book is in a language this build speaks, and what to leave out of a docs tree.
+
+// Whether a book is in a language this build speaks, and what to leave out of a docs tree.
 pub mod language;
-/// The front door: one settings value and the calls every entry point makes.
-pub mod narrate;
-/// Words to phonemes to Kokoro token ids.
-pub mod phonemize;
-/// A whole book through stages 1-3: what `audiobook plan` prints.
-pub mod plan;
-/// One text spoken in memory.
-pub mod say;
-/// Stage 2: a block's text as it is spoken, with the map back to the book's words.
+
+// Stage 2: a block's text as it is spoken, with the map back to the book's words.
 pub mod script;
+
+// Words to phonemes to Kokoro token ids.
+pub mod phonemize;
+
+// Stage 3: sentences packed into model calls of at most 510 tokens.
+pub mod chunk;
+
+// A whole book through stages 1-3: what `audiobook plan` prints.
+pub mod plan;
+
+// Stage 4, the engine: the model files, ONNX Runtime, a pool of sessions, voices.
+pub mod kokoro;
+
+// Stage 5: chunks to a timeline with pauses, exact timings, WAV and sidecars.
+pub mod assemble;
+
+// A planned book narrated into a folder, resumably: tasks, rendering, chapters, manifest.
+pub mod job;
+
+// One text spoken chunk by chunk.
+pub mod say;
+
+// The front door: one settings value and the calls every entry point makes.
+pub mod narrate;
+
+// The command line.
+pub mod cli;
+
+// The one error type and the exit statuses.
+pub mod error;
+
+// Files that appear whole or not at all.
+pub mod atomic;
+
+// sha256 as hex.
+pub mod hash;
 
 pub use error::{Error, ErrorKind, ExitStatus, Result};

@@ -190,7 +190,7 @@ pub struct Checkout<'a> {
 }
 
 impl Checkout<'_> {
-    /// Speaks `ids` with the lent session (see [`Kokoro::infer`]) and counts the call.
+    /// Speaks `ids` with the lent session (see `Kokoro::infer`) and counts the call.
     pub fn infer(&mut self, ids: &[i64], style: &[f32], speed: f32) -> Result<Rendered, EngineError> {
         let session = self.session.as_mut().ok_or(EngineError::Output("the session was already returned".into()))?;
         let started = Instant::now();
