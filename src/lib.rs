@@ -15,6 +15,8 @@ pub mod chunk;
 pub mod cli;
 /// The one error type and the exit statuses.
 pub mod error;
+/// What listeners play: M4B, MP3 and Opus from the chapter WAVs, through ffmpeg, with loudness.
+pub mod export;
 /// sha256 as hex.
 pub mod hash;
 /// Stage 1: EPUB, Markdown, text, folders and stdin to a `Book` of chapters and blocks.

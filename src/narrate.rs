@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::assemble::Pauses;
 use crate::chunk::ChunkConfig;
 use crate::error::{Error, Result};
+use crate::export::{self, ExportSettings};
 use crate::ingest::{self, Book, IngestOptions};
 use crate::job::{Event, Job, JobSettings, Summary, manifest::InputRecord};
 use crate::kokoro::assets::ModelFiles;
@@ -39,6 +40,8 @@ pub struct Settings {
     pub session: SessionConfig,
     /// Model sessions rendering at once.
     pub sessions: usize,
+    /// What `build` writes besides the chapter WAVs (M4B, MP3, Opus; loudness; cover).
+    pub export: ExportSettings,
 }
 
 impl Default for Settings {
@@ -52,6 +55,7 @@ impl Default for Settings {
             any_language: false,
             session: SessionConfig::default(),
             sessions: cores(),
+            export: ExportSettings::default(),
         }
     }
 }
@@ -119,14 +123,23 @@ pub fn default_outdir(inputs: &[PathBuf]) -> PathBuf {
     PathBuf::from(format!("{stem}-audiobook"))
 }
 
+/// Checks that the outputs `settings` ask for can be written (ffmpeg for m4b, mp3 and opus; a
+/// readable `--cover`), so a build fails at once rather than after hours of rendering.
+pub fn check_outputs(settings: &Settings) -> Result<()> {
+    Ok(export::check(&settings.export)?)
+}
+
 /// Takes `outdir` for a build with `settings`: created if needed, and locked, so a second build
-/// into it is refused at once, before any model is loaded.
+/// into it is refused at once, before any model is loaded. The outputs are checked first
+/// ([`check_outputs`]).
 pub fn open_job(outdir: &Path, settings: &Settings) -> Result<Job> {
+    check_outputs(settings)?;
     let job_settings = JobSettings {
         voice: settings.voice.clone(),
         speed: settings.speed,
         pauses: settings.pauses,
         chunk_target_tokens: settings.chunks.target_tokens,
+        export: settings.export.clone(),
     };
     Ok(Job::open(outdir, job_settings)?)
 }

@@ -18,6 +18,8 @@ use crate::narrate::{self, ReadBook};
 pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
     let started = Instant::now();
     let settings = settings::build_settings(args);
+    // Before reading the book: a missing ffmpeg should not cost the user a long read and plan.
+    narrate::check_outputs(&settings)?;
     let ReadBook { book, left_out } = narrate::read(&args.inputs, &settings)?;
     report_reading(&book, &left_out, printer);
     let plan = narrate::plan(&book, &settings)?;

@@ -1,8 +1,12 @@
 //! Flags to the library's values: the only place that knows both clap's types and the
 //! library's, and that decides nothing itself.
 
-use super::args::{BuildArgs, ChunkArgs, CodeArg, FormatArg, ModelArgs, NotesArg, PauseArgs, ReadArgs, VoiceArgs};
+use super::args::{
+    BuildArgs, ChunkArgs, CodeArg, ExportArgs, FormatArg, LoudnessArg, ModelArgs, NotesArg, OutputFormatArg, PauseArgs,
+    ReadArgs, VoiceArgs,
+};
 use crate::assemble::Pauses;
+use crate::export::{ExportSettings, LoudnessTarget, OutputFormat};
 use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
 use crate::kokoro::SessionConfig;
 use crate::kokoro::assets::AssetOverrides;
@@ -44,7 +48,28 @@ pub fn build_settings(args: &BuildArgs) -> Settings {
             arena: !args.tuning.no_arena,
         },
         sessions: args.jobs.map_or_else(narrate::cores, usize::from),
+        export: export_settings(&args.export),
         ..plan_settings(&args.voice, &args.read, &args.chunks)
+    }
+}
+
+fn export_settings(args: &ExportArgs) -> ExportSettings {
+    ExportSettings {
+        formats: args
+            .format
+            .iter()
+            .map(|f| match f {
+                OutputFormatArg::Wav => OutputFormat::Wav,
+                OutputFormatArg::M4b => OutputFormat::M4b,
+                OutputFormatArg::Mp3 => OutputFormat::Mp3,
+                OutputFormatArg::Opus => OutputFormat::Opus,
+            })
+            .collect(),
+        cover: args.cover.clone(),
+        loudness: match args.loudness {
+            LoudnessArg::Off => LoudnessTarget::Off,
+            LoudnessArg::Lufs(lufs) => LoudnessTarget::Lufs(lufs),
+        },
     }
 }
 
@@ -63,7 +88,7 @@ fn ingest_options(read: &ReadArgs) -> IngestOptions {
             CodeArg::Read => CodeMode::Read,
             CodeArg::Announce => CodeMode::Announce,
         },
-        stdin_format: read.format.map(|f| match f {
+        stdin_format: read.input_format.map(|f| match f {
             FormatArg::Epub => Format::Epub,
             FormatArg::Markdown => Format::Markdown,
             FormatArg::Text => Format::Text,
@@ -100,6 +125,7 @@ mod tests {
         assert_eq!(settings.chunks, ChunkConfig::default());
         assert_eq!(settings.session, SessionConfig::default());
         assert_eq!(settings.read, IngestOptions::default());
+        assert_eq!(settings.export, ExportSettings::default());
         assert_eq!((settings.voice, settings.speed, settings.sessions), (defaults.voice, defaults.speed, 3));
     }
 }
