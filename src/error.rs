@@ -128,7 +128,12 @@ impl Error {
                 | Error::Ingest(_)
                 | Error::Language(_)
                 | Error::Job(JobError::Busy(_))
-                | Error::Export(ExportError::Cover { .. })
+                | Error::Export(
+                    ExportError::Cover { .. }
+                        | ExportError::Clip { .. }
+                        | ExportError::Decode { .. }
+                        | ExportError::NoAudio { .. }
+                )
                 | Error::NoChapters { .. }
                 | Error::EmptyText { .. }
                 | Error::NotUtf8 { .. }

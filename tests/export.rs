@@ -1,7 +1,7 @@
 //! What listeners play, end to end with the real model and the system ffmpeg: an M4B checked
 //! with ffprobe (chapters against book.json, tags, cover, both chapter forms, loudness), MP3 and
-//! Opus per chapter, adding a format to a finished build without rendering, and the error when
-//! ffmpeg is missing. These tests need ffmpeg and ffprobe on PATH and fail, saying so, without.
+//! Opus per chapter, adding a format to a finished build without rendering, an intro and outro,
+//! and the error when ffmpeg is missing. These tests need ffmpeg and ffprobe on PATH and fail, saying so, without.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -234,7 +234,7 @@ fn an_epub_becomes_an_m4b_with_its_chapters_tags_cover_and_loudness_and_mp3_and_
 }
 
 #[test]
-fn adding_m4b_to_a_finished_wav_build_renders_nothing_and_a_rerun_encodes_nothing() {
+fn adding_m4b_to_a_finished_wav_build_renders_nothing_a_rerun_encodes_nothing_and_clips_are_chapters() {
     require_ffmpeg();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
@@ -262,6 +262,38 @@ fn adding_m4b_to_a_finished_wav_build_renders_nothing_and_a_rerun_encodes_nothin
     let third = events(&build(&input, &out, &args));
     assert_eq!(third.last().unwrap()["chunks_rendered"], 0);
     assert!(third.iter().all(|e| e["event"] != "output_written"), "the same settings encode nothing again");
+
+    // An intro (MP3, 44.1 kHz stereo) and an outro (FLAC, 48 kHz) become chapters of their own,
+    // resampled to 24 kHz, and every chapter mark moves by the intro's length.
+    let clip = |name: &str, seconds: &str, rate: &str| {
+        let path = dir.path().join(name);
+        let tone = format!("sine=f=440:d={seconds}:sample_rate={rate}");
+        let status = Process::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", &tone, "-ac", "2"])
+            .arg(&path)
+            .status();
+        assert!(status.unwrap().success());
+        path
+    };
+    let (intro, outro) = (clip("intro.mp3", "1.5", "44100"), clip("outro.flac", "1", "48000"));
+    let clips = [&args[..], &["--intro", intro.to_str().unwrap(), "--outro", outro.to_str().unwrap()]].concat();
+    let fourth = events(&build(&input, &out, &clips));
+    assert_eq!(fourth.last().unwrap()["chunks_rendered"], 0);
+    let probe = ffprobe(&out.join("book.m4b"));
+    let marks = probe["chapters"].as_array().unwrap();
+    let titles: Vec<&str> = marks.iter().map(|m| m["tags"]["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Intro", "Arrival", "Departure", "Outro"]);
+    let intro_end = seconds(&marks[0]["end_time"]);
+    assert!((intro_end - 1.5).abs() < 0.01, "the intro lasts 1.5 s at 24 kHz: {intro_end}");
+    let book = json(&out.join("book.json"));
+    for (mark, chapter) in marks[1..3].iter().zip(book["chapters"].as_array().unwrap()) {
+        let start = intro_end + chapter["start_ms"].as_f64().unwrap() / 1000.0;
+        assert!((seconds(&mark["start_time"]) - start).abs() <= AAC_FRAME_S, "{mark} vs {chapter}");
+    }
+    let outro_length = seconds(&marks[3]["end_time"]) - seconds(&marks[3]["start_time"]);
+    assert!((outro_length - 1.0).abs() < 0.01, "{outro_length}");
+    let total = intro_end + book["duration_ms"].as_f64().unwrap() / 1000.0 + outro_length;
+    assert!((seconds(&probe["format"]["duration"]) - total).abs() <= AAC_FRAME_S, "{}", probe["format"]);
 }
 
 #[test]

@@ -180,6 +180,15 @@ pub struct ExportArgs {
     /// book, less if the true peak would pass -3 dBTP), or `off`. The WAVs are never changed.
     #[arg(long, value_name = "LUFS|off", default_value = "-19", allow_hyphen_values = true, value_parser = parse_loudness)]
     pub loudness: LoudnessArg,
+
+    /// A clip played before the first chapter of the m4b, as its own chapter "Intro" (WAV, FLAC,
+    /// MP3, Ogg Vorbis or M4A/AAC; brought to the loudness target on its own).
+    #[arg(long, value_name = "FILE")]
+    pub intro: Option<PathBuf>,
+
+    /// A clip played after the last chapter of the m4b, as its own chapter "Outro".
+    #[arg(long, value_name = "FILE")]
+    pub outro: Option<PathBuf>,
 }
 
 /// `--format`.

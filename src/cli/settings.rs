@@ -66,6 +66,8 @@ fn export_settings(args: &ExportArgs) -> ExportSettings {
             })
             .collect(),
         cover: args.cover.clone(),
+        intro: args.intro.clone(),
+        outro: args.outro.clone(),
         loudness: match args.loudness {
             LoudnessArg::Off => LoudnessTarget::Off,
             LoudnessArg::Lufs(lufs) => LoudnessTarget::Lufs(lufs),

@@ -113,3 +113,42 @@ impl AudioSink for Encoder {
         stdin.write_all(&bytes).map_err(|source| ExportError::Io { path: self.target.clone(), source })
     }
 }
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for ffmpeg: a shell script with `body`, its last argument the output file.
+    fn fake(dir: &Path, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("fake-ffmpeg");
+        std::fs::write(&path, format!("#!/bin/sh\nfor a; do out=$a; done\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_failing_ffmpeg_is_named_with_its_last_line_and_leaves_no_part_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ffmpeg = fake(dir.path(), "cat > \"$out\"; echo 'a warning' >&2; echo \"Unknown encoder 'x'\" >&2; exit 1");
+        let target = dir.path().join("book.m4b");
+        let mut encoder = Encoder::start(&ffmpeg, &[], &target).unwrap();
+        let streamed = encoder.samples(&[0.5; 1000]);
+        let err = encoder.finish(streamed).unwrap_err();
+        assert_eq!(err.to_string(), format!("{}: ffmpeg failed: Unknown encoder 'x'", target.display()));
+        assert!(!target.exists() && !dir.path().join("book.m4b.part").exists());
+    }
+
+    #[test]
+    fn a_finished_encode_is_renamed_into_place_with_every_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let ffmpeg = fake(dir.path(), "cat > \"$out\"");
+        let target = dir.path().join("01-one.mp3");
+        let mut encoder = Encoder::start(&ffmpeg, &[], &target).unwrap();
+        let streamed = encoder.samples(&[0.25; 100_000]);
+        encoder.finish(streamed).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap().len(), 400_000, "f32le, every sample");
+        assert!(!dir.path().join("01-one.mp3.part").exists());
+    }
+}

@@ -49,16 +49,34 @@ impl AudioSink for Meter {
     }
 }
 
+impl Meter {
+    fn new() -> Result<Self, ExportError> {
+        let meter = EbuR128::new(1, SAMPLE_RATE, Mode::I | Mode::TRUE_PEAK);
+        Ok(Self(meter.map_err(|source| ExportError::Meter { source })?))
+    }
+
+    fn result(&self) -> Result<Measurement, ExportError> {
+        let meter_err = |source| ExportError::Meter { source };
+        let integrated = self.0.loudness_global().map_err(meter_err)?;
+        let peak = self.0.true_peak(0).map_err(meter_err)?;
+        Ok(Measurement { integrated_lufs: floor(integrated), true_peak_dbtp: floor(20.0 * peak.log10()) })
+    }
+}
+
 /// Measures the chapter WAVs as one programme, in order.
 pub fn measure(wavs: &[impl AsRef<Path>]) -> Result<Measurement, ExportError> {
-    let meter_err = |source| ExportError::Meter { source };
-    let mut meter = Meter(EbuR128::new(1, SAMPLE_RATE, Mode::I | Mode::TRUE_PEAK).map_err(meter_err)?);
+    let mut meter = Meter::new()?;
     for wav in wavs {
         stream_wav(wav.as_ref(), 1.0, &mut meter)?;
     }
-    let integrated = meter.0.loudness_global().map_err(meter_err)?;
-    let peak = meter.0.true_peak(0).map_err(meter_err)?;
-    Ok(Measurement { integrated_lufs: floor(integrated), true_peak_dbtp: floor(20.0 * peak.log10()) })
+    meter.result()
+}
+
+/// Measures samples in memory (an intro or outro clip).
+pub fn measure_samples(samples: &[f32]) -> Result<Measurement, ExportError> {
+    let mut meter = Meter::new()?;
+    meter.samples(samples)?;
+    meter.result()
 }
 
 /// -70 for what is silence (-inf) or not a number, else rounded to 0.01.

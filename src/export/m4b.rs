@@ -4,17 +4,20 @@
 //! from one chapter to the next. ffmpeg's `ipod` muxer writes them in both forms players read:
 //! a QuickTime chapter track (`tref/chap` to a text track; Apple's players read only this) and a
 //! Nero `chpl` atom (foobar2000, Voice on Android, Mp3tag; it holds at most 255 chapters).
+//! An intro and outro, when given, play before and after the narration as chapters "Intro" and
+//! "Outro", and every chapter mark moves by the intro's length.
 //! Tags go into the iTunes `ilst` list, never as `mdta` keys (`use_metadata_tags`), which most
 //! players ignore.
 
 use std::io::Write;
 use std::path::Path;
 
-use super::cover::Cover;
+use super::clip::{self, Clip};
 use super::ffmpeg::Encoder;
+use super::loudness::{self, LoudnessTarget};
 use super::metadata::{self, Mark};
 use super::sink::{stream_wav, wav_samples};
-use super::{BookAudio, ExportError, OutputFormat, Written, args, samples_ms};
+use super::{AudioSink, BookAudio, ClipFile, ExportError, Extras, OutputFormat, Written, args, samples_ms};
 use crate::kokoro::SAMPLE_RATE;
 
 /// The file's name in the output folder.
@@ -22,21 +25,45 @@ pub const FILE: &str = "book.m4b";
 /// What ffmpeg is asked for (part of the output key).
 pub const ENCODER: &str = "aac -b:a 64k; ipod muxer, brand M4B, faststart, stik 2";
 
-/// Encodes the book's chapter WAVs, in order, into `book.m4b`, scaled by `gain`.
+/// An intro or outro decoded, with its own gain toward the book's target (a clip is mastered
+/// apart from the narration, so the book's gain would not suit it).
+fn load_clip(file: Option<&ClipFile>, target: LoudnessTarget) -> Result<Option<Clip>, ExportError> {
+    let Some(file) = file else { return Ok(None) };
+    let mut clip = clip::load(&file.path)?;
+    if let LoudnessTarget::Lufs(lufs) = target {
+        let gain = loudness::linear(loudness::gain_db(&loudness::measure_samples(&clip.samples)?, lufs));
+        clip.samples.iter_mut().for_each(|s| *s *= gain);
+    }
+    Ok(Some(clip))
+}
+
+/// Encodes the intro, the book's chapter WAVs in order (scaled by `gain`) and the outro into
+/// `book.m4b`.
 pub fn encode(
     ffmpeg: &Path,
     book: &BookAudio,
-    cover: Option<&Cover>,
+    extras: &Extras,
     gain: f32,
     scratch: &Path,
 ) -> Result<Written, ExportError> {
     let target = book.dir.join(FILE);
-    let mut marks = Vec::with_capacity(book.chapters.len());
+    let cover = extras.cover.as_ref();
+    let intro = load_clip(extras.intro.as_ref(), extras.loudness)?;
+    let outro = load_clip(extras.outro.as_ref(), extras.loudness)?;
+    let mut marks = Vec::with_capacity(book.chapters.len() + 2);
     let mut start = 0;
-    for chapter in &book.chapters {
-        let samples = wav_samples(&book.dir.join(&chapter.wav))?;
-        marks.push(Mark { title: chapter.title.clone(), start, end: start + samples });
+    let mut mark = |title: &str, samples: u64| {
+        marks.push(Mark { title: title.to_string(), start, end: start + samples });
         start += samples;
+    };
+    if let Some(intro) = &intro {
+        mark("Intro", intro.samples.len() as u64);
+    }
+    for chapter in &book.chapters {
+        mark(&chapter.title, wav_samples(&book.dir.join(&chapter.wav))?);
+    }
+    if let Some(outro) = &outro {
+        mark("Outro", outro.samples.len() as u64);
     }
     let text = metadata::ffmetadata(&book.tags, &marks, SAMPLE_RATE);
     let io_err = |source| ExportError::Io { path: scratch.into(), source };
@@ -60,8 +87,18 @@ pub fn encode(
     command.extend(args(["-movflags", "+faststart", "-brand", "M4B ", "-f", "ipod"]));
 
     let mut encoder = Encoder::start(ffmpeg, &command, &target)?;
-    let streamed =
-        book.chapters.iter().try_for_each(|c| stream_wav(&book.dir.join(&c.wav), gain, &mut encoder).map(|_| ()));
+    let streamed = (|| {
+        if let Some(intro) = &intro {
+            encoder.samples(&intro.samples)?;
+        }
+        for chapter in &book.chapters {
+            stream_wav(&book.dir.join(&chapter.wav), gain, &mut encoder)?;
+        }
+        if let Some(outro) = &outro {
+            encoder.samples(&outro.samples)?;
+        }
+        Ok(())
+    })();
     encoder.finish(streamed)?;
     Ok(Written { format: OutputFormat::M4b, file: FILE.to_string(), duration_ms: samples_ms(start) })
 }

@@ -9,6 +9,7 @@
 //! formats need ffmpeg, checked by [`check`] before any rendering starts.
 
 mod chapters;
+mod clip;
 mod cover;
 mod ffmpeg;
 pub mod loudness;
@@ -82,11 +83,21 @@ pub struct ExportSettings {
     /// A cover image for M4B and MP3 instead of the book's own.
     pub cover: Option<PathBuf>,
     pub loudness: LoudnessTarget,
+    /// A clip played before the first chapter of the M4B, as its own chapter "Intro".
+    pub intro: Option<PathBuf>,
+    /// A clip played after the last chapter of the M4B, as its own chapter "Outro".
+    pub outro: Option<PathBuf>,
 }
 
 impl Default for ExportSettings {
     fn default() -> Self {
-        Self { formats: vec![OutputFormat::Wav], cover: None, loudness: LoudnessTarget::default() }
+        Self {
+            formats: vec![OutputFormat::Wav],
+            cover: None,
+            loudness: LoudnessTarget::default(),
+            intro: None,
+            outro: None,
+        }
     }
 }
 
@@ -113,6 +124,14 @@ pub enum ExportError {
     Spawn { path: PathBuf, source: std::io::Error },
     #[error("{}: ffmpeg failed: {last_line}", path.display())]
     Ffmpeg { path: PathBuf, last_line: String },
+    #[error("{}: cannot read the clip: {source}", path.display())]
+    Clip { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot decode the clip (WAV, FLAC, MP3, Ogg Vorbis and M4A/AAC are read): {source}", path.display())]
+    Decode { path: PathBuf, source: symphonia::core::errors::Error },
+    #[error("{}: the clip has no audio", path.display())]
+    NoAudio { path: PathBuf },
+    #[error("{}: cannot resample the clip to 24 kHz: {source}", path.display())]
+    Resample { path: PathBuf, source: clip::ResampleError },
     #[error("cannot measure loudness: {source}")]
     Meter { source: ebur128::Error },
     #[error("{}: {source}", path.display())]
@@ -120,7 +139,7 @@ pub enum ExportError {
 }
 
 /// Checks, before anything is rendered, that every asked-for format can be written: ffmpeg is on
-/// PATH if any format needs it, and `--cover` names a readable file.
+/// PATH if any format needs it, and `--cover`, `--intro` and `--outro` name readable files.
 pub fn check(settings: &ExportSettings) -> Result<(), ExportError> {
     if let Some(format) = settings.encoded().first()
         && ffmpeg::find().is_none()
@@ -130,7 +149,52 @@ pub fn check(settings: &ExportSettings) -> Result<(), ExportError> {
     if let Some(path) = &settings.cover {
         std::fs::File::open(path).map_err(|source| ExportError::Cover { path: path.clone(), source })?;
     }
+    for path in settings.intro.iter().chain(&settings.outro) {
+        std::fs::File::open(path).map_err(|source| ExportError::Clip { path: path.clone(), source })?;
+    }
     Ok(())
+}
+
+/// What an output may carry besides the chapters: a cover, and for the M4B an intro and outro
+/// with the loudness target they are brought to.
+#[derive(Debug, Default)]
+pub struct Extras {
+    pub cover: Option<Cover>,
+    pub intro: Option<ClipFile>,
+    pub outro: Option<ClipFile>,
+    pub loudness: LoudnessTarget,
+}
+
+/// An intro or outro file and the hash of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClipFile {
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+impl ClipFile {
+    /// Hashes the file (decoding waits until an M4B is actually encoded).
+    pub fn open(path: &Path) -> Result<Self, ExportError> {
+        let sha256 = hash::file_sha256(path).map_err(|source| ExportError::Clip { path: path.into(), source })?;
+        Ok(Self { path: path.into(), sha256 })
+    }
+}
+
+impl Extras {
+    /// The cover (`--cover` or the book's), intro and outro as `settings` ask.
+    pub fn prepare(
+        settings: &ExportSettings,
+        book_cover: Option<&crate::ingest::Cover>,
+        scratch: &Path,
+    ) -> Result<Self, ExportError> {
+        Ok(Self {
+            cover: Cover::prepare(settings.cover.as_deref(), book_cover, scratch)?,
+            intro: settings.intro.as_deref().map(ClipFile::open).transpose()?,
+            outro: settings.outro.as_deref().map(ClipFile::open).transpose()?,
+            loudness: settings.loudness,
+        })
+    }
 }
 
 /// A finished book as the encoders see it.
@@ -186,9 +250,12 @@ pub fn output_key(
     format: OutputFormat,
     book: &BookAudio,
     chapter_keys: &[String],
-    cover: Option<&Cover>,
+    extras: &Extras,
     gain_db: f64,
 ) -> String {
+    // Only the M4B carries the intro and outro (and their gain follows the target).
+    let clips = (format == OutputFormat::M4b && (extras.intro.is_some() || extras.outro.is_some()))
+        .then(|| (&extras.intro, &extras.outro, format!("{:?}", extras.loudness)));
     hash::json_sha256(&(
         KEY_VERSION,
         format,
@@ -196,8 +263,9 @@ pub fn output_key(
         chapter_keys,
         &book.chapters,
         &book.tags,
-        cover.map(|c| &c.sha256),
+        extras.cover.as_ref().map(|c| &c.sha256),
         format!("{gain_db:.2}"),
+        clips,
     ))
 }
 
@@ -205,16 +273,17 @@ pub fn output_key(
 pub fn encode(
     format: OutputFormat,
     book: &BookAudio,
-    cover: Option<&Cover>,
+    extras: &Extras,
     gain_db: f64,
     scratch: &Path,
     written: &mut dyn FnMut(Written),
 ) -> Result<(), ExportError> {
     let ffmpeg = ffmpeg::find().ok_or(ExportError::NoFfmpeg { format })?;
     let gain = loudness::linear(gain_db);
+    let cover = extras.cover.as_ref();
     match format {
         OutputFormat::Wav => Ok(()),
-        OutputFormat::M4b => m4b::encode(&ffmpeg, book, cover, gain, scratch).map(written),
+        OutputFormat::M4b => m4b::encode(&ffmpeg, book, extras, gain, scratch).map(written),
         OutputFormat::Mp3 | OutputFormat::Opus => chapters::encode(&ffmpeg, format, book, cover, gain, written),
     }
 }
@@ -251,14 +320,19 @@ mod tests {
     #[test]
     fn output_keys_change_with_chapters_tags_gain_and_format() {
         let keys = vec!["a".to_string()];
-        let base = output_key(OutputFormat::M4b, &book(), &keys, None, 1.0);
-        assert_eq!(base, output_key(OutputFormat::M4b, &book(), &keys, None, 1.0));
-        assert_ne!(base, output_key(OutputFormat::Mp3, &book(), &keys, None, 1.0));
-        assert_ne!(base, output_key(OutputFormat::M4b, &book(), &["b".to_string()], None, 1.0));
-        assert_ne!(base, output_key(OutputFormat::M4b, &book(), &keys, None, 1.5));
+        let none = Extras::default();
+        let base = output_key(OutputFormat::M4b, &book(), &keys, &none, 1.0);
+        assert_eq!(base, output_key(OutputFormat::M4b, &book(), &keys, &none, 1.0));
+        assert_ne!(base, output_key(OutputFormat::Mp3, &book(), &keys, &none, 1.0));
+        assert_ne!(base, output_key(OutputFormat::M4b, &book(), &["b".to_string()], &none, 1.0));
+        assert_ne!(base, output_key(OutputFormat::M4b, &book(), &keys, &none, 1.5));
         let mut retitled = book();
         retitled.tags.title = "U".into();
-        assert_ne!(base, output_key(OutputFormat::M4b, &retitled, &keys, None, 1.0));
+        assert_ne!(base, output_key(OutputFormat::M4b, &retitled, &keys, &none, 1.0));
+        let intro = Extras { intro: Some(ClipFile { path: "i.mp3".into(), sha256: "s".into() }), ..Extras::default() };
+        assert_ne!(base, output_key(OutputFormat::M4b, &book(), &keys, &intro, 1.0));
+        let mp3 = output_key(OutputFormat::Mp3, &book(), &keys, &none, 1.0);
+        assert_eq!(mp3, output_key(OutputFormat::Mp3, &book(), &keys, &intro, 1.0), "only the M4B has the intro");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::events::Event;
 use super::manifest::{LoudnessRecord, Manifest, OutputRecord};
 use crate::assemble::sidecar::{BookIndex, BookLoudness};
 use crate::error::Result;
-use crate::export::{self, BookAudio, ChapterAudio, Cover, ExportSettings, LoudnessTarget, Measurement, Tags};
+use crate::export::{self, BookAudio, ChapterAudio, ExportSettings, Extras, LoudnessTarget, Measurement, Tags};
 use crate::hash;
 use crate::ingest::BookMeta;
 
@@ -73,11 +73,11 @@ pub fn encode(
             .collect(),
     };
     let scratch = dir.root().join(STATE_DIR);
-    let cover = Cover::prepare(settings.cover.as_deref(), meta.cover.as_ref(), &scratch)?;
+    let extras = Extras::prepare(settings, meta.cover.as_ref(), &scratch)?;
     let gain_db = index.loudness.map_or(0.0, |l| l.gain_db);
     let chapter_keys: Vec<String> = states.iter().map(|s| s.key.clone()).collect();
     for format in formats {
-        let key = export::output_key(format, &book, &chapter_keys, cover.as_ref(), gain_db);
+        let key = export::output_key(format, &book, &chapter_keys, &extras, gain_db);
         let files = export::output_files(format, &book);
         let recorded = manifest.outputs.iter().find(|o| o.format == format);
         if recorded.is_some_and(|o| o.key == key && o.files == files) && files.iter().all(|f| dir.has_output(f)) {
@@ -92,7 +92,7 @@ pub fn encode(
         }
         manifest.outputs.retain(|o| o.format != format);
         dir.save_manifest(manifest)?;
-        export::encode(format, &book, cover.as_ref(), gain_db, &scratch, &mut |written| {
+        export::encode(format, &book, &extras, gain_db, &scratch, &mut |written| {
             events(Event::OutputWritten {
                 format: written.format,
                 path: written.file,
