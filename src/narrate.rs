@@ -129,6 +129,37 @@ pub fn check_outputs(settings: &Settings) -> Result<()> {
     Ok(export::check(&settings.export)?)
 }
 
+/// The books in `inputs` for a build of each on its own (`build --each`): every EPUB, Markdown or
+/// text file and every folder directly inside an input folder (hidden ones left out), in name
+/// order; an input that is a file is one book itself.
+pub fn books_in(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    const BOOK_EXTENSIONS: [&str; 5] = ["epub", "md", "markdown", "txt", "text"];
+    let mut books = Vec::new();
+    for input in inputs {
+        if !input.is_dir() {
+            books.push(input.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(input)
+            .map_err(Error::io(input))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .filter(|path| {
+                path.is_dir()
+                    || path
+                        .extension()
+                        .is_some_and(|e| BOOK_EXTENSIONS.contains(&e.to_string_lossy().to_lowercase().as_str()))
+            })
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            return Err(Error::NoChapters { path: input.clone() });
+        }
+        books.extend(found);
+    }
+    Ok(books)
+}
+
 /// Takes `outdir` for a build with `settings`: created if needed, and locked, so a second build
 /// into it is refused at once, before any model is loaded. The outputs are checked first
 /// ([`check_outputs`]).
@@ -192,6 +223,20 @@ mod tests {
     fn chunk_sizes_are_bounded_by_the_model() {
         assert_eq!(chunk_config(300, 200), ChunkConfig { target_tokens: 200, max_tokens: 200 });
         assert_eq!(chunk_config(100, 9000), ChunkConfig { target_tokens: 100, max_tokens: MAX_TOKENS });
+    }
+
+    #[test]
+    fn each_book_of_a_folder_is_a_file_or_folder_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.epub", "a.md", "notes.pdf", ".hidden.txt", "c.TXT"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("docs")).unwrap();
+        let books = books_in(&[dir.path().to_path_buf()]).unwrap();
+        let names: Vec<String> = books.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["a.md", "b.epub", "c.TXT", "docs"]);
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(books_in(&[empty.path().to_path_buf()]), Err(Error::NoChapters { .. })));
     }
 
     #[test]

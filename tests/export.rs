@@ -325,3 +325,39 @@ fn without_ffmpeg_an_m4b_build_fails_at_once_naming_the_package() {
     );
     assert!(!out.exists(), "nothing was started");
 }
+
+#[test]
+fn each_book_of_a_folder_gets_its_own_folder_on_one_engine_and_a_bad_one_does_not_stop_the_rest() {
+    require_ffmpeg();
+    let dir = tempfile::tempdir().unwrap();
+    let shelf = dir.path().join("shelf");
+    std::fs::create_dir(&shelf).unwrap();
+    std::fs::write(shelf.join("one.txt"), "The ship sailed at dawn. Nobody saw it go.").unwrap();
+    std::fs::write(shelf.join("two.md"), "# Home\n\nShe came back in the spring.\n").unwrap();
+    std::fs::write(shelf.join("empty.txt"), "").unwrap();
+    let root = dir.path().join("out");
+    common::model_files();
+    let run = Command::cargo_bin("audiobook")
+        .unwrap()
+        .args(["build", "--each", "--format", "m4b", "--chunk-target", "60", "--jobs", "2", "--json"])
+        .arg(&shelf)
+        .arg("-o")
+        .arg(&root)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "the empty book is the user's mistake: {stderr}");
+    assert!(stderr.contains("empty.txt"), "the failing book is named: {stderr}");
+    for name in ["one-audiobook", "two-audiobook"] {
+        let book = json(&root.join(name).join("book.json"));
+        assert_eq!(book["chapters"].as_array().unwrap().len(), 1, "{name}");
+        assert_eq!(ffprobe(&root.join(name).join("book.m4b"))["chapters"].as_array().unwrap().len(), 1, "{name}");
+    }
+    let summaries: Vec<Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"] == "summary")
+        .collect();
+    assert_eq!(summaries.len(), 2, "one summary per book built");
+    assert_eq!(summaries[0]["load_ms"], summaries[1]["load_ms"], "the model is loaded once");
+}

@@ -132,8 +132,15 @@ pub struct BuildArgs {
     pub inputs: Vec<PathBuf>,
 
     /// Output folder [default: the first input's name without extension, in the current folder].
+    /// With --each, the folder the books' folders go in [default: the current folder].
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+
+    /// Build each book inside the input folders on its own: every EPUB, Markdown or text file and
+    /// every folder directly inside is one book, narrated into NAME-audiobook/ under -o, with
+    /// the model loaded once. A book that fails is reported and the others go on.
+    #[arg(long)]
+    pub each: bool,
 
     #[command(flatten)]
     pub voice: VoiceArgs,

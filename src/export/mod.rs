@@ -6,7 +6,7 @@
 //! so adding a format to a finished build encodes without rendering anything; each output has a
 //! key over the chapters' keys, the encoder settings, the tags, the cover and the gain, and the
 //! job skips an output whose key and files are already there. WAV needs nothing; the other
-//! formats need ffmpeg, checked by [`check`] before any rendering starts.
+//! formats need ffmpeg, checked by `check` before any rendering starts.
 
 mod chapters;
 mod clip;
