@@ -5,6 +5,7 @@
 
 use std::ffi::OsString;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use super::cover::Cover;
 use super::ffmpeg::Encoder;
@@ -22,6 +23,7 @@ pub fn encode(
     book: &BookAudio,
     cover: Option<&Cover>,
     gain: f32,
+    stop: &AtomicBool,
     written: &mut dyn FnMut(Written),
 ) -> Result<(), ExportError> {
     let (extension, codec): (&str, &[&str]) = match format {
@@ -52,7 +54,7 @@ pub fn encode(
         command.extend(args(codec.iter().copied()));
 
         let file = chapter.sibling(extension);
-        let mut encoder = Encoder::start(ffmpeg, &command, &book.dir.join(&file))?;
+        let mut encoder = Encoder::start(ffmpeg, &command, &book.dir.join(&file), stop)?;
         let streamed = stream_wav(&book.dir.join(&chapter.wav), gain, &mut encoder);
         let samples = *streamed.as_ref().unwrap_or(&0);
         encoder.finish(streamed.map(|_| ()))?;

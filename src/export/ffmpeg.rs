@@ -1,11 +1,14 @@
 //! The system ffmpeg as an encoder: found on PATH, fed f32le PCM on stdin, its stderr kept in a
 //! buffer for the error message, writing `NAME.part` that is renamed over `NAME` only when ffmpeg
-//! succeeds, so a killed or failed encode never leaves a half file under the real name.
+//! succeeds, so a killed or failed encode never leaves a half file under the real name. ffmpeg
+//! runs in its own process group, so Ctrl-C reaches only us: the encoder then stops feeding it
+//! and the build ends as interrupted, not as an ffmpeg failure.
 
 use std::ffi::OsString;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 use super::ExportError;
@@ -31,7 +34,9 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// One running ffmpeg that encodes the PCM it is given into `target`.
-pub struct Encoder {
+pub struct Encoder<'a> {
+    /// Set by Ctrl-C: the next samples are refused with [`ExportError::Interrupted`].
+    stop: &'a AtomicBool,
     child: Child,
     stdin: Option<BufWriter<ChildStdin>>,
     stderr: Option<JoinHandle<Vec<u8>>>,
@@ -39,10 +44,10 @@ pub struct Encoder {
     target: PathBuf,
 }
 
-impl Encoder {
+impl<'a> Encoder<'a> {
     /// Starts ffmpeg with input 0 the PCM on stdin, then `args` (more inputs, maps, codecs,
     /// tags, the muxer with `-f`), writing to `target` with `.part` added.
-    pub fn start(ffmpeg: &Path, args: &[OsString], target: &Path) -> Result<Self, ExportError> {
+    pub fn start(ffmpeg: &Path, args: &[OsString], target: &Path, stop: &'a AtomicBool) -> Result<Self, ExportError> {
         let mut part = target.as_os_str().to_owned();
         part.push(".part");
         let part = PathBuf::from(part);
@@ -56,6 +61,8 @@ impl Encoder {
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command.spawn().map_err(|source| ExportError::Spawn { path: target.into(), source })?;
         // Drained on its own thread so a chatty ffmpeg never blocks on a full stderr pipe while
         // we block on its full stdin.
@@ -67,7 +74,7 @@ impl Encoder {
             })
         });
         let stdin = child.stdin.take().map(|s| BufWriter::with_capacity(1 << 16, s));
-        Ok(Self { child, stdin, stderr, part, target: target.into() })
+        Ok(Self { stop, child, stdin, stderr, part, target: target.into() })
     }
 
     /// Ends the input and waits for ffmpeg. `streamed` is how feeding it went: when ffmpeg failed,
@@ -106,8 +113,11 @@ fn describe(status: &std::io::Result<std::process::ExitStatus>) -> String {
     }
 }
 
-impl AudioSink for Encoder {
+impl AudioSink for Encoder<'_> {
     fn samples(&mut self, samples: &[f32]) -> Result<(), ExportError> {
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(ExportError::Interrupted);
+        }
         let Some(stdin) = self.stdin.as_mut() else { return Ok(()) };
         let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
         stdin.write_all(&bytes).map_err(|source| ExportError::Io { path: self.target.clone(), source })
@@ -133,7 +143,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ffmpeg = fake(dir.path(), "cat > \"$out\"; echo 'a warning' >&2; echo \"Unknown encoder 'x'\" >&2; exit 1");
         let target = dir.path().join("book.m4b");
-        let mut encoder = Encoder::start(&ffmpeg, &[], &target).unwrap();
+        let go = AtomicBool::new(false);
+        let mut encoder = Encoder::start(&ffmpeg, &[], &target, &go).unwrap();
         let streamed = encoder.samples(&[0.5; 1000]);
         let err = encoder.finish(streamed).unwrap_err();
         assert_eq!(err.to_string(), format!("{}: ffmpeg failed: Unknown encoder 'x'", target.display()));
@@ -145,10 +156,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ffmpeg = fake(dir.path(), "cat > \"$out\"");
         let target = dir.path().join("01-one.mp3");
-        let mut encoder = Encoder::start(&ffmpeg, &[], &target).unwrap();
+        let go = AtomicBool::new(false);
+        let mut encoder = Encoder::start(&ffmpeg, &[], &target, &go).unwrap();
         let streamed = encoder.samples(&[0.25; 100_000]);
         encoder.finish(streamed).unwrap();
         assert_eq!(std::fs::read(&target).unwrap().len(), 400_000, "f32le, every sample");
         assert!(!dir.path().join("01-one.mp3.part").exists());
+    }
+
+    #[test]
+    fn ctrl_c_stops_the_feed_and_leaves_neither_the_file_nor_its_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let ffmpeg = fake(dir.path(), "cat > \"$out\"");
+        let target = dir.path().join("book.m4b");
+        let stop = AtomicBool::new(false);
+        let mut encoder = Encoder::start(&ffmpeg, &[], &target, &stop).unwrap();
+        encoder.samples(&[0.25; 1000]).unwrap();
+        stop.store(true, Ordering::SeqCst);
+        let streamed = encoder.samples(&[0.25; 1000]);
+        assert!(matches!(encoder.finish(streamed), Err(ExportError::Interrupted)));
+        assert!(!target.exists() && !dir.path().join("book.m4b.part").exists());
     }
 }

@@ -11,6 +11,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use super::clip::{self, Clip};
 use super::ffmpeg::Encoder;
@@ -45,6 +46,7 @@ pub fn encode(
     extras: &Extras,
     gain: f32,
     scratch: &Path,
+    stop: &AtomicBool,
 ) -> Result<Written, ExportError> {
     let target = book.dir.join(FILE);
     let cover = extras.cover.as_ref();
@@ -86,7 +88,7 @@ pub fn encode(
     // The extension is `.part` while writing, so the brand that `.m4b` would pick is named.
     command.extend(args(["-movflags", "+faststart", "-brand", "M4B ", "-f", "ipod"]));
 
-    let mut encoder = Encoder::start(ffmpeg, &command, &target)?;
+    let mut encoder = Encoder::start(ffmpeg, &command, &target, stop)?;
     let streamed = (|| {
         if let Some(intro) = &intro {
             encoder.samples(&intro.samples)?;

@@ -19,6 +19,7 @@ mod sink;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +133,9 @@ pub enum ExportError {
     NoAudio { path: PathBuf },
     #[error("{}: cannot resample the clip to 24 kHz: {source}", path.display())]
     Resample { path: PathBuf, source: clip::ResampleError },
+    /// Ctrl-C while encoding: the build ends as interrupted, and a rerun encodes again.
+    #[error("interrupted while encoding")]
+    Interrupted,
     #[error("cannot measure loudness: {source}")]
     Meter { source: ebur128::Error },
     #[error("{}: {source}", path.display())]
@@ -269,13 +273,15 @@ pub fn output_key(
     ))
 }
 
-/// Encodes `book` as `format` with `gain_db` applied, reporting each file as it is written.
+/// Encodes `book` as `format` with `gain_db` applied, reporting each file as it is written;
+/// `stop` (Ctrl-C) ends it with [`ExportError::Interrupted`].
 pub fn encode(
     format: OutputFormat,
     book: &BookAudio,
     extras: &Extras,
     gain_db: f64,
     scratch: &Path,
+    stop: &AtomicBool,
     written: &mut dyn FnMut(Written),
 ) -> Result<(), ExportError> {
     let ffmpeg = ffmpeg::find().ok_or(ExportError::NoFfmpeg { format })?;
@@ -283,8 +289,8 @@ pub fn encode(
     let cover = extras.cover.as_ref();
     match format {
         OutputFormat::Wav => Ok(()),
-        OutputFormat::M4b => m4b::encode(&ffmpeg, book, extras, gain, scratch).map(written),
-        OutputFormat::Mp3 | OutputFormat::Opus => chapters::encode(&ffmpeg, format, book, cover, gain, written),
+        OutputFormat::M4b => m4b::encode(&ffmpeg, book, extras, gain, scratch, stop).map(written),
+        OutputFormat::Mp3 | OutputFormat::Opus => chapters::encode(&ffmpeg, format, book, cover, gain, stop, written),
     }
 }
 

@@ -184,7 +184,8 @@ impl Job {
             self.dir.write_output("book.json", &json)?;
             self.dir.save_manifest(&manifest)?;
             clean_chunks(&self.dir, &states);
-            outputs::encode(&self.dir, meta, &index, &states, &settings.export, &mut manifest, events)?;
+            outcome.interrupted =
+                outputs::encode(&self.dir, meta, &index, &states, &settings.export, &mut manifest, events, stop)?;
         }
         Ok(outcome)
     }

@@ -10,7 +10,11 @@ use super::events::Event;
 use super::manifest::{LoudnessRecord, Manifest, OutputRecord};
 use crate::assemble::sidecar::{BookIndex, BookLoudness};
 use crate::error::Result;
-use crate::export::{self, BookAudio, ChapterAudio, ExportSettings, Extras, LoudnessTarget, Measurement, Tags};
+use std::sync::atomic::AtomicBool;
+
+use crate::export::{
+    self, BookAudio, ChapterAudio, ExportError, ExportSettings, Extras, LoudnessTarget, Measurement, Tags,
+};
 use crate::hash;
 use crate::ingest::BookMeta;
 
@@ -42,7 +46,9 @@ pub fn loudness(
     }))
 }
 
-/// Encodes every asked-for format that is not already there, recording each in the manifest.
+/// Encodes every asked-for format that is not already there, recording each in the manifest;
+/// returns whether `stop` (Ctrl-C) ended it early (the unfinished output is left for a rerun).
+#[allow(clippy::too_many_arguments)]
 pub fn encode(
     dir: &JobDir,
     meta: &BookMeta,
@@ -51,10 +57,11 @@ pub fn encode(
     settings: &ExportSettings,
     manifest: &mut Manifest,
     events: &mut dyn FnMut(Event),
-) -> Result<()> {
+    stop: &AtomicBool,
+) -> Result<bool> {
     let formats = settings.encoded();
     if formats.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let book = BookAudio {
         dir: dir.root().to_path_buf(),
@@ -92,15 +99,19 @@ pub fn encode(
         }
         manifest.outputs.retain(|o| o.format != format);
         dir.save_manifest(manifest)?;
-        export::encode(format, &book, &extras, gain_db, &scratch, &mut |written| {
+        let encoded = export::encode(format, &book, &extras, gain_db, &scratch, stop, &mut |written| {
             events(Event::OutputWritten {
                 format: written.format,
                 path: written.file,
                 duration_ms: written.duration_ms,
             })
-        })?;
+        });
+        match encoded {
+            Err(ExportError::Interrupted) => return Ok(true),
+            other => other?,
+        }
         manifest.outputs.push(OutputRecord { format, key, files });
         dir.save_manifest(manifest)?;
     }
-    Ok(())
+    Ok(false)
 }
