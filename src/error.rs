@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::chunk::ChunkError;
+use crate::export::ExportError;
 use crate::ingest::IngestError;
 use crate::job::JobError;
 use crate::kokoro::EngineError;
@@ -76,6 +77,8 @@ pub enum Error {
     Language(#[from] LanguageError),
     #[error(transparent)]
     Job(#[from] JobError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
     /// Inputs with nothing to read aloud.
     #[error("{}: no chapters with text to read", path.display())]
     NoChapters { path: PathBuf },
@@ -125,6 +128,12 @@ impl Error {
                 | Error::Ingest(_)
                 | Error::Language(_)
                 | Error::Job(JobError::Busy(_))
+                | Error::Export(
+                    ExportError::Cover { .. }
+                        | ExportError::Clip { .. }
+                        | ExportError::Decode { .. }
+                        | ExportError::NoAudio { .. }
+                )
                 | Error::NoChapters { .. }
                 | Error::EmptyText { .. }
                 | Error::NotUtf8 { .. }
@@ -187,5 +196,15 @@ mod tests {
         assert_eq!(unhealthy.exit_status(), ExitStatus::Failure);
         let voice = Error::Voice(VoiceError::Unknown { name: "x".into(), closest: vec![] });
         assert_eq!(voice.kind(), ErrorKind::User);
+    }
+
+    #[test]
+    fn a_missing_ffmpeg_is_the_installations_failure_and_a_missing_cover_the_users_mistake() {
+        let ffmpeg = Error::Export(ExportError::NoFfmpeg { format: crate::export::OutputFormat::M4b });
+        assert_eq!(ffmpeg.exit_status(), ExitStatus::Failure);
+        assert_eq!(ffmpeg.to_string(), "m4b needs ffmpeg: install it (Debian: apt install ffmpeg) or use --format wav");
+        let cover =
+            Error::Export(ExportError::Cover { path: "c.jpg".into(), source: std::io::ErrorKind::NotFound.into() });
+        assert_eq!(cover.exit_status(), ExitStatus::User);
     }
 }

@@ -32,6 +32,9 @@ pub mod kokoro;
 // Stage 5: chunks to a timeline with pauses, exact timings, WAV and sidecars.
 pub mod assemble;
 
+// What listeners play: M4B, MP3 and Opus from the chapter WAVs, through ffmpeg, with loudness.
+pub mod export;
+
 // A planned book narrated into a folder, resumably: tasks, rendering, chapters, manifest.
 pub mod job;
 

@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::assemble::Pauses;
 use crate::chunk::ChunkConfig;
 use crate::error::{Error, Result};
+use crate::export::{self, ExportSettings};
 use crate::ingest::{self, Book, IngestOptions};
 use crate::job::{Event, Job, JobSettings, Summary, manifest::InputRecord};
 use crate::kokoro::assets::ModelFiles;
@@ -41,6 +42,8 @@ pub struct Settings {
     pub session: SessionConfig,
     /// Model sessions rendering at once.
     pub sessions: usize,
+    /// What `build` writes besides the chapter WAVs (M4B, MP3, Opus; loudness; cover).
+    pub export: ExportSettings,
 }
 
 impl Default for Settings {
@@ -54,6 +57,7 @@ impl Default for Settings {
             any_language: false,
             session: SessionConfig::default(),
             sessions: cores(),
+            export: ExportSettings::default(),
         }
     }
 }
@@ -159,14 +163,54 @@ pub fn default_outdir(inputs: &[PathBuf]) -> PathBuf {
     PathBuf::from(format!("{stem}-audiobook"))
 }
 
+/// Checks that the outputs `settings` ask for can be written (ffmpeg for m4b, mp3 and opus; a
+/// readable `--cover`), so a build fails at once rather than after hours of rendering.
+pub fn check_outputs(settings: &Settings) -> Result<()> {
+    Ok(export::check(&settings.export)?)
+}
+
+/// The books in `inputs` for a build of each on its own (`build --each`): every EPUB, Markdown or
+/// text file and every folder directly inside an input folder (hidden ones left out), in name
+/// order; an input that is a file is one book itself.
+pub fn books_in(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    const BOOK_EXTENSIONS: [&str; 5] = ["epub", "md", "markdown", "txt", "text"];
+    let mut books = Vec::new();
+    for input in inputs {
+        if !input.is_dir() {
+            books.push(input.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(input)
+            .map_err(Error::io(input))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .filter(|path| {
+                path.is_dir()
+                    || path
+                        .extension()
+                        .is_some_and(|e| BOOK_EXTENSIONS.contains(&e.to_string_lossy().to_lowercase().as_str()))
+            })
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            return Err(Error::NoChapters { path: input.clone() });
+        }
+        books.extend(found);
+    }
+    Ok(books)
+}
+
 /// Takes `outdir` for a build with `settings`: created if needed, and locked, so a second build
-/// into it is refused at once, before any model is loaded.
+/// into it is refused at once, before any model is loaded. The outputs are checked first
+/// ([`check_outputs`]).
 pub fn open_job(outdir: &Path, settings: &Settings) -> Result<Job> {
+    check_outputs(settings)?;
     let job_settings = JobSettings {
         voice: settings.voice.clone(),
         speed: settings.speed,
         pauses: settings.pauses,
         chunk_target_tokens: settings.chunks.target_tokens,
+        export: settings.export.clone(),
     };
     Ok(Job::open(outdir, job_settings)?)
 }
@@ -219,6 +263,20 @@ mod tests {
     fn chunk_sizes_are_bounded_by_the_model() {
         assert_eq!(chunk_config(300, 200), ChunkConfig { target_tokens: 200, max_tokens: 200 });
         assert_eq!(chunk_config(100, 9000), ChunkConfig { target_tokens: 100, max_tokens: MAX_TOKENS });
+    }
+
+    #[test]
+    fn each_book_of_a_folder_is_a_file_or_folder_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.epub", "a.md", "notes.pdf", ".hidden.txt", "c.TXT"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("docs")).unwrap();
+        let books = books_in(&[dir.path().to_path_buf()]).unwrap();
+        let names: Vec<String> = books.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["a.md", "b.epub", "c.TXT", "docs"]);
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(books_in(&[empty.path().to_path_buf()]), Err(Error::NoChapters { .. })));
     }
 
     #[test]

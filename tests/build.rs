@@ -92,25 +92,6 @@ fn clean_build() -> PathBuf {
     clean_build_and_events().0.path().join("book")
 }
 
-/// Each event's fields as docs/events.md lists them: the first backquoted column of the table
-/// under `## `kind``, and the `pool` object's under "`pool`:".
-fn documented_events() -> std::collections::BTreeMap<String, Vec<String>> {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.md")).unwrap();
-    let mut events = std::collections::BTreeMap::new();
-    let mut current: Option<String> = None;
-    for line in doc.lines() {
-        if let Some(kind) = line.strip_prefix("## `").and_then(|l| l.strip_suffix('`')) {
-            current = Some(kind.to_string());
-        } else if line == "`pool`:" {
-            current = Some("summary.pool".to_string());
-        } else if let (Some(kind), Some(field)) = (&current, line.strip_prefix("| `")) {
-            let field = field.split('`').next().unwrap().to_string();
-            events.entry(kind.clone()).or_insert_with(Vec::new).push(field);
-        }
-    }
-    events
-}
-
 fn keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
     keys.sort();
@@ -119,8 +100,8 @@ fn keys(value: &Value) -> Vec<String> {
 
 #[test]
 fn the_json_event_stream_is_what_docs_events_md_says() {
-    let documented = documented_events();
-    assert_eq!(documented.len(), 7, "six kinds and the pool: {documented:?}");
+    let documented = common::documented_events();
+    assert_eq!(documented.len(), 8, "seven kinds and the pool: {documented:?}");
     let sorted = |kind: &str| {
         let mut fields = documented[kind].clone();
         fields.sort();

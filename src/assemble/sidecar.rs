@@ -171,6 +171,23 @@ pub struct BookIndex {
     pub sample_rate: u32,
     pub duration_ms: u64,
     pub chapters: Vec<BookChapter>,
+    /// The whole book's loudness and the gain m4b, mp3 and opus are encoded with (the WAVs stay
+    /// as the model made them); absent with `--loudness off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness: Option<BookLoudness>,
+}
+
+/// The book's loudness, measured from its chapter WAVs as one programme (EBU R128).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BookLoudness {
+    /// Integrated loudness of the WAVs, LUFS.
+    pub measured_lufs: f64,
+    /// True peak of the WAVs, dBTP.
+    pub true_peak_dbtp: f64,
+    /// The static gain applied when encoding: toward the target, less if the true peak would
+    /// pass -3 dBTP.
+    pub gain_db: f64,
+    pub target_lufs: f64,
 }
 
 /// A chapter's place in the whole book.

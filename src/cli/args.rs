@@ -116,12 +116,15 @@ pub struct VoiceArgs {
     pub speed: f32,
 }
 
-/// Narrate books: one WAV and one timing sidecar per chapter, and book.json.
+/// Narrate books: one WAV and one timing sidecar per chapter, book.json, and with --format an
+/// M4B audiobook or MP3 or Opus files.
 ///
 /// Inputs are EPUB, Markdown and text files, folders of them (read in natural order), or `-` for
 /// stdin. The job is resumable: run the same command after a crash, kill or Ctrl-C and it skips
 /// what is finished, ending with the same bytes as a run never interrupted. Changing one chapter
-/// re-renders only that chapter; changing the voice or speed re-renders what they change.
+/// re-renders only that chapter; changing the voice or speed re-renders what they change. The
+/// chapter WAVs are always kept: every other format is encoded from them (with ffmpeg) once all
+/// chapters are done, so adding a format to a finished build renders nothing again.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Books, Markdown or text files, folders of them, or `-` for stdin.
@@ -129,8 +132,15 @@ pub struct BuildArgs {
     pub inputs: Vec<PathBuf>,
 
     /// Output folder [default: the first input's name without extension, in the current folder].
+    /// With --each, the folder the books' folders go in [default: the current folder].
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+
+    /// Build each book inside the input folders on its own: every EPUB, Markdown or text file and
+    /// every folder directly inside is one book, narrated into NAME-audiobook/ under -o, with
+    /// the model loaded once. A book that fails is reported and the others go on.
+    #[arg(long)]
+    pub each: bool,
 
     #[command(flatten)]
     pub voice: VoiceArgs,
@@ -153,7 +163,70 @@ pub struct BuildArgs {
     pub chunks: ChunkArgs,
 
     #[command(flatten)]
+    pub export: ExportArgs,
+
+    #[command(flatten)]
     pub tuning: TuningArgs,
+}
+
+/// What listeners get besides the chapter WAVs.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output formats, comma-separated: wav (a WAV and timing sidecar per chapter, always
+    /// written), m4b (book.m4b: AAC with chapters, tags and cover), mp3 and opus (one file per
+    /// chapter beside its WAV). m4b, mp3 and opus need ffmpeg.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "wav", value_name = "FORMAT")]
+    pub format: Vec<OutputFormatArg>,
+
+    /// Cover image for m4b and mp3 (JPEG or PNG; other images are converted) [default: the
+    /// EPUB's cover].
+    #[arg(long, value_name = "FILE")]
+    pub cover: Option<PathBuf>,
+
+    /// Loudness of m4b, mp3 and opus: a target in LUFS (integrated; one static gain for the whole
+    /// book, less if the true peak would pass -3 dBTP), or `off`. The WAVs are never changed.
+    #[arg(long, value_name = "LUFS|off", default_value = "-19", allow_hyphen_values = true, value_parser = parse_loudness)]
+    pub loudness: LoudnessArg,
+
+    /// A clip played before the first chapter of the m4b, as its own chapter "Intro" (WAV, FLAC,
+    /// MP3, Ogg Vorbis or M4A/AAC; brought to the loudness target on its own).
+    #[arg(long, value_name = "FILE")]
+    pub intro: Option<PathBuf>,
+
+    /// A clip played after the last chapter of the m4b, as its own chapter "Outro".
+    #[arg(long, value_name = "FILE")]
+    pub outro: Option<PathBuf>,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormatArg {
+    Wav,
+    M4b,
+    Mp3,
+    Opus,
+}
+
+/// `--loudness`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoudnessArg {
+    Off,
+    Lufs(f64),
+}
+
+/// Loudness targets that make sense for speech, in LUFS.
+pub const LOUDNESS_RANGE: std::ops::RangeInclusive<f64> = -40.0..=-5.0;
+
+fn parse_loudness(text: &str) -> Result<LoudnessArg, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(LoudnessArg::Off);
+    }
+    let lufs: f64 = text.parse().map_err(|_| format!("'{text}' is neither a number of LUFS nor 'off'"))?;
+    if LOUDNESS_RANGE.contains(&lufs) {
+        Ok(LoudnessArg::Lufs(lufs))
+    } else {
+        Err(format!("{lufs} LUFS is outside {}..={}", LOUDNESS_RANGE.start(), LOUDNESS_RANGE.end()))
+    }
 }
 
 /// How text is cut into model calls.
@@ -239,8 +312,8 @@ pub struct ReadArgs {
     pub tables: bool,
 
     /// Format of stdin (`-`) [default: guessed from its content].
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<FormatArg>,
 
     /// Read a book whose stated language is not English (with English phonemes).
     #[arg(long)]
@@ -262,7 +335,7 @@ pub enum CodeArg {
     Announce,
 }
 
-/// `--format`.
+/// `--input-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
     Epub,
@@ -329,13 +402,25 @@ fn parse_speed(text: &str) -> Result<f32, SpeedError> {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     use super::*;
 
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn loudness_is_a_number_of_lufs_or_off() {
+        assert_eq!(parse_loudness("-19"), Ok(LoudnessArg::Lufs(-19.0)));
+        assert_eq!(parse_loudness("OFF"), Ok(LoudnessArg::Off));
+        assert!(parse_loudness("-90").unwrap_err().contains("outside"));
+        assert!(parse_loudness("loud").unwrap_err().contains("neither"));
+        let cli = Cli::parse_from(["audiobook", "build", "b.epub", "--format", "wav,m4b", "--loudness", "-16"]);
+        let Command::Build(args) = cli.command else { panic!("not a build") };
+        assert_eq!(args.export.format, [OutputFormatArg::Wav, OutputFormatArg::M4b]);
+        assert_eq!(args.export.loudness, LoudnessArg::Lufs(-16.0));
     }
 
     #[test]

@@ -1,33 +1,28 @@
 //! `audiobook build`: flags to settings, then the library's read -> plan -> build, with progress
-//! on the terminal and the exit status the summary calls for.
+//! on the terminal and the exit status the summary calls for; with `--each`, once per book of a
+//! folder, on one engine.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::args::{BuildArgs, ModelArgs};
+use super::one_line;
 use super::plan::{report_reading, warn_unspoken};
 use super::printer::Printer;
 use super::progress::{BuildProgress, clock};
 use super::settings;
 use crate::error::{ExitStatus, Result};
-use crate::kokoro::assets;
-use crate::narrate::{self, ReadBook};
+use crate::kokoro::{Engine, assets};
+use crate::narrate::{self, ReadBook, Settings};
 
 pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
     let started = Instant::now();
     let settings = settings::build_settings(args);
-    let ReadBook { book, left_out } = narrate::read(&args.inputs, &settings)?;
-    report_reading(&book, &left_out, printer);
-    let plan = narrate::plan(&book, &settings)?;
-    warn_unspoken(&plan, printer);
-
-    let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs));
-    let job = narrate::open_job(&outdir, &settings)?;
-    let files = assets::ensure(&settings::asset_overrides(models), printer)?;
-    let sessions = settings.sessions.min(plan.chapters.iter().map(|c| c.chunks.len()).sum::<usize>().max(1));
-    let engine = narrate::start_engine(&files, &narrate::Settings { sessions, ..settings.clone() })?;
+    // Before reading the book: a missing ffmpeg should not cost the user a long read and plan.
+    narrate::check_outputs(&settings)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let handler_stop = Arc::clone(&stop);
@@ -41,47 +36,124 @@ pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
         handler_printer.important("\naudiobook: stopping after the chunks in progress (Ctrl-C again to stop now)");
     });
 
-    let mut progress = BuildProgress::new(*printer);
-    let summary = narrate::build(&job, &book, &plan, &engine, &mut |e| progress.show(&e), &stop, started)?;
-    progress.finish();
+    let mut engine = None;
+    let book = Book { settings: &settings, models, printer, stop: &stop, each: args.each };
+    if !args.each {
+        let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs));
+        return Ok(book.build(&args.inputs, &outdir, &mut engine, started)?.into());
+    }
+    let root = args.output.clone().unwrap_or_else(|| PathBuf::from("."));
+    let mut worst = ExitStatus::Success;
+    for input in narrate::books_in(&args.inputs)? {
+        let outdir = root.join(narrate::default_outdir(std::slice::from_ref(&input)));
+        printer.info(&format!("audiobook: {} -> {}", input.display(), outdir.display()));
+        let status = match book.build(std::slice::from_ref(&input), &outdir, &mut engine, Instant::now()) {
+            Ok(status) => status,
+            Err(err) => {
+                printer.error(&one_line(&err.to_string()), err.hint().as_deref());
+                err.exit_status()
+            }
+        };
+        worst = worse(worst, status);
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    Ok(worst.into())
+}
 
-    let outdir = &summary.outdir;
-    if summary.interrupted {
-        // Said even with --quiet: the exit code alone would not tell how to go on.
-        printer.important(&format!(
-            "audiobook: interrupted with {} of {} chapters done; run the same command to resume",
-            summary.chapters_done, summary.chapters
+/// Of two outcomes, the one the exit code reports: an interruption, then our failures, then the
+/// user's mistakes, then partial builds.
+fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
+    let rank = |s: ExitStatus| match s {
+        ExitStatus::Success => 0,
+        ExitStatus::Partial => 1,
+        ExitStatus::User => 2,
+        ExitStatus::Failure => 3,
+        ExitStatus::Interrupted => 4,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// What every book of a build shares.
+struct Book<'a> {
+    settings: &'a Settings,
+    models: &'a ModelArgs,
+    printer: &'a Printer,
+    stop: &'a AtomicBool,
+    /// Whether more books follow on the same engine.
+    each: bool,
+}
+
+impl Book<'_> {
+    /// Reads, plans and narrates one book into `outdir`, starting the engine on first need.
+    fn build(
+        &self,
+        inputs: &[PathBuf],
+        outdir: &Path,
+        engine: &mut Option<Engine>,
+        started: Instant,
+    ) -> Result<ExitStatus> {
+        let (settings, printer) = (self.settings, self.printer);
+        let ReadBook { book, left_out } = narrate::read(inputs, settings)?;
+        report_reading(&book, &left_out, printer);
+        let plan = narrate::plan(&book, settings)?;
+        warn_unspoken(&plan, printer);
+
+        let job = narrate::open_job(outdir, settings)?;
+        let engine = match engine {
+            Some(engine) => engine,
+            None => {
+                let files = assets::ensure(&settings::asset_overrides(self.models), printer)?;
+                // One book needs no more sessions than it has chunks; the next books of --each may.
+                let chunks = plan.chapters.iter().map(|c| c.chunks.len()).sum::<usize>().max(1);
+                let sessions = if self.each { settings.sessions } else { settings.sessions.min(chunks) };
+                engine.insert(narrate::start_engine(&files, &Settings { sessions, ..settings.clone() })?)
+            }
+        };
+
+        let mut progress = BuildProgress::new(*printer);
+        let summary = narrate::build(&job, &book, &plan, engine, &mut |e| progress.show(&e), self.stop, started)?;
+        progress.finish();
+
+        let outdir = &summary.outdir;
+        if summary.interrupted {
+            // Said even with --quiet: the exit code alone would not tell how to go on.
+            printer.important(&format!(
+                "audiobook: interrupted with {} of {} chapters done; run the same command to resume",
+                summary.chapters_done, summary.chapters
+            ));
+            return Ok(ExitStatus::Interrupted);
+        }
+        if summary.chunks_failed > 0 {
+            printer.important(&format!(
+                "audiobook: error: {} chunks failed; {} of {} chapters written to {outdir}; run the same command to retry the rest",
+                summary.chunks_failed, summary.chapters_done, summary.chapters
+            ));
+            return Ok(ExitStatus::Partial);
+        }
+        let wall = summary.wall_ms as f64 / 1000.0;
+        let pool = &summary.pool;
+        printer.info(&format!(
+            "audiobook: {} chapters ({} of audio) in {outdir}; {} rendered in {:.1} s ({:.2}x real time){}",
+            summary.chapters,
+            clock(summary.duration_ms.unwrap_or(0)),
+            clock(summary.audio_ms_rendered),
+            wall,
+            summary.audio_ms_rendered as f64 / 1000.0 / wall.max(1e-3),
+            summary.peak_rss_bytes.map_or_else(String::new, |b| format!(", peak memory {:.0} MB", b as f64 / 1e6))
         ));
-        return Ok(ExitStatus::Interrupted.into());
-    }
-    if summary.chunks_failed > 0 {
-        printer.important(&format!(
-            "audiobook: error: {} chunks failed; {} of {} chapters written to {outdir}; run the same command to retry the rest",
-            summary.chunks_failed, summary.chapters_done, summary.chapters
+        if pool.chunks == 0 {
+            return Ok(ExitStatus::Success);
+        }
+        printer.info(&format!(
+            "audiobook: engine: {} sessions, {} chunks, {} errors, {:.2}x real time per session, loaded in {:.2} s",
+            pool.sessions,
+            pool.chunks,
+            pool.errors,
+            pool.x_real_time,
+            summary.load_ms as f64 / 1000.0
         ));
-        return Ok(ExitStatus::Partial.into());
+        Ok(ExitStatus::Success)
     }
-    let wall = summary.wall_ms as f64 / 1000.0;
-    let pool = &summary.pool;
-    printer.info(&format!(
-        "audiobook: {} chapters ({} of audio) in {outdir}; {} rendered in {:.1} s ({:.2}x real time){}",
-        summary.chapters,
-        clock(summary.duration_ms.unwrap_or(0)),
-        clock(summary.audio_ms_rendered),
-        wall,
-        summary.audio_ms_rendered as f64 / 1000.0 / wall.max(1e-3),
-        summary.peak_rss_bytes.map_or_else(String::new, |b| format!(", peak memory {:.0} MB", b as f64 / 1e6))
-    ));
-    if pool.chunks == 0 {
-        return Ok(ExitStatus::Success.into());
-    }
-    printer.info(&format!(
-        "audiobook: engine: {} sessions, {} chunks, {} errors, {:.2}x real time per session, loaded in {:.2} s",
-        pool.sessions,
-        pool.chunks,
-        pool.errors,
-        pool.x_real_time,
-        summary.load_ms as f64 / 1000.0
-    ));
-    Ok(ExitStatus::Success.into())
 }

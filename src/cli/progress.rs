@@ -92,6 +92,11 @@ impl BuildProgress {
                 self.chapter_finished(*chapter, title, audio, *duration_ms)
             }
             Event::ChunkFailed { chapter, text, error } => self.chunk_failed(*chapter, text, error),
+            Event::OutputWritten { format, path, duration_ms } => {
+                if self.human() {
+                    self.printer.info(&format!("  wrote {path} ({format}, {})", clock(*duration_ms)));
+                }
+            }
             Event::Summary(_) => {}
         }
     }

@@ -2,9 +2,11 @@
 //! library's, and that decides nothing itself.
 
 use super::args::{
-    BuildArgs, ChunkArgs, CodeArg, FormatArg, ModelArgs, NotesArg, PauseArgs, ReadArgs, SayArgs, VoiceArgs,
+    BuildArgs, ChunkArgs, CodeArg, ExportArgs, FormatArg, LoudnessArg, ModelArgs, NotesArg, OutputFormatArg, PauseArgs,
+    ReadArgs, SayArgs, VoiceArgs,
 };
 use crate::assemble::Pauses;
+use crate::export::{ExportSettings, LoudnessTarget, OutputFormat};
 use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
 use crate::kokoro::SessionConfig;
 use crate::kokoro::assets::AssetOverrides;
@@ -46,6 +48,7 @@ pub fn build_settings(args: &BuildArgs) -> Settings {
             arena: !args.tuning.no_arena,
         },
         sessions: args.jobs.map_or_else(narrate::cores, usize::from),
+        export: export_settings(&args.export),
         ..plan_settings(&args.voice, &args.read, &args.chunks)
     }
 }
@@ -64,6 +67,28 @@ pub fn say_settings(args: &SayArgs) -> Settings {
     }
 }
 
+fn export_settings(args: &ExportArgs) -> ExportSettings {
+    ExportSettings {
+        formats: args
+            .format
+            .iter()
+            .map(|f| match f {
+                OutputFormatArg::Wav => OutputFormat::Wav,
+                OutputFormatArg::M4b => OutputFormat::M4b,
+                OutputFormatArg::Mp3 => OutputFormat::Mp3,
+                OutputFormatArg::Opus => OutputFormat::Opus,
+            })
+            .collect(),
+        cover: args.cover.clone(),
+        intro: args.intro.clone(),
+        outro: args.outro.clone(),
+        loudness: match args.loudness {
+            LoudnessArg::Off => LoudnessTarget::Off,
+            LoudnessArg::Lufs(lufs) => LoudnessTarget::Lufs(lufs),
+        },
+    }
+}
+
 fn ingest_options(read: &ReadArgs) -> IngestOptions {
     IngestOptions {
         keep_front_matter: read.keep_front_matter,
@@ -79,7 +104,7 @@ fn ingest_options(read: &ReadArgs) -> IngestOptions {
             CodeArg::Read => CodeMode::Read,
             CodeArg::Announce => CodeMode::Announce,
         },
-        stdin_format: read.format.map(|f| match f {
+        stdin_format: read.input_format.map(|f| match f {
             FormatArg::Epub => Format::Epub,
             FormatArg::Markdown => Format::Markdown,
             FormatArg::Text => Format::Text,
@@ -116,6 +141,7 @@ mod tests {
         assert_eq!(settings.chunks, ChunkConfig::default());
         assert_eq!(settings.session, SessionConfig::default());
         assert_eq!(settings.read, IngestOptions::default());
+        assert_eq!(settings.export, ExportSettings::default());
         assert_eq!((settings.voice, settings.speed, settings.sessions), (defaults.voice, defaults.speed, 3));
     }
 }

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::export::OutputFormat;
 use crate::kokoro::PoolStats;
 
 /// One thing that happened in a build. Serialised with its name in the field `event`, in
@@ -29,6 +30,9 @@ pub enum Event {
     ChunkFailed { chapter: usize, text: String, error: String },
     /// A chapter's WAV and sidecar are written.
     ChapterFinished { chapter: usize, title: String, audio: String, timings: String, duration_ms: u64 },
+    /// An encoded output file is written (m4b, or one chapter's mp3 or opus), once every chapter
+    /// is done.
+    OutputWritten { format: OutputFormat, path: String, duration_ms: u64 },
     /// The last event: how the build ended.
     Summary(Summary),
 }

@@ -35,5 +35,6 @@ pub fn book_index(meta: &BookMeta, plan: &BookPlan, states: &[ChapterState], set
         sample_rate: SAMPLE_RATE,
         duration_ms: start_ms,
         chapters,
+        loudness: None,
     }
 }

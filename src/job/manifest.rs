@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::assemble::Pauses;
+use crate::export::OutputFormat;
 use crate::hash;
 use crate::ingest::Book;
 
@@ -109,6 +110,31 @@ pub struct Manifest {
     pub settings: Settings,
     pub inputs: Vec<InputRecord>,
     pub chapters: Vec<ChapterRecord>,
+    /// The book's loudness once measured (absent in manifests older than the field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness: Option<LoudnessRecord>,
+    /// Encoded outputs (m4b, mp3, opus) and what they were made from.
+    #[serde(default)]
+    pub outputs: Vec<OutputRecord>,
+}
+
+/// The book's loudness as measured from its chapter WAVs, kept so a rerun need not read every
+/// WAV again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoudnessRecord {
+    /// Hash of the chapters' keys: the measurement holds while they do.
+    pub key: String,
+    pub measured_lufs: f64,
+    pub true_peak_dbtp: f64,
+}
+
+/// An encoded output: its files, and the key over everything they were made from (chapters,
+/// encoder settings, tags, cover, gain). A rerun with the same key and the files there skips it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputRecord {
+    pub format: OutputFormat,
+    pub key: String,
+    pub files: Vec<String>,
 }
 
 #[cfg(test)]

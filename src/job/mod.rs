@@ -6,7 +6,9 @@
 //! pool (`render`), assembles each chapter as soon as all its chunks are stored (`chapter`), and
 //! records it in the manifest (`manifest`, in the folder `dir`). A run killed at any point loses
 //! at most the chunks being rendered; the same command later skips everything finished and ends
-//! with the same bytes as a run never interrupted. Progress goes out as [`Event`]s.
+//! with the same bytes as a run never interrupted. Once every chapter is done it measures the
+//! book's loudness, writes `book.json` and encodes the asked-for formats from the chapter WAVs
+//! (`outputs`). Progress goes out as [`Event`]s.
 
 mod chapter;
 mod chapters;
@@ -14,6 +16,7 @@ pub mod dir;
 mod events;
 mod index;
 pub mod manifest;
+mod outputs;
 mod render;
 mod tasks;
 
@@ -31,6 +34,7 @@ pub use self::render::{ChunkFailure, check_every_word_heard};
 use self::render::{Renderer, Update};
 use self::tasks::Task;
 use crate::assemble::Pauses;
+use crate::export::ExportSettings;
 use crate::ingest::BookMeta;
 use crate::kokoro::{Engine, SAMPLE_RATE};
 use crate::plan::{BookPlan, estimated_chunk_ms};
@@ -56,6 +60,8 @@ pub struct JobSettings {
     pub pauses: Pauses,
     /// Recorded in the manifest; the chunks themselves come planned.
     pub chunk_target_tokens: usize,
+    /// What is encoded from the chapter WAVs once they are all done.
+    pub export: ExportSettings,
 }
 
 /// How a job ended.
@@ -128,7 +134,14 @@ impl Job {
             dir: &self.dir,
             pauses: settings.pauses,
             states,
-            manifest: Manifest { format: MANIFEST_VERSION, settings: job_settings, inputs, chapters: Vec::new() },
+            manifest: Manifest {
+                format: MANIFEST_VERSION,
+                settings: job_settings,
+                inputs,
+                chapters: Vec::new(),
+                loudness: previous.as_ref().and_then(|m| m.loudness.clone()),
+                outputs: previous.as_ref().map(|m| m.outputs.clone()).unwrap_or_default(),
+            },
             failed_keys: HashSet::new(),
             outcome: Outcome {
                 chapters: plan.chapters.len(),
@@ -162,15 +175,19 @@ impl Job {
             };
             coordinator.render(&renderer, &tasks)?;
         }
-        let Coordinator { states, manifest, mut outcome, .. } = coordinator;
+        let Coordinator { states, mut manifest, mut outcome, events, .. } = coordinator;
         outcome.interrupted = stop.load(Ordering::SeqCst) && states.iter().any(|s| !s.is_done());
         if states.iter().all(ChapterState::is_done) {
-            let index = index::book_index(meta, plan, &states, &manifest.settings);
+            let mut index = index::book_index(meta, plan, &states, &manifest.settings);
+            index.loudness = outputs::loudness(&self.dir, &states, settings.export.loudness, &mut manifest)?;
             outcome.duration_ms = Some(index.duration_ms);
             let path = self.dir.root().join("book.json");
             let json = serde_json::to_vec_pretty(&index).map_err(|source| JobError::Json { path, source })?;
             self.dir.write_output("book.json", &json)?;
+            self.dir.save_manifest(&manifest)?;
             clean_chunks(&self.dir, &states);
+            outcome.interrupted =
+                outputs::encode(&self.dir, meta, &index, &states, &settings.export, &mut manifest, events, stop)?;
         }
         Ok(outcome)
     }

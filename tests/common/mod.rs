@@ -1,6 +1,6 @@
 //! Shared helpers of the end-to-end tests: the real model files and the built binary.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -50,4 +50,23 @@ pub fn read_wav(bytes: &[u8]) -> (hound::WavSpec, Vec<f32>) {
 /// Root mean square of samples.
 pub fn rms(samples: &[f32]) -> f32 {
     (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
+}
+
+/// Each build event's fields as docs/events.md lists them: the first backquoted column of the
+/// table under `## `kind``, and the `pool` object's under "`pool`:".
+pub fn documented_events() -> std::collections::BTreeMap<String, Vec<String>> {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.md")).unwrap();
+    let mut events = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        if let Some(kind) = line.strip_prefix("## `").and_then(|l| l.strip_suffix('`')) {
+            current = Some(kind.to_string());
+        } else if line == "`pool`:" {
+            current = Some("summary.pool".to_string());
+        } else if let (Some(kind), Some(field)) = (&current, line.strip_prefix("| `")) {
+            let field = field.split('`').next().unwrap().to_string();
+            events.entry(kind.clone()).or_insert_with(Vec::new).push(field);
+        }
+    }
+    events
 }

@@ -1,0 +1,353 @@
+//! What listeners play: the finished chapter WAVs turned into an M4B audiobook (AAC, both chapter
+//! forms, tags, cover) or one MP3 or Opus file per chapter, through the system ffmpeg, with one
+//! static loudness gain for the whole book.
+//!
+//! This is the job's last step. It reads only the chapter WAVs (the chunk store is gone by then),
+//! so adding a format to a finished build encodes without rendering anything; each output has a
+//! key over the chapters' keys, the encoder settings, the tags, the cover and the gain, and the
+//! job skips an output whose key and files are already there. WAV needs nothing; the other
+//! formats need ffmpeg, checked by `check` before any rendering starts.
+
+mod chapters;
+mod clip;
+mod cover;
+mod ffmpeg;
+pub mod loudness;
+mod m4b;
+pub mod metadata;
+mod sink;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::cover::Cover;
+pub use self::loudness::{LoudnessTarget, Measurement};
+pub use self::metadata::Tags;
+pub use self::sink::{AudioSink, stream_wav, wav_samples};
+use crate::hash;
+
+/// A kind of output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFormat {
+    /// A WAV and a timing sidecar per chapter (always written: the source of every other format).
+    Wav,
+    /// One AAC audiobook with chapters, `book.m4b`.
+    M4b,
+    /// One MP3 per chapter, beside its WAV.
+    Mp3,
+    /// One Ogg Opus file per chapter, beside its WAV.
+    Opus,
+}
+
+impl OutputFormat {
+    /// The name used on the command line, in events and in the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Wav => "wav",
+            OutputFormat::M4b => "m4b",
+            OutputFormat::Mp3 => "mp3",
+            OutputFormat::Opus => "opus",
+        }
+    }
+
+    /// Whether it is encoded by ffmpeg (everything but WAV).
+    pub fn encoded(self) -> bool {
+        self != OutputFormat::Wav
+    }
+
+    /// What the encoder is asked for: part of the output's key, so a change re-encodes.
+    fn encoder_settings(self) -> &'static str {
+        match self {
+            OutputFormat::Wav => "pcm_s16le",
+            OutputFormat::M4b => m4b::ENCODER,
+            OutputFormat::Mp3 => chapters::MP3_ENCODER,
+            OutputFormat::Opus => chapters::OPUS_ENCODER,
+        }
+    }
+}
+
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a build writes besides the chapter WAVs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportSettings {
+    /// The formats asked for; WAV is written whether or not it is listed.
+    pub formats: Vec<OutputFormat>,
+    /// A cover image for M4B and MP3 instead of the book's own.
+    pub cover: Option<PathBuf>,
+    pub loudness: LoudnessTarget,
+    /// A clip played before the first chapter of the M4B, as its own chapter "Intro".
+    pub intro: Option<PathBuf>,
+    /// A clip played after the last chapter of the M4B, as its own chapter "Outro".
+    pub outro: Option<PathBuf>,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            formats: vec![OutputFormat::Wav],
+            cover: None,
+            loudness: LoudnessTarget::default(),
+            intro: None,
+            outro: None,
+        }
+    }
+}
+
+impl ExportSettings {
+    /// The formats ffmpeg encodes, each once, in a fixed order.
+    pub fn encoded(&self) -> Vec<OutputFormat> {
+        let mut formats: Vec<OutputFormat> = self.formats.iter().copied().filter(|f| f.encoded()).collect();
+        formats.sort();
+        formats.dedup();
+        formats
+    }
+}
+
+/// Why an output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{format} needs ffmpeg: install it (Debian: apt install ffmpeg) or use --format wav")]
+    NoFfmpeg { format: OutputFormat },
+    #[error("{}: cannot read the cover image: {source}", path.display())]
+    Cover { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot read the chapter audio: {source}", path.display())]
+    Wav { path: PathBuf, source: hound::Error },
+    #[error("{}: cannot start ffmpeg: {source}", path.display())]
+    Spawn { path: PathBuf, source: std::io::Error },
+    #[error("{}: ffmpeg failed: {last_line}", path.display())]
+    Ffmpeg { path: PathBuf, last_line: String },
+    #[error("{}: cannot read the clip: {source}", path.display())]
+    Clip { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot decode the clip (WAV, FLAC, MP3, Ogg Vorbis and M4A/AAC are read): {source}", path.display())]
+    Decode { path: PathBuf, source: symphonia::core::errors::Error },
+    #[error("{}: the clip has no audio", path.display())]
+    NoAudio { path: PathBuf },
+    #[error("{}: cannot resample the clip to 24 kHz: {source}", path.display())]
+    Resample { path: PathBuf, source: clip::ResampleError },
+    /// Ctrl-C while encoding: the build ends as interrupted, and a rerun encodes again.
+    #[error("interrupted while encoding")]
+    Interrupted,
+    #[error("cannot measure loudness: {source}")]
+    Meter { source: ebur128::Error },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// Checks, before anything is rendered, that every asked-for format can be written: ffmpeg is on
+/// PATH if any format needs it, and `--cover`, `--intro` and `--outro` name readable files.
+pub fn check(settings: &ExportSettings) -> Result<(), ExportError> {
+    if let Some(format) = settings.encoded().first()
+        && ffmpeg::find().is_none()
+    {
+        return Err(ExportError::NoFfmpeg { format: *format });
+    }
+    if let Some(path) = &settings.cover {
+        std::fs::File::open(path).map_err(|source| ExportError::Cover { path: path.clone(), source })?;
+    }
+    for path in settings.intro.iter().chain(&settings.outro) {
+        std::fs::File::open(path).map_err(|source| ExportError::Clip { path: path.clone(), source })?;
+    }
+    Ok(())
+}
+
+/// What an output may carry besides the chapters: a cover, and for the M4B an intro and outro
+/// with the loudness target they are brought to.
+#[derive(Debug, Default)]
+pub struct Extras {
+    pub cover: Option<Cover>,
+    pub intro: Option<ClipFile>,
+    pub outro: Option<ClipFile>,
+    pub loudness: LoudnessTarget,
+}
+
+/// An intro or outro file and the hash of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClipFile {
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+impl ClipFile {
+    /// Hashes the file (decoding waits until an M4B is actually encoded).
+    pub fn open(path: &Path) -> Result<Self, ExportError> {
+        let sha256 = hash::file_sha256(path).map_err(|source| ExportError::Clip { path: path.into(), source })?;
+        Ok(Self { path: path.into(), sha256 })
+    }
+}
+
+impl Extras {
+    /// The cover (`--cover` or the book's), intro and outro as `settings` ask.
+    pub fn prepare(
+        settings: &ExportSettings,
+        book_cover: Option<&crate::ingest::Cover>,
+        scratch: &Path,
+    ) -> Result<Self, ExportError> {
+        Ok(Self {
+            cover: Cover::prepare(settings.cover.as_deref(), book_cover, scratch)?,
+            intro: settings.intro.as_deref().map(ClipFile::open).transpose()?,
+            outro: settings.outro.as_deref().map(ClipFile::open).transpose()?,
+            loudness: settings.loudness,
+        })
+    }
+}
+
+/// A finished book as the encoders see it.
+#[derive(Debug, Clone)]
+pub struct BookAudio {
+    /// The output folder, where the chapter WAVs are and the outputs go.
+    pub dir: PathBuf,
+    pub tags: Tags,
+    pub chapters: Vec<ChapterAudio>,
+}
+
+/// One finished chapter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChapterAudio {
+    pub title: String,
+    /// Its WAV's file name in the output folder.
+    pub wav: String,
+}
+
+impl ChapterAudio {
+    /// A file beside the WAV with the same stem.
+    fn sibling(&self, extension: &str) -> String {
+        let stem = self.wav.strip_suffix(".wav").unwrap_or(&self.wav);
+        format!("{stem}.{extension}")
+    }
+}
+
+/// A file an encoder wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub format: OutputFormat,
+    /// Its name in the output folder.
+    pub file: String,
+    pub duration_ms: u64,
+}
+
+/// The files `format` makes for `book`, by name in the output folder.
+pub fn output_files(format: OutputFormat, book: &BookAudio) -> Vec<String> {
+    match format {
+        OutputFormat::Wav => book.chapters.iter().map(|c| c.wav.clone()).collect(),
+        OutputFormat::M4b => vec![m4b::FILE.to_string()],
+        OutputFormat::Mp3 => book.chapters.iter().map(|c| c.sibling("mp3")).collect(),
+        OutputFormat::Opus => book.chapters.iter().map(|c| c.sibling("opus")).collect(),
+    }
+}
+
+/// Bumped when what an encoder writes changes for the same inputs.
+const KEY_VERSION: &str = "audiobook-export-v1";
+
+/// The key of an output: a hash of everything that changes its bytes. `chapter_keys` are the
+/// chapters' own keys (which cover their audio), so a changed chapter changes every output.
+pub fn output_key(
+    format: OutputFormat,
+    book: &BookAudio,
+    chapter_keys: &[String],
+    extras: &Extras,
+    gain_db: f64,
+) -> String {
+    // Only the M4B carries the intro and outro (and their gain follows the target).
+    let clips = (format == OutputFormat::M4b && (extras.intro.is_some() || extras.outro.is_some()))
+        .then(|| (&extras.intro, &extras.outro, format!("{:?}", extras.loudness)));
+    hash::json_sha256(&(
+        KEY_VERSION,
+        format,
+        format.encoder_settings(),
+        chapter_keys,
+        &book.chapters,
+        &book.tags,
+        extras.cover.as_ref().map(|c| &c.sha256),
+        format!("{gain_db:.2}"),
+        clips,
+    ))
+}
+
+/// Encodes `book` as `format` with `gain_db` applied, reporting each file as it is written;
+/// `stop` (Ctrl-C) ends it with [`ExportError::Interrupted`].
+pub fn encode(
+    format: OutputFormat,
+    book: &BookAudio,
+    extras: &Extras,
+    gain_db: f64,
+    scratch: &Path,
+    stop: &AtomicBool,
+    written: &mut dyn FnMut(Written),
+) -> Result<(), ExportError> {
+    let ffmpeg = ffmpeg::find().ok_or(ExportError::NoFfmpeg { format })?;
+    let gain = loudness::linear(gain_db);
+    let cover = extras.cover.as_ref();
+    match format {
+        OutputFormat::Wav => Ok(()),
+        OutputFormat::M4b => m4b::encode(&ffmpeg, book, extras, gain, scratch, stop).map(written),
+        OutputFormat::Mp3 | OutputFormat::Opus => chapters::encode(&ffmpeg, format, book, cover, gain, stop, written),
+    }
+}
+
+/// Plain strings as ffmpeg arguments.
+fn args<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<OsString> {
+    items.into_iter().map(OsString::from).collect()
+}
+
+/// Samples to whole milliseconds (rounded down, as the sidecars count).
+fn samples_ms(samples: u64) -> u64 {
+    samples * 1000 / u64::from(crate::kokoro::SAMPLE_RATE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book() -> BookAudio {
+        BookAudio {
+            dir: PathBuf::from("out"),
+            tags: Tags { title: "T".into(), authors: vec![], language: None, voice: "bf_lily".into(), year: None },
+            chapters: vec![ChapterAudio { title: "One".into(), wav: "01-one.wav".into() }],
+        }
+    }
+
+    #[test]
+    fn per_chapter_files_sit_beside_their_wav_and_the_m4b_is_one_file() {
+        assert_eq!(output_files(OutputFormat::Mp3, &book()), ["01-one.mp3"]);
+        assert_eq!(output_files(OutputFormat::Opus, &book()), ["01-one.opus"]);
+        assert_eq!(output_files(OutputFormat::M4b, &book()), ["book.m4b"]);
+    }
+
+    #[test]
+    fn output_keys_change_with_chapters_tags_gain_and_format() {
+        let keys = vec!["a".to_string()];
+        let none = Extras::default();
+        let base = output_key(OutputFormat::M4b, &book(), &keys, &none, 1.0);
+        assert_eq!(base, output_key(OutputFormat::M4b, &book(), &keys, &none, 1.0));
+        assert_ne!(base, output_key(OutputFormat::Mp3, &book(), &keys, &none, 1.0));
+        assert_ne!(base, output_key(OutputFormat::M4b, &book(), &["b".to_string()], &none, 1.0));
+        assert_ne!(base, output_key(OutputFormat::M4b, &book(), &keys, &none, 1.5));
+        let mut retitled = book();
+        retitled.tags.title = "U".into();
+        assert_ne!(base, output_key(OutputFormat::M4b, &retitled, &keys, &none, 1.0));
+        let intro = Extras { intro: Some(ClipFile { path: "i.mp3".into(), sha256: "s".into() }), ..Extras::default() };
+        assert_ne!(base, output_key(OutputFormat::M4b, &book(), &keys, &intro, 1.0));
+        let mp3 = output_key(OutputFormat::Mp3, &book(), &keys, &none, 1.0);
+        assert_eq!(mp3, output_key(OutputFormat::Mp3, &book(), &keys, &intro, 1.0), "only the M4B has the intro");
+    }
+
+    #[test]
+    fn encoded_formats_are_listed_once_without_wav() {
+        let settings = ExportSettings {
+            formats: vec![OutputFormat::Opus, OutputFormat::Wav, OutputFormat::M4b, OutputFormat::Opus],
+            ..ExportSettings::default()
+        };
+        assert_eq!(settings.encoded(), [OutputFormat::M4b, OutputFormat::Opus]);
+        assert!(ExportSettings::default().encoded().is_empty());
+    }
+}
