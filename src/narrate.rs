@@ -230,14 +230,7 @@ pub fn build(
     let outcome = job.run(&book.meta, InputRecord::from_book(book), plan, engine, events, stop)?;
     let summary = Summary {
         outdir: job.outdir().display().to_string(),
-        chapters: outcome.chapters,
-        chapters_done: outcome.chapters_done,
-        chapters_reused: outcome.chapters_reused,
-        chunks_rendered: outcome.chunks_rendered,
-        chunks_failed: outcome.chunks_failed,
-        audio_ms_rendered: outcome.audio_ms_rendered,
-        duration_ms: outcome.duration_ms,
-        interrupted: outcome.interrupted,
+        outcome,
         wall_ms: started.elapsed().as_millis() as u64,
         load_ms: engine.load_ms(),
         peak_rss_bytes: peak_rss_bytes(),

@@ -117,18 +117,18 @@ impl Book<'_> {
         progress.finish();
 
         let outdir = &summary.outdir;
-        if summary.interrupted {
+        if summary.outcome.interrupted {
             // Said even with --quiet: the exit code alone would not tell how to go on.
             printer.important(&format!(
                 "audiobook: interrupted with {} of {} chapters done; run the same command to resume",
-                summary.chapters_done, summary.chapters
+                summary.outcome.chapters_done, summary.outcome.chapters
             ));
             return Ok(ExitStatus::Interrupted);
         }
-        if summary.chunks_failed > 0 {
+        if summary.outcome.chunks_failed > 0 {
             printer.important(&format!(
                 "audiobook: error: {} chunks failed; {} of {} chapters written to {outdir}; run the same command to retry the rest",
-                summary.chunks_failed, summary.chapters_done, summary.chapters
+                summary.outcome.chunks_failed, summary.outcome.chapters_done, summary.outcome.chapters
             ));
             return Ok(ExitStatus::Partial);
         }
@@ -136,11 +136,11 @@ impl Book<'_> {
         let pool = &summary.pool;
         printer.info(&format!(
             "audiobook: {} chapters ({} of audio) in {outdir}; {} rendered in {:.1} s ({:.2}x real time){}",
-            summary.chapters,
-            clock(summary.duration_ms.unwrap_or(0)),
-            clock(summary.audio_ms_rendered),
+            summary.outcome.chapters,
+            clock(summary.outcome.duration_ms.unwrap_or(0)),
+            clock(summary.outcome.audio_ms_rendered),
             wall,
-            summary.audio_ms_rendered as f64 / 1000.0 / wall.max(1e-3),
+            summary.outcome.audio_ms_rendered as f64 / 1000.0 / wall.max(1e-3),
             summary.peak_rss_bytes.map_or_else(String::new, |b| format!(", peak memory {:.0} MB", b as f64 / 1e6))
         ));
         if pool.chunks == 0 {

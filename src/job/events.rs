@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Outcome;
 use crate::export::OutputFormat;
 use crate::kokoro::PoolStats;
 
@@ -37,22 +38,12 @@ pub enum Event {
     Summary(Summary),
 }
 
-/// How a build ended, with the engine's figures.
+/// How a build ended (the job's [`Outcome`], its fields inline), with the engine's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Summary {
     pub outdir: String,
-    pub chapters: usize,
-    pub chapters_done: usize,
-    /// Chapters skipped because an earlier run finished them.
-    pub chapters_reused: usize,
-    pub chunks_rendered: usize,
-    pub chunks_failed: usize,
-    /// Audio rendered this run, in ms.
-    pub audio_ms_rendered: u64,
-    /// The book's total duration, when every chapter is done.
-    pub duration_ms: Option<u64>,
-    pub interrupted: bool,
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// Wall time of the whole command, in ms.
     pub wall_ms: u64,
     /// Time to read the model and build the sessions, in ms.
@@ -73,5 +64,35 @@ mod tests {
         let json = serde_json::to_string(&event).unwrap();
         assert_eq!(json, r#"{"event":"chunk_rendered","chapter":2,"audio_ms":1500}"#);
         assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), event);
+    }
+
+    #[test]
+    fn the_summary_carries_the_outcome_inline() {
+        let outcome = Outcome {
+            chapters: 2,
+            chapters_done: 2,
+            chapters_reused: 1,
+            chunks_rendered: 3,
+            chunks_failed: 0,
+            audio_ms_rendered: 9000,
+            interrupted: false,
+            duration_ms: Some(20_000),
+        };
+        let pool = PoolStats {
+            sessions: 2,
+            busy: 0,
+            waiting: 0,
+            chunks: 3,
+            errors: 0,
+            audio_ms: 9000,
+            busy_ms: 4000,
+            x_real_time: 2.25,
+            load_ms: 700,
+        };
+        let summary =
+            Summary { outdir: "out".into(), outcome, wall_ms: 5000, load_ms: 800, peak_rss_bytes: None, pool };
+        let json: serde_json::Value = serde_json::to_value(Event::Summary(summary.clone())).unwrap();
+        assert_eq!((json["event"].as_str(), json["chapters_reused"].as_u64()), (Some("summary"), Some(1)));
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), Event::Summary(summary));
     }
 }

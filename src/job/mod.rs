@@ -65,7 +65,7 @@ pub struct JobSettings {
 }
 
 /// How a job ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub chapters: usize,
     pub chapters_done: usize,
