@@ -44,7 +44,7 @@ fn epub(dir: &Path) -> PathBuf {
 <package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid">
   <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
     <dc:identifier id="uid">urn:uuid:export-test</dc:identifier><dc:title>The Test; Book = 1</dc:title>
-    <dc:creator>A. Writer</dc:creator><dc:language>en</dc:language>
+    <dc:creator>A. Writer</dc:creator><dc:language>en</dc:language><dc:date>2019-06-01</dc:date>
   </metadata>
   <manifest>
     <item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>
@@ -164,6 +164,7 @@ fn an_epub_becomes_an_m4b_with_its_chapters_tags_cover_and_loudness_and_mp3_and_
     assert_eq!(tags["artist"], "A. Writer");
     assert_eq!(tags["album_artist"], "A. Writer");
     assert_eq!(tags["genre"], "Audiobook");
+    assert_eq!(tags["date"], "2019", "the year of dc:date");
     assert_eq!(tags["composer"], "bf_lily", "the voice is the narrator");
     assert_eq!(tags["media_type"], "2", "stik = Audiobook");
     assert_eq!(tags["major_brand"], "M4B ");
@@ -221,6 +222,7 @@ fn an_epub_becomes_an_m4b_with_its_chapters_tags_cover_and_loudness_and_mp3_and_
             assert_eq!(tags["artist"], "A. Writer", "{file}");
             assert_eq!(tags["track"].as_str(), Some(format!("{}/2", i + 1).as_str()), "{file}");
             assert_eq!(tags["genre"], "Audiobook", "{file}");
+            assert_eq!(tags["date"], "2019", "{file}");
             assert_eq!(streams(&probe, "video").len(), cover, "{file}: cover only in MP3");
             let length = seconds(&probe["format"]["duration"]);
             assert!((length - chapter["duration_ms"].as_f64().unwrap() / 1000.0).abs() < 0.1, "{file}: {length}");

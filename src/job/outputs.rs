@@ -91,8 +91,7 @@ pub fn encode(
             authors: index.authors.clone(),
             language: index.language.clone(),
             voice: index.voice.clone(),
-            // No reader states a publication date yet; the tag follows when one does.
-            year: None,
+            year: meta.date.as_deref().and_then(year),
         },
         chapters: index
             .chapters
@@ -135,4 +134,25 @@ pub fn encode(
         dir.save_manifest(manifest)?;
     }
     Ok(false)
+}
+
+/// The year of a stated date: its first four characters when they are digits (`2023-01-25`,
+/// `2023`), else none (a date such as `Spring 1923` is not guessed at).
+fn year(date: &str) -> Option<String> {
+    let year = date.trim().get(..4)?;
+    year.bytes().all(|b| b.is_ascii_digit()).then(|| year.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_year_is_the_four_digits_a_date_starts_with() {
+        assert_eq!(year("2023-01-25").as_deref(), Some("2023"));
+        assert_eq!(year(" 1923 ").as_deref(), Some("1923"));
+        assert_eq!(year("2023-01-25T10:00:00Z").as_deref(), Some("2023"));
+        assert_eq!(year("Spring 1923"), None);
+        assert_eq!(year("99"), None);
+    }
 }
