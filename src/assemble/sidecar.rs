@@ -184,10 +184,18 @@ pub struct BookLoudness {
     pub measured_lufs: f64,
     /// True peak of the WAVs, dBTP.
     pub true_peak_dbtp: f64,
-    /// The static gain applied when encoding: toward the target, less if the true peak would
-    /// pass -3 dBTP.
+    /// The static gain applied when encoding: the target less the measured loudness.
     pub gain_db: f64,
     pub target_lufs: f64,
+    /// The ceiling of the true-peak limiter that follows the gain, dBTP.
+    #[serde(default)]
+    pub limiter_ceiling_dbtp: f64,
+    /// Whether the limiter turned any peak down.
+    #[serde(default)]
+    pub limited: bool,
+    /// The most it turned the audio down, dB (0 when it never acted).
+    #[serde(default)]
+    pub limited_db: f64,
 }
 
 /// A chapter's place in the whole book.

@@ -184,7 +184,8 @@ pub struct ExportArgs {
     pub cover: Option<PathBuf>,
 
     /// Loudness of m4b, mp3 and opus: a target in LUFS (integrated; one static gain for the whole
-    /// book, less if the true peak would pass -3 dBTP), or `off`. The WAVs are never changed.
+    /// book, then a true-peak limiter holds -3 dBTP), or `off` (no gain, no limiter). The WAVs are
+    /// never changed.
     #[arg(long, value_name = "LUFS|off", default_value = "-19", allow_hyphen_values = true, value_parser = parse_loudness)]
     pub loudness: LoudnessArg,
 

@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::cover::Cover;
 use super::ffmpeg::Encoder;
+use super::limiter::Limited;
 use super::sink::stream_wav;
 use super::{BookAudio, ExportError, OutputFormat, Written, args, samples_ms};
 
@@ -16,13 +17,16 @@ use super::{BookAudio, ExportError, OutputFormat, Written, args, samples_ms};
 pub const MP3_ENCODER: &str = "libmp3lame -b:a 64k; id3v2.3";
 pub const OPUS_ENCODER: &str = "libopus -b:a 32k; ogg";
 
-/// Encodes every chapter WAV into its own file of `format`, scaled by `gain`.
+/// Encodes every chapter WAV into its own file of `format`, scaled by `gain` and, with `limit`,
+/// through its own true-peak limiter (each file is a stream of its own).
+#[allow(clippy::too_many_arguments)]
 pub fn encode(
     ffmpeg: &Path,
     format: OutputFormat,
     book: &BookAudio,
     cover: Option<&Cover>,
     gain: f32,
+    limit: bool,
     stop: &AtomicBool,
     written: &mut dyn FnMut(Written),
 ) -> Result<(), ExportError> {
@@ -55,7 +59,13 @@ pub fn encode(
 
         let file = chapter.sibling(extension);
         let mut encoder = Encoder::start(ffmpeg, &command, &book.dir.join(&file), stop)?;
-        let streamed = stream_wav(&book.dir.join(&chapter.wav), gain, &mut encoder);
+        let wav = book.dir.join(&chapter.wav);
+        let streamed = if limit {
+            let mut stage = Limited::new(&mut encoder);
+            stream_wav(&wav, gain, &mut stage).and_then(|n| stage.finish().map(|_| n))
+        } else {
+            stream_wav(&wav, gain, &mut encoder)
+        };
         let samples = *streamed.as_ref().unwrap_or(&0);
         encoder.finish(streamed.map(|_| ()))?;
         written(Written { format, file, duration_ms: samples_ms(samples) });

@@ -1,6 +1,8 @@
 //! Loudness: the whole book measured once (EBU R128 integrated loudness and true peak, with the
-//! `ebur128` crate) from its chapter WAVs, and one static gain toward a target, so chapters keep
-//! their levels relative to each other and nothing is compressed.
+//! `ebur128` crate) from its chapter WAVs, and one static gain that brings it to the target, so
+//! chapters keep their levels relative to each other. The peaks the gain pushes past -3 dBTP are
+//! held down by the true-peak limiter that follows it ([`super::limiter`]); nothing else is
+//! compressed.
 //!
 //! The gain is applied only where m4b, mp3 and opus are encoded; the WAVs stay as the model made
 //! them, so a resumed build still ends with the same bytes.
@@ -10,11 +12,12 @@ use std::path::Path;
 use ebur128::{EbuR128, Mode};
 
 use super::ExportError;
+use super::limiter::Limited;
 use super::sink::{AudioSink, stream_wav};
 use crate::kokoro::SAMPLE_RATE;
 
-/// The highest true peak the gain may lead to, in dBTP (the audiobook norm, with headroom for
-/// the lossy encoders' overshoot).
+/// The highest true peak an encoded book may have, in dBTP (the audiobook norm; the limiter's
+/// own ceiling is lower, for the lossy encoders' overshoot).
 pub const TRUE_PEAK_CEILING_DBTP: f64 = -3.0;
 
 /// The loudness a book is brought to.
@@ -88,14 +91,32 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The gain in dB that brings `measured` to `target` LUFS, less where the true peak would pass
-/// [`TRUE_PEAK_CEILING_DBTP`]; 0 for silence, which no gain makes audible.
+/// The gain in dB that brings `measured` to `target` LUFS; 0 for silence, which no gain makes
+/// audible. The limiter, not a smaller gain, keeps the peaks under [`TRUE_PEAK_CEILING_DBTP`]:
+/// speech peaks some 20 dB over its loudness, so a gain capped by the peak misses the target.
 pub fn gain_db(measured: &Measurement, target_lufs: f64) -> f64 {
     if measured.integrated_lufs <= -70.0 {
         return 0.0;
     }
-    let toward_target = target_lufs - measured.integrated_lufs;
-    round2(toward_target.min(TRUE_PEAK_CEILING_DBTP - measured.true_peak_dbtp))
+    round2(target_lufs - measured.integrated_lufs)
+}
+
+/// Runs the chapter WAVs with `gain_db` through the limiter as the M4B encode will, writing
+/// nothing; returns the most gain reduction it applies, in dB rounded to 0.01 (0 when it never
+/// acts), for book.json.
+pub fn limiting_db(wavs: &[impl AsRef<Path>], gain_db: f64) -> Result<f64, ExportError> {
+    struct Discard;
+    impl AudioSink for Discard {
+        fn samples(&mut self, _: &[f32]) -> Result<(), ExportError> {
+            Ok(())
+        }
+    }
+    let mut discard = Discard;
+    let mut stage = Limited::new(&mut discard);
+    for wav in wavs {
+        stream_wav(wav.as_ref(), linear(gain_db), &mut stage)?;
+    }
+    Ok(round2(stage.finish()?).max(0.0))
 }
 
 /// A gain in dB as a factor on samples.
@@ -108,11 +129,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_gain_reaches_the_target_unless_the_true_peak_would_pass_minus_3() {
+    fn the_gain_reaches_the_target_even_where_the_peaks_are_left_to_the_limiter() {
         let quiet = Measurement { integrated_lufs: -25.0, true_peak_dbtp: -12.0 };
         assert_eq!(gain_db(&quiet, -19.0), 6.0);
         let peaky = Measurement { integrated_lufs: -25.0, true_peak_dbtp: -5.0 };
-        assert_eq!(gain_db(&peaky, -19.0), 2.0, "only up to -3 dBTP");
+        assert_eq!(gain_db(&peaky, -19.0), 6.0, "the limiter holds the peaks");
         let loud = Measurement { integrated_lufs: -14.0, true_peak_dbtp: -1.0 };
         assert_eq!(gain_db(&loud, -19.0), -5.0);
         let silence = Measurement { integrated_lufs: -70.0, true_peak_dbtp: -70.0 };

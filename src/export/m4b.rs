@@ -15,6 +15,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::clip::{self, Clip};
 use super::ffmpeg::Encoder;
+use super::limiter::Limited;
 use super::loudness::{self, LoudnessTarget};
 use super::metadata::{self, Mark};
 use super::sink::{stream_wav, wav_samples};
@@ -39,7 +40,9 @@ fn load_clip(file: Option<&ClipFile>, target: LoudnessTarget) -> Result<Option<C
 }
 
 /// Encodes the intro, the book's chapter WAVs in order (scaled by `gain`) and the outro into
-/// `book.m4b`.
+/// `book.m4b`, all through one true-peak limiter unless loudness is off: the book is one stream,
+/// so the limiter's state runs on across chapter boundaries, and it keeps every sample count, so
+/// the chapter marks stay where the WAVs put them.
 pub fn encode(
     ffmpeg: &Path,
     book: &BookAudio,
@@ -89,18 +92,24 @@ pub fn encode(
     command.extend(args(["-movflags", "+faststart", "-brand", "M4B ", "-f", "ipod"]));
 
     let mut encoder = Encoder::start(ffmpeg, &command, &target, stop)?;
-    let streamed = (|| {
+    let feed = |sink: &mut dyn AudioSink| -> Result<(), ExportError> {
         if let Some(intro) = &intro {
-            encoder.samples(&intro.samples)?;
+            sink.samples(&intro.samples)?;
         }
         for chapter in &book.chapters {
-            stream_wav(&book.dir.join(&chapter.wav), gain, &mut encoder)?;
+            stream_wav(&book.dir.join(&chapter.wav), gain, sink)?;
         }
         if let Some(outro) = &outro {
-            encoder.samples(&outro.samples)?;
+            sink.samples(&outro.samples)?;
         }
         Ok(())
-    })();
+    };
+    let streamed = if extras.loudness == LoudnessTarget::Off {
+        feed(&mut encoder)
+    } else {
+        let mut stage = Limited::new(&mut encoder);
+        feed(&mut stage).and_then(|()| stage.finish()).map(|_| ())
+    };
     encoder.finish(streamed)?;
     Ok(Written { format: OutputFormat::M4b, file: FILE.to_string(), duration_ms: samples_ms(start) })
 }

@@ -12,6 +12,7 @@ mod chapters;
 mod clip;
 mod cover;
 mod ffmpeg;
+pub mod limiter;
 pub mod loudness;
 mod m4b;
 pub mod metadata;
@@ -246,10 +247,11 @@ pub fn output_files(format: OutputFormat, book: &BookAudio) -> Vec<String> {
 }
 
 /// Bumped when what an encoder writes changes for the same inputs.
-const KEY_VERSION: &str = "audiobook-export-v1";
+const KEY_VERSION: &str = "audiobook-export-v2";
 
 /// The key of an output: a hash of everything that changes its bytes. `chapter_keys` are the
-/// chapters' own keys (which cover their audio), so a changed chapter changes every output.
+/// chapters' own keys (which cover their audio), so a changed chapter changes every output; the
+/// limiter's settings are in it whenever loudness is on, since the limiter runs then.
 pub fn output_key(
     format: OutputFormat,
     book: &BookAudio,
@@ -270,7 +272,14 @@ pub fn output_key(
         extras.cover.as_ref().map(|c| &c.sha256),
         format!("{gain_db:.2}"),
         clips,
+        limits(extras).then_some(limiter::SETTINGS),
     ))
+}
+
+/// Whether the encode runs the true-peak limiter: whenever loudness is on (`--loudness off` means
+/// the audio as the model made it, no gain and no limiter).
+fn limits(extras: &Extras) -> bool {
+    extras.loudness != LoudnessTarget::Off
 }
 
 /// Encodes `book` as `format` with `gain_db` applied, reporting each file as it is written;
@@ -290,7 +299,9 @@ pub fn encode(
     match format {
         OutputFormat::Wav => Ok(()),
         OutputFormat::M4b => m4b::encode(&ffmpeg, book, extras, gain, scratch, stop).map(written),
-        OutputFormat::Mp3 | OutputFormat::Opus => chapters::encode(&ffmpeg, format, book, cover, gain, stop, written),
+        OutputFormat::Mp3 | OutputFormat::Opus => {
+            chapters::encode(&ffmpeg, format, book, cover, gain, limits(extras), stop, written)
+        }
     }
 }
 
@@ -324,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn output_keys_change_with_chapters_tags_gain_and_format() {
+    fn output_keys_change_with_chapters_tags_gain_limiter_and_format() {
         let keys = vec!["a".to_string()];
         let none = Extras::default();
         let base = output_key(OutputFormat::M4b, &book(), &keys, &none, 1.0);
@@ -337,6 +348,8 @@ mod tests {
         assert_ne!(base, output_key(OutputFormat::M4b, &retitled, &keys, &none, 1.0));
         let intro = Extras { intro: Some(ClipFile { path: "i.mp3".into(), sha256: "s".into() }), ..Extras::default() };
         assert_ne!(base, output_key(OutputFormat::M4b, &book(), &keys, &intro, 1.0));
+        let off = Extras { loudness: LoudnessTarget::Off, ..Extras::default() };
+        assert_ne!(base, output_key(OutputFormat::M4b, &book(), &keys, &off, 1.0), "no limiter when off");
         let mp3 = output_key(OutputFormat::Mp3, &book(), &keys, &none, 1.0);
         assert_eq!(mp3, output_key(OutputFormat::Mp3, &book(), &keys, &intro, 1.0), "only the M4B has the intro");
     }

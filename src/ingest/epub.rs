@@ -312,6 +312,7 @@ fn read_meta(epub: &rbook::Epub, entries: &HashMap<String, Vec<u8>>) -> BookMeta
     let title = md.title().map(|t| squash(t.value())).unwrap_or_default();
     let authors = md.creators().map(|c| squash(c.value())).filter(|s| !s.is_empty()).collect();
     let language = md.language().map(|l| l.value().trim().to_string()).filter(|s| !s.is_empty());
+    let date = md.publication_date().map(|d| d.as_str().trim().to_string()).filter(|s| !s.is_empty());
     let cover = epub.manifest().cover_image().and_then(|c| {
         let key = zip_key(&c.href().decode());
         // The zip was already scanned under the caps, so this read is bounded.
@@ -321,7 +322,7 @@ fn read_meta(epub: &rbook::Epub, entries: &HashMap<String, Vec<u8>>) -> BookMeta
         };
         Some(Cover { media_type: c.media_type().to_string(), bytes })
     });
-    BookMeta { title, authors, language, cover }
+    BookMeta { title, authors, language, cover, date }
 }
 
 fn toc_nodes(

@@ -45,7 +45,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<Bo
     if chapters.is_empty() {
         return Err(IngestError::NoText { path: path.to_path_buf() });
     }
-    let meta = BookMeta { title: page_title, ..BookMeta::default() };
+    let meta = BookMeta { title: page_title, date: parsed.front_date, ..BookMeta::default() };
     Ok(Book { meta, chapters, warnings })
 }
 
@@ -53,6 +53,7 @@ struct Parsed {
     blocks: Vec<Block>,
     notes: Vec<Block>,
     front_title: Option<String>,
+    front_date: Option<String>,
 }
 
 fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
@@ -75,6 +76,7 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
     let mut cells: Vec<String> = Vec::new();
     let mut in_note = false;
     let mut front_title = None;
+    let mut front_date = None;
     let ctx = |quote: usize, items: usize| {
         if quote > 0 {
             BlockKind::Quote
@@ -89,7 +91,8 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
             match event {
                 Event::Text(t) => m.push_str(&t),
                 Event::End(TagEnd::MetadataBlock(kind)) => {
-                    front_title = front_matter_title(m, kind);
+                    front_title = front_matter_value(m, kind, "title");
+                    front_date = front_matter_value(m, kind, "date");
                     meta = None;
                 }
                 _ => {}
@@ -214,7 +217,7 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
     }
     b.flush(BlockKind::Paragraph, in_note);
     let notes = if opts.notes == NotesMode::End { b.notes } else { Vec::new() };
-    Parsed { blocks: b.out, notes, front_title }
+    Parsed { blocks: b.out, notes, front_title, front_date }
 }
 
 struct Builder<'a> {
@@ -308,15 +311,16 @@ fn level_num(level: HeadingLevel) -> u8 {
     }
 }
 
-/// `title:` from YAML (`title: "Tutorial"`) or TOML (`title = "Tutorial"`) front matter.
-fn front_matter_title(meta: &str, kind: MetadataBlockKind) -> Option<String> {
+/// A value such as `title:` from YAML (`title: "Tutorial"`) or TOML (`title = "Tutorial"`) front
+/// matter.
+fn front_matter_value(meta: &str, kind: MetadataBlockKind, key: &str) -> Option<String> {
     let sep = match kind {
         MetadataBlockKind::YamlStyle => ':',
         MetadataBlockKind::PlusesStyle => '=',
     };
     meta.lines().find_map(|l| {
         let (k, v) = l.split_once(sep)?;
-        (k.trim() == "title").then(|| v.trim().trim_matches(['"', '\'']).trim().to_string()).filter(|v| !v.is_empty())
+        (k.trim() == key).then(|| v.trim().trim_matches(['"', '\'']).trim().to_string()).filter(|v| !v.is_empty())
     })
 }
 
@@ -422,5 +426,14 @@ mod tests {
         let b = book(md, &IngestOptions { tables: true, ..IngestOptions::default() });
         let texts: Vec<_> = b.chapters[0].blocks.iter().map(|b| b.text.as_str()).collect();
         assert_eq!(texts, ["A; B", "1; x"]);
+    }
+
+    #[test]
+    fn front_matter_states_the_date_in_yaml_or_toml() {
+        let yaml = book("---\ntitle: Page\ndate: \"2021-03-04\"\n---\nWords.\n", &IngestOptions::default());
+        assert_eq!(yaml.meta.date.as_deref(), Some("2021-03-04"));
+        let toml = book("+++\ndate = 1999\n+++\nWords.\n", &IngestOptions::default());
+        assert_eq!(toml.meta.date.as_deref(), Some("1999"));
+        assert_eq!(book("Words.\n", &IngestOptions::default()).meta.date, None);
     }
 }

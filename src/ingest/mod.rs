@@ -39,6 +39,9 @@ pub struct BookMeta {
     pub language: Option<String>,
     /// The cover image, kept for output formats that embed one (M4B, EPUB 3).
     pub cover: Option<Cover>,
+    /// The publication date as the book states it (EPUB `dc:date`, Markdown front matter
+    /// `date:`), often `2023-01-25` or just a year; outputs tag its year.
+    pub date: Option<String>,
 }
 
 /// A cover image as stored in the book.

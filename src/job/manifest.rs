@@ -126,6 +126,17 @@ pub struct LoudnessRecord {
     pub key: String,
     pub measured_lufs: f64,
     pub true_peak_dbtp: f64,
+    /// What the limiter does to these chapters at one gain (absent in manifests older than the
+    /// field, or before a limiter pass): kept so a rerun need not run the WAVs through it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limiting: Option<LimitingRecord>,
+}
+
+/// The most gain reduction the limiter applies to the book at `gain_db`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LimitingRecord {
+    pub gain_db: f64,
+    pub limited_db: f64,
 }
 
 /// An encoded output: its files, and the key over everything they were made from (chapters,

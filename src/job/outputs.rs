@@ -7,7 +7,7 @@
 use super::chapters::ChapterState;
 use super::dir::{JobDir, STATE_DIR};
 use super::events::Event;
-use super::manifest::{LoudnessRecord, Manifest, OutputRecord};
+use super::manifest::{LimitingRecord, LoudnessRecord, Manifest, OutputRecord};
 use crate::assemble::sidecar::{BookIndex, BookLoudness};
 use crate::error::Result;
 use std::sync::atomic::AtomicBool;
@@ -18,8 +18,9 @@ use crate::export::{
 use crate::hash;
 use crate::ingest::BookMeta;
 
-/// The book's loudness and the gain toward `target`; `None` when loudness is off. Measures the
-/// WAVs only when the manifest has no measurement of these chapters.
+/// The book's loudness, the gain toward `target` and how much the limiter then turns the peaks
+/// down; `None` when loudness is off. Reads the WAVs (once to measure, once through the limiter)
+/// only when the manifest has no record of these chapters at this gain.
 pub fn loudness(
     dir: &JobDir,
     states: &[ChapterState],
@@ -33,16 +34,36 @@ pub fn loudness(
         _ => {
             let wavs: Vec<_> = states.iter().map(|s| dir.root().join(&s.files.audio)).collect();
             let m = export::loudness::measure(&wavs)?;
-            manifest.loudness =
-                Some(LoudnessRecord { key, measured_lufs: m.integrated_lufs, true_peak_dbtp: m.true_peak_dbtp });
+            manifest.loudness = Some(LoudnessRecord {
+                key,
+                measured_lufs: m.integrated_lufs,
+                true_peak_dbtp: m.true_peak_dbtp,
+                limiting: None,
+            });
             m
+        }
+    };
+    let gain_db = export::loudness::gain_db(&measured, target_lufs);
+    let record = manifest.loudness.as_mut().and_then(|r| r.limiting.as_mut().filter(|l| l.gain_db == gain_db));
+    let limited_db = match record {
+        Some(l) => l.limited_db,
+        None => {
+            let wavs: Vec<_> = states.iter().map(|s| dir.root().join(&s.files.audio)).collect();
+            let limited_db = export::loudness::limiting_db(&wavs, gain_db)?;
+            if let Some(r) = manifest.loudness.as_mut() {
+                r.limiting = Some(LimitingRecord { gain_db, limited_db });
+            }
+            limited_db
         }
     };
     Ok(Some(BookLoudness {
         measured_lufs: measured.integrated_lufs,
         true_peak_dbtp: measured.true_peak_dbtp,
-        gain_db: export::loudness::gain_db(&measured, target_lufs),
+        gain_db,
         target_lufs,
+        limiter_ceiling_dbtp: export::limiter::CEILING_DBTP,
+        limited: limited_db > 0.0,
+        limited_db,
     }))
 }
 
@@ -70,8 +91,7 @@ pub fn encode(
             authors: index.authors.clone(),
             language: index.language.clone(),
             voice: index.voice.clone(),
-            // No reader states a publication date yet; the tag follows when one does.
-            year: None,
+            year: meta.date.as_deref().and_then(year),
         },
         chapters: index
             .chapters
@@ -114,4 +134,25 @@ pub fn encode(
         dir.save_manifest(manifest)?;
     }
     Ok(false)
+}
+
+/// The year of a stated date: its first four characters when they are digits (`2023-01-25`,
+/// `2023`), else none (a date such as `Spring 1923` is not guessed at).
+fn year(date: &str) -> Option<String> {
+    let year = date.trim().get(..4)?;
+    year.bytes().all(|b| b.is_ascii_digit()).then(|| year.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_year_is_the_four_digits_a_date_starts_with() {
+        assert_eq!(year("2023-01-25").as_deref(), Some("2023"));
+        assert_eq!(year(" 1923 ").as_deref(), Some("1923"));
+        assert_eq!(year("2023-01-25T10:00:00Z").as_deref(), Some("2023"));
+        assert_eq!(year("Spring 1923"), None);
+        assert_eq!(year("99"), None);
+    }
 }
