@@ -9,11 +9,11 @@ use std::ops::Range;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::chunk::{self, Chunk, ChunkConfig, ChunkError, SentenceIn};
+use crate::chunk::{self, Chunk, ChunkConfig, ChunkError, SentenceIn, SplitWord};
 use crate::ingest::{Block, BlockKind, Book, Source};
 use crate::kokoro::SAMPLES_PER_FRAME;
 use crate::phonemize::Phonemizer;
-use crate::script::{self, Spoken};
+use crate::script::{self, LongTokenKind, ScriptOptions, Spoken};
 
 /// A whole book, planned.
 #[derive(Debug, Clone)]
@@ -30,6 +30,19 @@ pub struct ChapterPlan {
     pub blocks: Vec<PlannedBlock>,
     pub sentences: Vec<PlannedSentence>,
     pub chunks: Vec<Chunk>,
+    split_words: Vec<SplitWord>,
+}
+
+/// An opaque token of the book (a checksum, UUID, encoded blob, giant number or boundless word)
+/// that the script reads other than as written; the user is told (see [`ChapterPlan::long_tokens`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongTokenRead<'a> {
+    /// The token as the book has it.
+    pub original: &'a str,
+    pub kind: LongTokenKind,
+    /// What is said instead: an announcement ("a 64-character hex string"), the spelling, or ""
+    /// when it is left out.
+    pub spoken: &'a str,
 }
 
 /// A block of the book and how it is spoken.
@@ -62,6 +75,25 @@ impl ChapterPlan {
     /// timed but silent, so the user is told.
     pub fn unspoken_words(&self) -> impl Iterator<Item = &str> {
         self.chunks.iter().flat_map(|c| &c.tokens).filter(|t| t.is_word && t.ids.is_empty()).map(|t| t.text.as_str())
+    }
+
+    /// Opaque tokens read other than as written, in order: a listener does not hear them as the
+    /// book has them, so the user is told.
+    pub fn long_tokens(&self) -> impl Iterator<Item = LongTokenRead<'_>> {
+        self.blocks.iter().flat_map(|b| {
+            b.spoken.long_tokens().iter().map(|t| LongTokenRead {
+                original: b.spoken.source.get(t.source.clone()).unwrap_or(""),
+                kind: t.kind,
+                spoken: &t.spoken,
+            })
+        })
+    }
+
+    /// Words too long for one model call (more phoneme tokens than `max_tokens`), as the book has
+    /// them. Each is split across calls and timed as consecutive parts; the script reads the
+    /// usual culprits in shorter ways, so this is rare.
+    pub fn split_words(&self) -> impl Iterator<Item = &str> {
+        self.split_words.iter().map(|w| self.original_text(w.sentence, w.spoken.clone()))
     }
 
     /// Phoneme tokens to render.
@@ -104,13 +136,23 @@ pub fn estimated_chunk_ms(tokens: usize, speed: f32) -> u64 {
     (frames * (SAMPLES_PER_FRAME as f64 / 24.0) / speed.max(0.1) as f64) as u64
 }
 
-/// Plans every chapter of `book`.
+/// Plans every chapter of `book` with the script's default options.
 pub fn plan(book: &Book, g2p: &Phonemizer, config: &ChunkConfig) -> Result<BookPlan, ChunkError> {
+    plan_with(book, g2p, config, &ScriptOptions::default())
+}
+
+/// Plans every chapter of `book`, reading its text as `script` says.
+pub fn plan_with(
+    book: &Book,
+    g2p: &Phonemizer,
+    config: &ChunkConfig,
+    script: &ScriptOptions,
+) -> Result<BookPlan, ChunkError> {
     // The G2P is most of the cost; chapters are independent, so they are phonemized in parallel.
     let planned: Vec<ChapterPlan> = book
         .chapters
         .par_iter()
-        .map(|chapter| plan_chapter(0, &chapter.title, &chapter.blocks, g2p, config))
+        .map(|chapter| plan_chapter(&chapter.title, &chapter.blocks, g2p, config, script))
         .collect::<Result<_, _>>()?;
     // A chapter with nothing to say (an image page) gets no number and no file.
     let chapters = planned
@@ -123,16 +165,16 @@ pub fn plan(book: &Book, g2p: &Phonemizer, config: &ChunkConfig) -> Result<BookP
 }
 
 fn plan_chapter(
-    number: usize,
     title: &str,
     blocks: &[Block],
     g2p: &Phonemizer,
     config: &ChunkConfig,
+    script: &ScriptOptions,
 ) -> Result<ChapterPlan, ChunkError> {
     let mut planned_blocks = Vec::with_capacity(blocks.len());
     let mut sentences = Vec::new();
     for (b, block) in blocks.iter().enumerate() {
-        let spoken = script::for_listening(&block.text);
+        let spoken = script::for_listening_with(&block.text, script);
         for range in script::sentences(&spoken.text) {
             let mut text = spoken.text[range.clone()].to_string();
             let needs_stop = matches!(block.kind, BlockKind::Heading { .. } | BlockKind::ListItem | BlockKind::Table);
@@ -148,8 +190,15 @@ fn plan_chapter(
         .enumerate()
         .map(|(i, s)| SentenceIn { text: &s.text, starts_paragraph: i == 0 || sentences[i - 1].block != s.block })
         .collect();
-    let chunks = chunk::plan(&inputs, g2p, config)?;
-    Ok(ChapterPlan { number, title: title.to_string(), blocks: planned_blocks, sentences, chunks })
+    let planned = chunk::plan_reporting(&inputs, g2p, config)?;
+    Ok(ChapterPlan {
+        number: 0,
+        title: title.to_string(),
+        blocks: planned_blocks,
+        sentences,
+        chunks: planned.chunks,
+        split_words: planned.split_words,
+    })
 }
 
 /// One line of `audiobook plan`'s table or JSON.

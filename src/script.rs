@@ -3,15 +3,27 @@
 //!
 //! Takes a block's text, gives [`Spoken`] text (NFC; quotes, dashes and ellipses as the G2P
 //! expects them; abbreviations expanded so they neither end sentences nor get spelled; URLs and
-//! e-mail addresses read as their names, never letter by letter; note markers dropped) and the
-//! sentence ranges within it. Every spoken byte range maps back to a range of the NFC source text,
-//! so word timings can point at the book's own words.
+//! e-mail addresses read as their names, never letter by letter; note markers dropped; long
+//! tokens such as checksums, UUIDs and 200-character identifiers read as [`LongTokens`] says) and
+//! the sentence ranges within it. Every spoken byte range maps back to a range of the NFC source
+//! text, so word timings can point at the book's own words.
 
 use std::ops::Range;
 use std::sync::OnceLock;
 
 use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
+
+mod long_tokens;
+
+pub use long_tokens::{LongToken, LongTokenKind, LongTokens};
+
+/// How the script reads what is not plain prose. The default is what a listener wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScriptOptions {
+    /// Checksums, UUIDs, encoded data, giant numbers and boundless words.
+    pub long_tokens: LongTokens,
+}
 
 /// Spoken text and how it maps back to its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +33,7 @@ pub struct Spoken {
     /// The NFC source text the offsets in `pieces` refer to.
     pub source: String,
     pieces: Vec<Piece>,
+    long_tokens: Vec<LongToken>,
 }
 
 /// A run of spoken text that is either a verbatim copy of source text or a replacement for it.
@@ -62,6 +75,12 @@ impl Spoken {
         let range = self.source_range(spoken);
         self.source.get(range).unwrap_or("")
     }
+
+    /// Opaque tokens of the source read other than as written (announced, spelled or left out),
+    /// in order, so the user can be told.
+    pub fn long_tokens(&self) -> &[LongToken] {
+        &self.long_tokens
+    }
 }
 
 /// Builds spoken text piece by piece.
@@ -86,20 +105,42 @@ impl Builder {
     }
 }
 
-/// Makes text ready for the G2P: see the module documentation for what changes.
+/// Makes text ready for the G2P with the default options: see the module documentation.
 pub fn for_listening(text: &str) -> Spoken {
+    for_listening_with(text, &ScriptOptions::default())
+}
+
+/// Makes text ready for the G2P: see the module documentation for what changes.
+pub fn for_listening_with(text: &str, options: &ScriptOptions) -> Spoken {
     let source: String = text.nfc().collect();
     let mut out = Builder::default();
     let mut at = 0;
-    for m in patterns().find_iter(&source) {
-        push_chars(&mut out, &source, at..m.start());
-        let range = m.start()..m.end();
-        let replacement = replace_match(&source, range.clone());
-        out.push(range, &replacement, false);
-        at = m.end();
+    let mut opaque = Vec::new();
+    for found in long_tokens::find(&source, options.long_tokens) {
+        push_prose(&mut out, &source, at..found.range.start);
+        for segment in found.segments {
+            out.push(segment.source, &segment.spoken, segment.verbatim);
+        }
+        opaque.extend(found.opaque);
+        at = found.range.end;
     }
-    push_chars(&mut out, &source, at..source.len());
-    tidy_spaces(out, source)
+    push_prose(&mut out, &source, at..source.len());
+    let mut spoken = tidy_spaces(out, source);
+    spoken.long_tokens = opaque;
+    spoken
+}
+
+/// Copies `range` of the source, replacing what [`patterns`] finds in it.
+fn push_prose(out: &mut Builder, source: &str, range: Range<usize>) {
+    let mut at = range.start;
+    for m in patterns().find_iter(&source[range.clone()]) {
+        let matched = range.start + m.start()..range.start + m.end();
+        push_chars(out, source, at..matched.start);
+        let replacement = replace_match(source, matched.clone());
+        at = matched.end;
+        out.push(matched, &replacement, false);
+    }
+    push_chars(out, source, at..range.end);
 }
 
 /// URLs, e-mail addresses, abbreviations, note markers and runs of dots or hyphens, in one regex.
@@ -285,7 +326,7 @@ fn tidy_spaces(built: Builder, source: String) -> Spoken {
         }
     }
     out.pieces.retain(|p| !p.spoken.is_empty() || !p.verbatim);
-    Spoken { text: out.text, source, pieces: out.pieces }
+    Spoken { text: out.text, source, pieces: out.pieces, long_tokens: Vec::new() }
 }
 
 fn collapse(text: &str, after_space: bool) -> String {
@@ -427,6 +468,29 @@ mod tests {
         assert_eq!(s.source_text(find("Who")), "Who");
         assert_eq!(s.source_text(find("example dot org")), "www.example.org");
         assert_eq!(s.source_text(find("now")), "now");
+    }
+
+    #[test]
+    fn long_tokens_are_read_listenably_and_map_back_to_the_book() {
+        let hex = "5946f7a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5";
+        let text = format!("Sum {hex} for some_very_long_snake_case_identifier_name_here, Dr. Who.");
+        let s = for_listening(&text);
+        assert_eq!(
+            s.text,
+            "Sum a 64-character hex string for some very long snake case identifier name here, Doctor Who."
+        );
+        let find = |w: &str| s.text.find(w).map(|i| i..i + w.len()).unwrap();
+        assert_eq!(s.source_text(find("a 64-character hex string")), hex);
+        assert_eq!(s.source_text(find("hex")), hex, "each word of an announcement points at the token");
+        assert_eq!(s.source_text(find("snake")), "snake", "an identifier's words point at themselves");
+        assert_eq!(s.source_text(find("very long")), "very_long");
+        assert_eq!(s.source_text(find("Doctor")), "Dr. ");
+        assert_eq!(s.long_tokens().len(), 1);
+        assert_eq!(&s.source[s.long_tokens()[0].source.clone()], hex);
+
+        let skipped = for_listening_with(&text, &ScriptOptions { long_tokens: LongTokens::Skip });
+        assert!(skipped.text.starts_with("Sum for some very long"), "{}", skipped.text);
+        assert_eq!(skipped.source_text(0..3), "Sum");
     }
 
     #[test]

@@ -245,6 +245,18 @@ fn heading_line(line: &str) -> Option<bool> {
     marked.then_some(has_title)
 }
 
+/// Drops the underscores of `_emphasis_` (Project Gutenberg's italics), but keeps those inside
+/// a word, so that `snake_case_names` still split into their words when read.
+fn strip_emphasis(text: &str) -> String {
+    if !text.contains('_') {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let inside_word =
+        |i: usize| i > 0 && chars[i - 1].is_alphanumeric() && chars.get(i + 1).is_some_and(|c| c.is_alphanumeric());
+    chars.iter().enumerate().filter(|&(i, &c)| c != '_' || inside_word(i)).map(|(_, &c)| c).collect()
+}
+
 fn joined(p: &Para) -> String {
     p.lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ")
 }
@@ -256,7 +268,7 @@ fn chapters_from(paras: Vec<Para>, path: &Path, opts: &IngestOptions, book_title
         words: usize,
     }
     let block = |kind, text: &str, start: usize, end: usize| {
-        let t = clean_inline(&text.replace('_', "")).0;
+        let t = clean_inline(&strip_emphasis(text)).0;
         (!t.is_empty()).then(|| Block { kind, text: t, source: Source { file: path.to_path_buf(), range: start..end } })
     };
     let mut drafts = vec![Draft { title: None, blocks: Vec::new(), words: 0 }];
@@ -377,6 +389,19 @@ mod tests {
         assert_eq!(titles, ["CHAPTER I. Down the Hole", "CHAPTER II. The Pool"]);
         assert_eq!(b.chapters[0].blocks[1].text, "Alice was beginning to get.");
         assert_eq!(b.chapters[1].blocks[1].text, "Curious and curiouser.");
+    }
+
+    #[test]
+    fn emphasis_underscores_go_and_those_inside_identifiers_stay() {
+        assert_eq!(
+            strip_emphasis("It was a _dark_ and _stormy night_, _Pequod_'s"),
+            "It was a dark and stormy night, Pequod's"
+        );
+        assert_eq!(
+            strip_emphasis("call read_to_end or __init__ (snake_case)"),
+            "call read_to_end or init (snake_case)"
+        );
+        assert_eq!(strip_emphasis("é_ü _日本_"), "é_ü 日本");
     }
 
     #[test]
