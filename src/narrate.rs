@@ -24,6 +24,7 @@ use crate::language;
 use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan};
 use crate::say::{self, Speaker, Speech, SpeechSettings};
+use crate::script::ScriptOptions;
 
 /// Everything a narration is asked to do, whoever asks.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +39,8 @@ pub struct Settings {
     pub read: IngestOptions,
     /// Read a book whose language is not English anyway, with English phonemes.
     pub any_language: bool,
+    /// How the text is made speakable (checksums, UUIDs and the like).
+    pub script: ScriptOptions,
     /// How each model session runs.
     pub session: SessionConfig,
     /// Model sessions rendering at once.
@@ -55,6 +58,7 @@ impl Default for Settings {
             chunks: ChunkConfig::default(),
             read: IngestOptions::default(),
             any_language: false,
+            script: ScriptOptions::default(),
             session: SessionConfig::default(),
             sessions: cores(),
             export: ExportSettings::default(),
@@ -106,7 +110,7 @@ pub fn phonemizer(voice: &str) -> Result<Phonemizer> {
 /// to speak (only emoji or symbols, say) is an error, not an empty audiobook.
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
     let g2p = phonemizer(&settings.voice)?;
-    let plan = plan::plan(book, &g2p, &settings.chunks)?;
+    let plan = plan::plan_with(book, &g2p, &settings.chunks, &settings.script)?;
     if plan.chapters.iter().all(|c| c.word_count() == 0) {
         let first_file = book.chapters.iter().flat_map(|c| &c.blocks).next().map(|b| b.source.path_on_disk());
         return Err(Error::NoChapters { path: first_file.unwrap_or_else(|| PathBuf::from("-")) });

@@ -319,6 +319,12 @@ pub struct ReadArgs {
     /// Read a book whose stated language is not English (with English phonemes).
     #[arg(long)]
     pub any_language: bool,
+
+    /// Checksums, UUIDs, encoded data, giant numbers and boundless words: say what they are ("a
+    /// 64-character hex string"), spell them four characters at a time, or leave them out. Long
+    /// identifiers and paths are always read as their words.
+    #[arg(long, value_enum, default_value = "announce")]
+    pub long_tokens: LongTokensArg,
 }
 
 /// `--notes`.
@@ -334,6 +340,14 @@ pub enum CodeArg {
     Skip,
     Read,
     Announce,
+}
+
+/// `--long-tokens`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LongTokensArg {
+    Announce,
+    Spell,
+    Skip,
 }
 
 /// `--input-format`.

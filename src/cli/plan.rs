@@ -60,9 +60,33 @@ pub fn report_reading(book: &crate::ingest::Book, left_out: &[std::path::PathBuf
     }
 }
 
-/// Says which words will be silent because the English G2P cannot read their script.
+/// Says which words will be silent because the English G2P cannot read their script, which
+/// tokens are read other than as written (`--long-tokens`), and which words were too long for one
+/// model call.
 pub fn warn_unspoken(plan: &BookPlan, printer: &Printer) {
     for chapter in &plan.chapters {
+        let long: Vec<_> = chapter.long_tokens().collect();
+        if let Some(first) = long.first() {
+            let original: String = first.original.chars().take(40).collect();
+            let said =
+                if first.spoken.is_empty() { "left out".to_string() } else { format!("read as \"{}\"", first.spoken) };
+            printer.warn(&format!(
+                "chapter {} '{}': {} tokens read other than as written (e.g. '{original}' {said}; see --long-tokens)",
+                chapter.number,
+                chapter.title,
+                long.len()
+            ));
+        }
+        let split: Vec<&str> = chapter.split_words().collect();
+        if let Some(first) = split.first() {
+            let first: String = first.chars().take(40).collect();
+            printer.warn(&format!(
+                "chapter {} '{}': {} words too long for one model call are read in parts (e.g. '{first}')",
+                chapter.number,
+                chapter.title,
+                split.len()
+            ));
+        }
         let words: Vec<&str> = chapter.unspoken_words().collect();
         if let Some(first) = words.first() {
             printer.warn(&format!(

@@ -2,8 +2,8 @@
 //! library's, and that decides nothing itself.
 
 use super::args::{
-    BuildArgs, ChunkArgs, CodeArg, ExportArgs, FormatArg, LoudnessArg, ModelArgs, NotesArg, OutputFormatArg, PauseArgs,
-    ReadArgs, SayArgs, VoiceArgs,
+    BuildArgs, ChunkArgs, CodeArg, ExportArgs, FormatArg, LongTokensArg, LoudnessArg, ModelArgs, NotesArg,
+    OutputFormatArg, PauseArgs, ReadArgs, SayArgs, VoiceArgs,
 };
 use crate::assemble::Pauses;
 use crate::export::{ExportSettings, LoudnessTarget, OutputFormat};
@@ -11,6 +11,7 @@ use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
 use crate::kokoro::SessionConfig;
 use crate::kokoro::assets::AssetOverrides;
 use crate::narrate::{self, Settings};
+use crate::script::{LongTokens, ScriptOptions};
 
 /// The model-file flags, as the asset lookup wants them.
 pub fn asset_overrides(args: &ModelArgs) -> AssetOverrides {
@@ -32,6 +33,13 @@ pub fn plan_settings(voice: &VoiceArgs, read: &ReadArgs, chunks: &ChunkArgs) -> 
         chunks: narrate::chunk_config(usize::from(chunks.chunk_target), usize::from(chunks.chunk_max)),
         read: ingest_options(read),
         any_language: read.any_language,
+        script: ScriptOptions {
+            long_tokens: match read.long_tokens {
+                LongTokensArg::Announce => LongTokens::Announce,
+                LongTokensArg::Spell => LongTokens::Spell,
+                LongTokensArg::Skip => LongTokens::Skip,
+            },
+        },
         ..Settings::default()
     }
 }
