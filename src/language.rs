@@ -27,6 +27,8 @@ pub fn check_book(book: &mut Book, first_input: &Path, any_language: bool) -> Re
     if book.meta.language.is_none() && !any_language && book.chapters.len() > 1 {
         let file_of = |chapter: &Chapter| chapter.blocks.first().map(|b| b.source.file.clone());
         let files: BTreeSet<PathBuf> = book.chapters.iter().filter_map(file_of).collect();
+        // Only a tree of several files can hold a translation; one file is judged whole, below.
+        let files = if files.len() > 1 { files } else { BTreeSet::new() };
         for file in files {
             let chapters = book.chapters.iter().filter(|c| file_of(c).as_ref() == Some(&file));
             if blocks_look_english(chapters.flat_map(|c| &c.blocks)) == Some(false) {

@@ -25,6 +25,14 @@ fn a_book_in_another_language_is_refused_naming_the_file_with_a_hint() {
 
     let (code, err) = plan(&[file.to_str().unwrap(), "--any-language"]);
     assert_eq!(code, Some(0), "{err}");
+
+    // A file of several chapters is judged whole, not left out chapter by chapter.
+    let chapters = dir.path().join("kapitel.txt");
+    std::fs::write(&chapters, format!("CHAPTER I\n\n{}\n\nCHAPTER II\n\n{}\n", german.repeat(20), german.repeat(20)))
+        .unwrap();
+    let (code, err) = plan(&[chapters.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("kapitel.txt") && err.contains("does not read as English"), "{err}");
 }
 
 #[test]
