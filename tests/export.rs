@@ -197,10 +197,10 @@ fn an_epub_becomes_an_m4b_with_its_chapters_tags_cover_and_loudness_and_mp3_and_
     );
     assert_eq!(loudness["target_lufs"], -19.0);
     assert!((gain - (-19.0 - measured)).abs() < 0.011, "{loudness}");
-    assert_eq!(loudness["limiter_ceiling_dbtp"], -3.5);
+    assert_eq!(loudness["limiter_ceiling_dbtp"], -4.0);
     let limited_db = loudness["limited_db"].as_f64().unwrap();
     // Kokoro's peaks sit some 20 dB over its loudness, so at -19 LUFS the limiter has work.
-    assert!(peak + gain > -3.5, "the fixture does not exercise the limiter: {loudness}");
+    assert!(peak + gain > -4.0, "the fixture does not exercise the limiter: {loudness}");
     assert!(limited_db > 0.0 && loudness["limited"] == true, "{loudness}");
     let (lufs, true_peak) = ffmpeg_loudness(&m4b);
     eprintln!("m4b: {lufs} LUFS, {true_peak} dBTP; book.json: {loudness}");

@@ -25,15 +25,15 @@ use super::ExportError;
 use super::sink::AudioSink;
 use crate::kokoro::SAMPLE_RATE;
 
-/// The ceiling the limiter holds, in dBTP: half a dB under the -3 dBTP norm, because AAC and MP3
-/// decoding overshoot the PCM they were given by a few tenths of a dB.
-pub const CEILING_DBTP: f64 = -3.5;
+/// The ceiling the limiter holds, in dBTP: a dB under the -3 dBTP norm, because AAC and MP3
+/// decoding overshoot the PCM they were given (by 0.7 dB on The Waste Land at 64 kb/s AAC).
+pub const CEILING_DBTP: f64 = -4.0;
 /// How far ahead the limiter sees, and so how long its attack ramp is.
 pub const LOOKAHEAD_MS: f64 = 5.0;
 /// The time constant of the return to unity gain after a peak.
 pub const RELEASE_MS: f64 = 80.0;
 /// What the limiter does, for output keys: a change here re-encodes.
-pub const SETTINGS: &str = "true-peak limiter v1: ceiling -3.5 dBTP, 4x sinc peaks, look-ahead 5 ms, release 80 ms";
+pub const SETTINGS: &str = "true-peak limiter v1: ceiling -4 dBTP, 4x sinc peaks, look-ahead 5 ms, release 80 ms";
 
 /// Taps on each side of an interpolated point.
 const HALF_TAPS: usize = 8;
@@ -270,7 +270,7 @@ mod tests {
         // After the first attack ramp, the sine sits at the ceiling.
         let settled = true_peak_dbtp(&out[2400..]);
         assert!((settled - CEILING_DBTP).abs() <= 0.1, "{settled} dBTP");
-        assert!((reduction - 3.5).abs() < 0.2, "{reduction} dB");
+        assert!((reduction + CEILING_DBTP).abs() < 0.2, "{reduction} dB");
     }
 
     #[test]
@@ -305,9 +305,11 @@ mod tests {
         // look-ahead window, too.
         assert_eq!(out[..5800], input[..5800]);
         assert_eq!(out[32_000..], input[32_000..]);
-        // No step: neighbouring gains differ little.
-        let gains: Vec<f32> = (5800..32_000).filter(|&i| input[i].abs() > 0.1).map(|i| out[i] / input[i]).collect();
-        assert!(gains.windows(2).all(|w| (w[0] - w[1]).abs() < 0.02), "the gain curve is smooth");
+        // No step: the gain moves at most as fast as the 5 ms attack ramp (0.37 over 120 samples).
+        let gains: Vec<(usize, f32)> =
+            (5800..32_000).filter(|&i| input[i].abs() > 0.1).map(|i| (i, out[i] / input[i])).collect();
+        let smooth = gains.windows(2).all(|w| (w[0].1 - w[1].1).abs() <= 0.005 * (w[1].0 - w[0].0) as f32);
+        assert!(smooth, "the gain curve is smooth");
     }
 
     #[test]

@@ -132,10 +132,12 @@ pub struct LoudnessRecord {
     pub limiting: Option<LimitingRecord>,
 }
 
-/// The most gain reduction the limiter applies to the book at `gain_db`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// The most gain reduction the limiter applies to the book at `gain_db` with its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LimitingRecord {
     pub gain_db: f64,
+    /// [`crate::export::limiter::SETTINGS`] when it was run: other settings limit differently.
+    pub limiter: String,
     pub limited_db: f64,
 }
 

@@ -44,14 +44,16 @@ pub fn loudness(
         }
     };
     let gain_db = export::loudness::gain_db(&measured, target_lufs);
-    let record = manifest.loudness.as_mut().and_then(|r| r.limiting.as_mut().filter(|l| l.gain_db == gain_db));
+    let limiter = export::limiter::SETTINGS;
+    let record = manifest.loudness.as_ref().and_then(|r| r.limiting.as_ref());
+    let record = record.filter(|l| l.gain_db == gain_db && l.limiter == limiter);
     let limited_db = match record {
         Some(l) => l.limited_db,
         None => {
             let wavs: Vec<_> = states.iter().map(|s| dir.root().join(&s.files.audio)).collect();
             let limited_db = export::loudness::limiting_db(&wavs, gain_db)?;
             if let Some(r) = manifest.loudness.as_mut() {
-                r.limiting = Some(LimitingRecord { gain_db, limited_db });
+                r.limiting = Some(LimitingRecord { gain_db, limiter: limiter.to_string(), limited_db });
             }
             limited_db
         }
