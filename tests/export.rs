@@ -374,3 +374,33 @@ fn each_book_of_a_folder_gets_its_own_folder_on_one_engine_and_a_bad_one_does_no
     assert_eq!(summaries.len(), 2, "one summary per book built");
     assert_eq!(summaries[0]["load_ms"], summaries[1]["load_ms"], "the model is loaded once");
 }
+
+#[test]
+fn an_intro_or_outro_in_each_supported_format_decodes_to_24_khz_mono_of_its_length() {
+    require_ffmpeg();
+    let dir = tempfile::tempdir().unwrap();
+    // (file, codec options): WAV, FLAC, MP3, Ogg Vorbis and M4A/AAC, at rates other than ours.
+    let formats: [(&str, &[&str]); 5] = [
+        ("clip.wav", &[]),
+        ("clip.flac", &[]),
+        ("clip.mp3", &[]),
+        ("clip.ogg", &["-c:a", "libvorbis"]),
+        ("clip.m4a", &["-c:a", "aac"]),
+    ];
+    for (name, codec) in formats {
+        let path = dir.path().join(name);
+        let status = Process::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=330:d=1.2:sample_rate=44100", "-ac", "2"])
+            .args(codec)
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "ffmpeg made {name}");
+        let clip = audiobook::export::clip::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let seconds = clip.samples.len() as f64 / 24_000.0;
+        // AAC keeps its encoder priming (about 0.05 s); the others are exact to a few ms.
+        assert!((1.19..1.3).contains(&seconds), "{name} lasts {seconds} s");
+        let rms = (clip.samples.iter().map(|s| s * s).sum::<f32>() / clip.samples.len() as f32).sqrt();
+        assert!(rms > 0.03, "{name} is the tone, not silence: {rms}");
+    }
+}

@@ -9,7 +9,7 @@
 //! formats need ffmpeg, checked by `check` before any rendering starts.
 
 mod chapters;
-mod clip;
+pub mod clip;
 mod cover;
 mod ffmpeg;
 pub mod limiter;
