@@ -291,7 +291,8 @@ mod properties {
             let text = format!("{before}{open}{url}{close}{after}");
             let (out, _) = clean_inline(&text);
             prop_assert!(out.contains(&host), "{text:?} -> {out:?}");
-            prop_assert!(!out.contains("zqx"), "the path is dropped: {text:?} -> {out:?}");
+            // The path starts with "/zqx"; a random host may hold "zqx" itself.
+            prop_assert!(!out.contains("/zqx"), "the path is dropped: {text:?} -> {out:?}");
             let close = close.trim();
             if !close.is_empty() {
                 prop_assert!(out.contains(&format!("{host}{close}")), "{close:?} is kept: {text:?} -> {out:?}");
