@@ -23,6 +23,7 @@ use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language;
 use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan};
+pub use crate::say::check_text;
 use crate::say::{self, Speaker, Speech, SpeechSettings};
 use crate::script::ScriptOptions;
 
@@ -116,16 +117,6 @@ pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
         return Err(Error::NoChapters { path: first_file.unwrap_or_else(|| PathBuf::from("-")) });
     }
     Ok(plan)
-}
-
-/// Refuses a text with nothing to say in it before any model is loaded; `source_name` names it
-/// in the error (`<stdin>`, a file, a request field).
-pub fn check_text(text: &str, source_name: &str) -> Result<()> {
-    if text.chars().any(char::is_alphanumeric) {
-        Ok(())
-    } else {
-        Err(Error::EmptyText { source_name: source_name.into() })
-    }
 }
 
 /// Speaks `text` in the settings' voice, speed and pauses on `engine`, in memory.

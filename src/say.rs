@@ -43,6 +43,16 @@ pub struct TimedText {
     pub end_ms: u64,
 }
 
+/// Refuses a text with nothing to say in it, before any model is loaded; `source_name` names it
+/// in the error (`<stdin>`, a file, a request field).
+pub fn check_text(text: &str, source_name: &str) -> Result<()> {
+    if text.chars().any(char::is_alphanumeric) {
+        Ok(())
+    } else {
+        Err(Error::EmptyText { source_name: source_name.into() })
+    }
+}
+
 /// One chunk of speech as it should be heard: `silence` samples of pause, then `samples`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpokenChunk {
@@ -76,9 +86,7 @@ impl<'a> Speaker<'a> {
         g2p: &'a Phonemizer,
         settings: &SpeechSettings,
     ) -> Result<Self> {
-        if !text.chars().any(char::is_alphanumeric) {
-            return Err(Error::EmptyText { source_name: "the text".into() });
-        }
+        check_text(text, "the text")?;
         let paragraphs: Vec<String> = text.split("\n\n").map(str::to_string).collect();
         Ok(Self {
             pool,

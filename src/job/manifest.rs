@@ -5,8 +5,8 @@
 //! never needs rendering again; a chapter whose key is unchanged and whose files exist is done.
 //! The chunk files are the truth; the manifest records chapters and explains the folder.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::assemble::Pauses;
 use crate::export::OutputFormat;
 use crate::hash;
-use crate::ingest::Book;
+use crate::ingest::{self, Book};
 
 /// Version of this file's schema; bumped when a field changes meaning.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -56,8 +56,10 @@ impl InputRecord {
     /// The files `book` was read from, with their hashes (files that cannot be read again, such
     /// as stdin, are left out).
     pub fn from_book(book: &Book) -> Vec<Self> {
-        let files: BTreeSet<PathBuf> =
-            book.chapters.iter().flat_map(|c| &c.blocks).map(|b| b.source.path_on_disk()).collect();
+        // Blocks share a handful of sources: resolve each distinct one once (it looks at the disk).
+        let sources: BTreeMap<&Path, &ingest::Source> =
+            book.chapters.iter().flat_map(|c| &c.blocks).map(|b| (b.source.file.as_path(), &b.source)).collect();
+        let files: BTreeSet<PathBuf> = sources.into_values().map(ingest::Source::path_on_disk).collect();
         files
             .into_iter()
             .filter_map(|path| {
