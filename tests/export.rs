@@ -210,7 +210,7 @@ fn an_epub_becomes_an_m4b_with_its_chapters_tags_cover_and_loudness_and_mp3_and_
     assert!(wav_lufs < measured + 3.0, "the WAVs stay raw");
 
     // MP3 and Opus: one file per chapter beside its WAV, tagged.
-    for (extension, cover) in [("mp3", 1), ("opus", 0)] {
+    for extension in ["mp3", "opus"] {
         for (i, chapter) in chapters.iter().enumerate() {
             let file = chapter["audio"].as_str().unwrap().replace(".wav", &format!(".{extension}"));
             let probe = ffprobe(&out.join(&file));
@@ -223,7 +223,10 @@ fn an_epub_becomes_an_m4b_with_its_chapters_tags_cover_and_loudness_and_mp3_and_
             assert_eq!(tags["track"].as_str(), Some(format!("{}/2", i + 1).as_str()), "{file}");
             assert_eq!(tags["genre"], "Audiobook", "{file}");
             assert_eq!(tags["date"], "2019", "{file}");
-            assert_eq!(streams(&probe, "video").len(), cover, "{file}: cover only in MP3");
+            let pictures = streams(&probe, "video");
+            assert_eq!(pictures.len(), 1, "{file}: the EPUB's cover");
+            assert_eq!(pictures[0]["codec_name"], "png", "{file}");
+            assert_eq!(pictures[0]["disposition"]["attached_pic"], 1, "{file}");
             let length = seconds(&probe["format"]["duration"]);
             assert!((length - chapter["duration_ms"].as_f64().unwrap() / 1000.0).abs() < 0.1, "{file}: {length}");
         }
@@ -307,6 +310,14 @@ fn adding_m4b_to_a_finished_wav_build_renders_nothing_a_rerun_encodes_nothing_an
     assert!((outro_length - 1.0).abs() < 0.01, "{outro_length}");
     let total = intro_end + book["duration_ms"].as_f64().unwrap() / 1000.0 + outro_length;
     assert!((seconds(&probe["format"]["duration"]) - total).abs() <= AAC_FRAME_S, "{}", probe["format"]);
+
+    // A cover that is neither JPEG nor PNG goes into Opus converted to PNG, at its own size.
+    let gif = image(dir.path(), "cover.gif", "red");
+    let fifth = events(&build(&input, &out, &["--format", "opus", "--cover", gif.to_str().unwrap()]));
+    assert_eq!(fifth.last().unwrap()["chunks_rendered"], 0);
+    let probe = ffprobe(&out.join("01-arrival.opus"));
+    let picture = &streams(&probe, "video")[0];
+    assert_eq!((picture["codec_name"].as_str(), picture["width"].as_u64()), (Some("png"), Some(32)), "{picture}");
 }
 
 #[test]

@@ -178,8 +178,8 @@ pub struct ExportArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "wav", value_name = "FORMAT")]
     pub format: Vec<OutputFormatArg>,
 
-    /// Cover image for m4b and mp3 (JPEG or PNG; other images are converted) [default: the
-    /// EPUB's cover].
+    /// Cover image for m4b, mp3 and opus (JPEG or PNG; other images are converted) [default:
+    /// the EPUB's cover].
     #[arg(long, value_name = "FILE")]
     pub cover: Option<PathBuf>,
 

@@ -1,7 +1,7 @@
 //! MP3 and Opus: one file per chapter beside its WAV (same stem), for players and devices that
 //! take a folder of tracks. Each carries the chapter's title, the book as album, the authors as
-//! artist and its track number n/N; an MP3 also carries the cover as an attached picture (ID3
-//! `APIC`). Ogg Opus gets no cover: ffmpeg's Ogg muxer cannot attach one.
+//! artist, its track number n/N, and the cover: in an MP3 as an attached picture (ID3 `APIC`), in
+//! Ogg Opus as a `METADATA_BLOCK_PICTURE` comment read from an FFMETADATA input.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -15,7 +15,7 @@ use super::{BookAudio, ExportError, OutputFormat, Written, args, samples_ms};
 
 /// What ffmpeg is asked for (part of the output keys).
 pub const MP3_ENCODER: &str = "libmp3lame -b:a 64k; id3v2.3";
-pub const OPUS_ENCODER: &str = "libopus -b:a 32k; ogg";
+pub const OPUS_ENCODER: &str = "libopus -b:a 32k; ogg; picture comment";
 
 /// Encodes every chapter WAV into its own file of `format`, scaled by `gain` and, with `limit`,
 /// through its own true-peak limiter (each file is a stream of its own).
@@ -27,6 +27,7 @@ pub fn encode(
     cover: Option<&Cover>,
     gain: f32,
     limit: bool,
+    scratch: &Path,
     stop: &AtomicBool,
     written: &mut dyn FnMut(Written),
 ) -> Result<(), ExportError> {
@@ -34,15 +35,25 @@ pub fn encode(
         OutputFormat::Opus => ("opus", &["-c:a", "libopus", "-b:a", "32k", "-f", "opus"]),
         _ => ("mp3", &["-c:a", "libmp3lame", "-b:a", "64k", "-id3v2_version", "3", "-f", "mp3"]),
     };
-    let cover = cover.filter(|_| format == OutputFormat::Mp3);
+    // Opus: the cover as a comment, written once for every chapter.
+    let comment_file = match cover {
+        Some(cover) if format == OutputFormat::Opus => Some(cover.ogg_comment_file(ffmpeg, scratch)?),
+        _ => None,
+    };
+    let picture = cover.filter(|_| format == OutputFormat::Mp3);
     let total = book.chapters.len();
     for (i, chapter) in book.chapters.iter().enumerate() {
         let mut command = Vec::new();
-        if let Some(cover) = cover {
+        if let Some(cover) = picture {
             command.extend(cover.input_args());
         }
+        if let Some(file) = &comment_file {
+            command.extend(args(["-f", "ffmetadata", "-i"]));
+            command.push(file.as_os_str().to_owned());
+            command.extend(args(["-map_metadata", "1"]));
+        }
         command.extend(args(["-map", "0:a"]));
-        if let Some(cover) = cover {
+        if let Some(cover) = picture {
             command.extend(cover.output_args(1));
             command.extend(args(["-metadata:s:v", "title=Album cover", "-metadata:s:v", "comment=Cover (front)"]));
         }

@@ -1,10 +1,15 @@
-//! The cover image an M4B or MP3 carries: `--cover FILE`, or the EPUB's own cover, handed to
-//! ffmpeg as a file and attached as a picture (`covr` in MP4, `APIC` in ID3).
+//! The cover image every encoded output carries: `--cover FILE`, or the EPUB's own cover, handed
+//! to ffmpeg as a file and attached as a picture (`covr` in MP4, `APIC` in ID3), or for Ogg Opus
+//! written as a `METADATA_BLOCK_PICTURE` comment, since ffmpeg's Ogg muxer takes no picture stream.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
 
 use super::ExportError;
+use super::metadata::escape;
 use crate::hash;
 use crate::ingest::Cover as BookCover;
 
@@ -57,6 +62,84 @@ impl Cover {
         let codec = if self.copy { "copy" } else { "png" };
         ["-map", map.as_str(), "-c:v", codec, "-disposition:v:0", "attached_pic"].map(OsString::from).to_vec()
     }
+
+    /// An FFMETADATA file holding the cover as the Ogg comment `METADATA_BLOCK_PICTURE`, for
+    /// ffmpeg to read as an extra input. A file, not `-metadata`, because a cover's base64 easily
+    /// passes the 128 KiB the kernel allows one command-line argument.
+    pub fn ogg_comment_file(&self, ffmpeg: &Path, scratch: &Path) -> Result<tempfile::TempPath, ExportError> {
+        let image = if self.copy {
+            std::fs::read(&self.path).map_err(|source| ExportError::Cover { path: self.path.clone(), source })?
+        } else {
+            self.to_png(ffmpeg)?
+        };
+        let block = picture_block(&image).ok_or_else(|| ExportError::Cover {
+            path: self.path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not a readable JPEG or PNG"),
+        })?;
+        let comment = base64::engine::general_purpose::STANDARD.encode(block);
+        let text = format!(";FFMETADATA1\nMETADATA_BLOCK_PICTURE={}\n", escape(&comment));
+        let io_err = |source| ExportError::Io { path: scratch.into(), source };
+        let mut file = tempfile::Builder::new().prefix("cover-").suffix(".txt").tempfile_in(scratch).map_err(io_err)?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io_err)?;
+        Ok(file.into_temp_path())
+    }
+
+    /// The cover converted to PNG by ffmpeg, for an image that is neither JPEG nor PNG.
+    fn to_png(&self, ffmpeg: &Path) -> Result<Vec<u8>, ExportError> {
+        let output = Command::new(ffmpeg)
+            .args(["-hide_banner", "-loglevel", "error", "-i"])
+            .arg(&self.path)
+            .args(["-frames:v", "1", "-c:v", "png", "-f", "image2pipe", "pipe:1"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| ExportError::Spawn { path: self.path.clone(), source })?;
+        if !output.status.success() || output.stdout.is_empty() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let last_line = stderr.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("no image").to_owned();
+            return Err(ExportError::Ffmpeg { path: self.path.clone(), last_line });
+        }
+        Ok(output.stdout)
+    }
+}
+
+/// A FLAC picture block (RFC 9639, section 8.8) of a JPEG or PNG front cover: big-endian type,
+/// MIME type, description, width, height, bits per pixel, palette size, then the image.
+fn picture_block(image: &[u8]) -> Option<Vec<u8>> {
+    let mime: &[u8] = if image.starts_with(b"\x89PNG") { b"image/png" } else { b"image/jpeg" };
+    let size = imagesize::blob_size(image).ok()?;
+    let description = b"Cover (front)";
+    let be = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes();
+    let parts: [&[u8]; 10] = [
+        &be(3), // front cover
+        &be(mime.len()),
+        mime,
+        &be(description.len()),
+        description,
+        &be(size.width),
+        &be(size.height),
+        &be(bits_per_pixel(image)),
+        &be(0), // no palette
+        &be(image.len()),
+    ];
+    let mut block = parts.concat();
+    block.extend_from_slice(image);
+    Some(block)
+}
+
+/// A PNG's bits per pixel from its header (depth x channels of its colour type); 24 for a JPEG,
+/// whose covers are 8-bit RGB.
+fn bits_per_pixel(image: &[u8]) -> usize {
+    let (Some(&depth), Some(&colour)) = (image.get(24), image.get(25)) else { return 24 };
+    if !image.starts_with(b"\x89PNG") {
+        return 24;
+    }
+    let channels = match colour {
+        2 => 3,
+        4 => 2,
+        6 => 4,
+        _ => 1, // grey, or palette indices
+    };
+    usize::from(depth) * channels
 }
 
 fn is_jpeg_or_png(bytes: &[u8]) -> bool {
@@ -78,6 +161,22 @@ mod tests {
         let path = cover.path.clone();
         drop(cover);
         assert!(!path.exists(), "the temp copy goes with the cover");
+    }
+
+    #[test]
+    fn a_picture_block_names_the_front_cover_its_type_size_and_bytes() {
+        // A 3x2 RGBA PNG's signature and header chunk are all the block reads besides the bytes.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&[0, 0, 0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0]);
+        let block = picture_block(&png).unwrap();
+        let word = |at: usize| u32::from_be_bytes(block[at..at + 4].try_into().unwrap());
+        assert_eq!(word(0), 3, "front cover");
+        assert_eq!(&block[8..8 + word(4) as usize], b"image/png");
+        let at = 17 + word(17) as usize + 4;
+        assert_eq!([word(at), word(at + 4), word(at + 8), word(at + 12)], [3, 2, 32, 0]);
+        assert_eq!(word(at + 16) as usize, png.len());
+        assert_eq!(&block[at + 20..], &png[..]);
+        assert!(picture_block(b"not an image").is_none());
     }
 
     #[test]

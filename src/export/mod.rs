@@ -82,7 +82,7 @@ impl std::fmt::Display for OutputFormat {
 pub struct ExportSettings {
     /// The formats asked for; WAV is written whether or not it is listed.
     pub formats: Vec<OutputFormat>,
-    /// A cover image for M4B and MP3 instead of the book's own.
+    /// A cover image for the encoded outputs instead of the book's own.
     pub cover: Option<PathBuf>,
     pub loudness: LoudnessTarget,
     /// A clip played before the first chapter of the M4B, as its own chapter "Intro".
@@ -300,7 +300,7 @@ pub fn encode(
         OutputFormat::Wav => Ok(()),
         OutputFormat::M4b => m4b::encode(&ffmpeg, book, extras, gain, scratch, stop).map(written),
         OutputFormat::Mp3 | OutputFormat::Opus => {
-            chapters::encode(&ffmpeg, format, book, cover, gain, limits(extras), stop, written)
+            chapters::encode(&ffmpeg, format, book, cover, gain, limits(extras), scratch, stop, written)
         }
     }
 }
