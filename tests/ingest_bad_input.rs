@@ -234,6 +234,54 @@ fn symlink_loops_terminate() {
 }
 
 #[test]
+fn links_out_of_a_folder_are_skipped_and_a_file_reached_twice_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret.txt", b"Private words that must never be narrated.");
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    write(&tree, "a.md", b"# A\n\nThe only chapter.");
+    std::os::unix::fs::symlink(outside.path(), tree.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), tree.join("secret.txt")).unwrap();
+    std::os::unix::fs::symlink(tree.join("a.md"), tree.join("b.md")).unwrap();
+    let book = read_inputs(&[&tree], &IngestOptions::default()).unwrap();
+    assert_eq!(book.chapters.len(), 1, "{:?}", book.chapters);
+    let outside_links = book.warnings.iter().filter(|w| w.message.contains("outside")).count();
+    assert_eq!(outside_links, 2, "{:?}", book.warnings);
+    assert!(book.warnings.iter().any(|w| w.file.ends_with("b.md") && w.message.contains("already read")));
+}
+
+#[test]
+fn a_fifo_is_read_as_written_and_one_nobody_writes_to_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("book.txt");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let t = Instant::now();
+    let e = read_err(&fifo, &IngestOptions::default());
+    assert!(matches!(e, IngestError::IdleFifo { .. }), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+
+    // A writer that is there first (as with a shell's `<(cat book.txt)`) is read until it closes.
+    // Opened read-write, Linux's FIFO open never waits, so the test has no race.
+    let mut writer = std::fs::OpenOptions::new().read(true).write(true).open(&fifo).unwrap();
+    writer.write_all("A line of the book. ".repeat(100).as_bytes()).unwrap();
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        drop(writer);
+    });
+    let book = read_inputs(&[&fifo], &IngestOptions::default()).unwrap();
+    closer.join().unwrap();
+    let words: usize = book.chapters.iter().flat_map(|c| &c.blocks).map(|b| b.text.split_whitespace().count()).sum();
+    assert_eq!(words, 500);
+}
+
+#[test]
+fn a_device_is_refused_at_once() {
+    let e = read_err(Path::new("/dev/zero"), &IngestOptions::default());
+    assert!(matches!(e, IngestError::NotAFile { .. }), "{e}");
+}
+
+#[test]
 fn malformed_markup_and_control_characters_recover_with_warnings() {
     let dir = tempfile::tempdir().unwrap();
     let xhtml = "<html><body><h1>One</h1><p>Fish &amp; chips \u{97} with <b>bold</i> text &nbsp;and &bogus; stuff.</p><p>Unclosed<p>Next\u{1} one</div></body>";

@@ -4,10 +4,13 @@
 //! it. Order within a folder: `README`/`index` first, then files, then subfolders, each in natural
 //! order (`2-intro.md` before `10-end.md`, case ignored). Hidden entries and build folders
 //! (`target`, `node_modules`, `_build`, `build`, `dist`) are skipped, as are files without a
-//! supported extension (`LICENSE`). Symlinks are followed with walkdir's loop detection; a loop
-//! or an unreadable file becomes a warning, and a folder with nothing readable is an error.
+//! supported extension (`LICENSE`). Symlinks are followed only while they stay inside the folder
+//! (a link to `/etc` is skipped, never narrated), and a file reached by two paths is read once;
+//! a loop, a link out or an unreadable file becomes a warning, and a folder with nothing
+//! readable is an error.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 use std::path::Path;
 
 use walkdir::{DirEntry, WalkDir};
@@ -24,13 +27,15 @@ pub(crate) fn read(root: &Path, opts: &IngestOptions) -> Result<Book, IngestErro
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| root.display().to_string());
-    let walker = WalkDir::new(root)
+    let top = root.canonicalize().map_err(|source| IngestError::Io { path: root.to_path_buf(), source })?;
+    let mut walker = WalkDir::new(root)
         .follow_links(true)
         .sort_by(order)
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !ignored(e));
     let mut files = 0;
-    for entry in walker {
+    let mut seen = HashSet::new();
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -39,10 +44,24 @@ pub(crate) fn read(root: &Path, opts: &IngestOptions) -> Result<Book, IngestErro
                 continue;
             }
         };
+        let Ok(real) = entry.path().canonicalize() else { continue };
+        if !real.starts_with(&top) {
+            let message = format!("skipped: a link to {}, outside {}", real.display(), root.display());
+            book.warnings.push(Warning { file: entry.path().to_path_buf(), message });
+            if entry.file_type().is_dir() {
+                walker.skip_current_dir();
+            }
+            continue;
+        }
         if !entry.file_type().is_file() {
             continue;
         }
         let Some(format) = format_of(entry.path()) else { continue };
+        if !seen.insert(real) {
+            let message = "skipped: the same file was already read by another path".to_string();
+            book.warnings.push(Warning { file: entry.path().to_path_buf(), message });
+            continue;
+        }
         files += 1;
         match read_file_as(entry.path(), format, opts) {
             Ok(part) => {

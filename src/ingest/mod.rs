@@ -210,6 +210,10 @@ pub enum IngestError {
     Unsupported { path: PathBuf },
     #[error("{}: nothing readable in this folder ({files} supported files found)", path.display())]
     NothingReadable { path: PathBuf, files: usize },
+    #[error("{}: a FIFO with nothing writing to it; start the writer first, or pipe the text to stdin as `-`", path.display())]
+    IdleFifo { path: PathBuf },
+    #[error("{}: not a regular file (a device or socket); give a file, a folder or `-` for stdin", path.display())]
+    NotAFile { path: PathBuf },
     #[error("no input given")]
     NoInput,
 }
@@ -234,12 +238,10 @@ pub fn read_inputs<P: AsRef<Path>>(paths: &[P], opts: &IngestOptions) -> Result<
         } else if path.is_dir() {
             dir::read(path, opts)?
         } else {
-            let format = match dir::format_of(path) {
-                Some(f) => f,
-                None => sniff(&read_limited(path, opts)?)
-                    .ok_or_else(|| IngestError::Unsupported { path: path.to_path_buf() })?,
-            };
-            read_file_as(path, format, opts)?
+            // Read once: a FIFO cannot be read again after sniffing.
+            let bytes = read_limited(path, opts)?;
+            let format = dir::format_of(path).or_else(|| sniff(&bytes));
+            read_bytes(path, bytes, format, opts)?
         };
         match book.as_mut() {
             None => book = Some(part),
@@ -275,20 +277,60 @@ pub fn read_bytes(
 }
 
 fn read_file_as(path: &Path, format: Format, opts: &IngestOptions) -> Result<Book, IngestError> {
-    let bytes = read_limited(path, opts)?;
-    if bytes.is_empty() {
-        return Err(IngestError::Empty { path: path.to_path_buf() });
-    }
-    read_bytes(path, bytes, Some(format), opts)
+    read_bytes(path, read_limited(path, opts)?, Some(format), opts)
 }
 
+/// Reads a file up to the size cap. A FIFO is read as it is written; a device or socket is
+/// refused (`/dev/zero` would only end at the cap, a socket never).
 fn read_limited(path: &Path, opts: &IngestOptions) -> Result<Vec<u8>, IngestError> {
     let io = |source| IngestError::Io { path: path.to_path_buf(), source };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::metadata(path).map_err(io)?.file_type();
+        if kind.is_fifo() {
+            return read_fifo(path, opts);
+        }
+        if kind.is_block_device() || kind.is_char_device() || kind.is_socket() {
+            return Err(IngestError::NotAFile { path: path.to_path_buf() });
+        }
+    }
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
     file.take(opts.limits.max_file_bytes + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > opts.limits.max_file_bytes {
         return Err(too_large(path, opts));
+    }
+    Ok(bytes)
+}
+
+/// Reads a FIFO (or a shell's `<(command)`) without ever blocking on the open: opened
+/// non-blocking, it reads end-of-file at once when nothing writes to it, which is an error
+/// rather than a silent wait, and otherwise polls until the writer closes it.
+#[cfg(unix)]
+fn read_fifo(path: &Path, opts: &IngestOptions) -> Result<Vec<u8>, IngestError> {
+    use std::io::ErrorKind;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| IngestError::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    let mut buffer = vec![0; 1 << 16];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                bytes.extend_from_slice(&buffer[..n]);
+                if bytes.len() as u64 > opts.limits.max_file_bytes {
+                    return Err(too_large(path, opts));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(std::time::Duration::from_millis(5)),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    if bytes.is_empty() {
+        return Err(IngestError::IdleFifo { path: path.to_path_buf() });
     }
     Ok(bytes)
 }

@@ -1,9 +1,11 @@
 //! Ingest, plain text: decoding any text file, and chapters from `.txt` books.
 //!
 //! Takes raw bytes, gives a [`Book`]. Decoding (shared with Markdown): a BOM picks UTF-8 or
-//! UTF-16 LE/BE; otherwise valid UTF-8 is UTF-8 and anything else is read as Latin-1
-//! (Windows-1252) with a warning; NUL bytes or mostly control bytes mean a binary file, an error.
-//! CRLF and lone CR become LF.
+//! UTF-16 LE/BE, and so does, without a BOM, a NUL in every other byte of mostly ASCII text;
+//! otherwise valid UTF-8 is UTF-8. Bytes that are not UTF-8 are read as Windows-1252 (Latin-1)
+//! with a warning: the whole file when it has no UTF-8 at all, else just those bytes, so one
+//! stray byte does not garble every accented letter around it. NUL bytes or mostly control bytes
+//! mean a binary file, an error. CRLF and lone CR become LF.
 //!
 //! Structure: the Project Gutenberg header (up to `*** START OF ...`) and licence (from
 //! `*** END OF ...`) are removed, and `Title:`/`Author:` from the header become the metadata.
@@ -36,6 +38,10 @@ pub(crate) fn decode_text(path: &Path, bytes: &[u8], warnings: &mut Vec<Warning>
             });
         }
         s.into_owned()
+    } else if let Some(enc) = utf16_without_bom(bytes) {
+        warnings
+            .push(Warning { file: path.to_path_buf(), message: format!("no byte-order mark, read as {}", enc.name()) });
+        enc.decode_without_bom_handling(bytes).0.into_owned()
     } else {
         if looks_binary(bytes) {
             return Err(IngestError::Binary { path: path.to_path_buf() });
@@ -43,11 +49,13 @@ pub(crate) fn decode_text(path: &Path, bytes: &[u8], warnings: &mut Vec<Warning>
         match std::str::from_utf8(bytes) {
             Ok(s) => s.to_string(),
             Err(_) => {
-                warnings.push(Warning {
-                    file: path.to_path_buf(),
-                    message: "not valid UTF-8, read as Latin-1 (Windows-1252)".into(),
-                });
-                encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()
+                let (text, stray) = utf8_with_latin1_strays(bytes);
+                let message = match stray {
+                    None => "not UTF-8, read as Latin-1 (Windows-1252)".to_string(),
+                    Some(n) => format!("{n} bytes are not UTF-8, read those as Latin-1 (Windows-1252)"),
+                };
+                warnings.push(Warning { file: path.to_path_buf(), message });
+                text
             }
         }
     };
@@ -72,6 +80,46 @@ pub(crate) fn decode_document(bytes: &[u8]) -> String {
         .and_then(|(_, r)| r.trim_start_matches(['"', '\'']).split(['"', '\'']).next())
         .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()));
     declared.unwrap_or(encoding_rs::WINDOWS_1252).decode_without_bom_handling(bytes).0.into_owned()
+}
+
+/// UTF-16 without a byte-order mark: in its first 8 KiB, at least a third of the code units
+/// have a NUL high byte (ASCII letters, spaces, newlines) on one side and almost none on the other.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = &bytes[..bytes.len().min(8192) & !1];
+    let units = head.len() / 2;
+    if units < 2 {
+        return None;
+    }
+    let zeros_at = |parity: usize| head.iter().skip(parity).step_by(2).filter(|&&b| b == 0).count();
+    let (even, odd) = (zeros_at(0), zeros_at(1));
+    let mostly = |n: usize| n * 3 >= units;
+    let hardly = |n: usize| n * 50 <= units;
+    if mostly(odd) && hardly(even) {
+        Some(encoding_rs::UTF_16LE)
+    } else if mostly(even) && hardly(odd) {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// Decodes UTF-8 reading each byte that is not UTF-8 as Windows-1252, with how many there were;
+/// text with no multi-byte UTF-8 at all is Windows-1252 throughout (count `None`), since a pair
+/// of Latin-1 letters can happen to form a UTF-8 sequence.
+fn utf8_with_latin1_strays(bytes: &[u8]) -> (String, Option<usize>) {
+    let latin1 = |b: &[u8]| encoding_rs::WINDOWS_1252.decode_without_bom_handling(b).0.into_owned();
+    let has_utf8 = bytes.utf8_chunks().any(|chunk| !chunk.valid().is_ascii());
+    if !has_utf8 {
+        return (latin1(bytes), None);
+    }
+    let mut text = String::with_capacity(bytes.len());
+    let mut stray = 0;
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        text.push_str(&latin1(chunk.invalid()));
+        stray += chunk.invalid().len();
+    }
+    (text, Some(stray))
 }
 
 fn looks_binary(bytes: &[u8]) -> bool {
@@ -452,5 +500,28 @@ mod tests {
         assert!(w.is_empty());
         assert_eq!(decode_text(Path::new("a"), b"Gr\xfc\xdfe", &mut w).ok().as_deref(), Some("Grüße"));
         assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn one_stray_byte_in_utf8_is_read_alone_as_latin1() {
+        let mut w = Vec::new();
+        let text = decode_text(Path::new("a"), b"Caf\xe9 na\xefve, r\xc3\xa9sum\xc3\xa9 \xe2\x80\x94 fine.", &mut w);
+        assert_eq!(text.ok().as_deref(), Some("Café naïve, résumé — fine."));
+        assert_eq!(w.len(), 1);
+        assert!(w[0].message.starts_with("2 bytes are not UTF-8"), "{}", w[0].message);
+    }
+
+    #[test]
+    fn utf16_without_a_bom_is_recognised_in_both_byte_orders() {
+        let text = "Chapter 1\nGrüße aus Köln, said the letter.\n";
+        for (enc, name) in [(encoding_rs::UTF_16LE, "UTF-16LE"), (encoding_rs::UTF_16BE, "UTF-16BE")] {
+            let bytes: Vec<u8> = text
+                .encode_utf16()
+                .flat_map(|u| if enc == encoding_rs::UTF_16LE { u.to_le_bytes() } else { u.to_be_bytes() })
+                .collect();
+            let mut w = Vec::new();
+            assert_eq!(decode_text(Path::new("a"), &bytes, &mut w).ok().as_deref(), Some(text), "{name}");
+            assert!(w[0].message.contains(name), "{:?}", w);
+        }
     }
 }
