@@ -75,3 +75,45 @@ fn titles_with_terminal_escapes_are_printed_defused() {
     assert!(table.contains("One \u{fffd}txt.exe"), "the override is shown as a replacement mark: {table}");
     assert!(!table.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{table}");
 }
+
+#[test]
+fn command_line_mistakes_are_one_line_with_a_hint_and_exit_2() {
+    for (args, says, hint) in [
+        (&["build", "--bogus"][..], "unexpected argument '--bogus'", "hint: to pass '--bogus'"),
+        (&["build"][..], "required arguments were not provided", "hint: usage: audiobook build"),
+        (&["say", "--speed", "fast", "Hi"][..], "invalid value 'fast' for '--speed", ""),
+    ] {
+        let out = Command::cargo_bin("audiobook").unwrap().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let first = err.lines().next().unwrap_or_default();
+        assert!(first.starts_with("audiobook: error: ") && first.contains(says), "{args:?}: {err}");
+        assert!(err.lines().count() <= 2 && err.lines().nth(1).unwrap_or_default().starts_with(hint), "{err}");
+    }
+    let help = Command::cargo_bin("audiobook").unwrap().arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: audiobook"));
+}
+
+#[test]
+fn an_empty_path_variable_counts_as_unset() {
+    let fox = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/fox.txt");
+    let out = Command::cargo_bin("audiobook").unwrap().env("ORT_DYLIB_PATH", "").args(["plan", fox]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_file_that_is_not_onnx_runtime_is_named_as_not_a_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("libonnxruntime.so");
+    std::fs::write(&fake, "#!/bin/sh\n").unwrap();
+    let out = Command::cargo_bin("audiobook")
+        .unwrap()
+        .args(["say", "Hi", "-o", "-", "--ort-lib"])
+        .arg(&fake)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("libonnxruntime.so: not a shared library"), "{err}");
+}

@@ -170,3 +170,32 @@ fn voices_lists_all_54_with_json() {
     assert!(voices.iter().any(|v| v["name"] == "bf_lily" && v["supported"] == true && v["gender"] == "female"));
     assert!(voices.iter().any(|v| v["name"] == "zf_xiaobei" && v["supported"] == false));
 }
+
+#[test]
+fn speaking_writes_nothing_outside_the_output_and_the_cache_not_even_onnx_runtime_telemetry() {
+    let files = common::model_files();
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("cache");
+    let out = Command::cargo_bin("audiobook")
+        .unwrap()
+        .env_remove("ORT_DISABLE_TELEMETRY")
+        .env("HOME", home.path())
+        .env("XDG_CACHE_HOME", &cache)
+        .env("AUDIOBOOK_CACHE_DIR", cache.join("audiobook"))
+        .args(["say", FOX, "-o", "-", "--offline", "--model"])
+        .arg(&files.model)
+        .arg("--voices")
+        .arg(files.voices.path())
+        .arg("--ort-lib")
+        .arg(&files.ort_lib)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written: Vec<_> = walkdir::WalkDir::new(home.path())
+        .into_iter()
+        .map(|e| e.unwrap().path().strip_prefix(home.path()).unwrap().to_path_buf())
+        .filter(|p| !p.starts_with("cache/audiobook/stamps"))
+        .collect();
+    let expected = ["", "cache", "cache/audiobook"].map(std::path::PathBuf::from);
+    assert_eq!(written, expected, "only the checksum stamps; no ~/.cache/Microsoft");
+}

@@ -39,28 +39,35 @@ pub struct OutputArgs {
     pub json: bool,
 }
 
+/// A path whose environment variable may be set but empty (`ORT_DYLIB_PATH=`): empty means
+/// unset, as in most tools, rather than an error about a flag the user never typed.
+fn path_or_unset() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
+    use clap::builder::TypedValueParser;
+    clap::builder::OsStringValueParser::new().map(PathBuf::from)
+}
+
 /// Where the model files are (see models/README.md).
 #[derive(Debug, Args)]
 pub struct ModelArgs {
     /// Folder with the model and voices under their usual names (kokoro-v1.0.int8.onnx or
     /// kokoro-v1.0.onnx; voices/ or voices-v1.0.bin).
-    #[arg(long, global = true, env = "AUDIOBOOK_MODEL_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = "AUDIOBOOK_MODEL_DIR", value_parser = path_or_unset(), value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
 
     /// The Kokoro ONNX model file.
-    #[arg(long, global = true, env = "AUDIOBOOK_MODEL", value_name = "FILE")]
+    #[arg(long, global = true, env = "AUDIOBOOK_MODEL", value_parser = path_or_unset(), value_name = "FILE")]
     pub model: Option<PathBuf>,
 
     /// A folder of NAME.bin voice packs, or kokoro-onnx's voices-v1.0.bin.
-    #[arg(long, global = true, env = "AUDIOBOOK_VOICES", value_name = "PATH")]
+    #[arg(long, global = true, env = "AUDIOBOOK_VOICES", value_parser = path_or_unset(), value_name = "PATH")]
     pub voices: Option<PathBuf>,
 
     /// The ONNX Runtime shared library (libonnxruntime.so).
-    #[arg(long, global = true, env = "ORT_DYLIB_PATH", value_name = "FILE")]
+    #[arg(long, global = true, env = "ORT_DYLIB_PATH", value_parser = path_or_unset(), value_name = "FILE")]
     pub ort_lib: Option<PathBuf>,
 
     /// Where fetched model files are kept [default: ~/.cache/audiobook].
-    #[arg(long, global = true, env = "AUDIOBOOK_CACHE_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = "AUDIOBOOK_CACHE_DIR", value_parser = path_or_unset(), value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
     /// Never fetch model files; fail and say what is missing instead.

@@ -21,7 +21,10 @@ use crate::kokoro::assets;
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let printer = Printer::new(cli.output.quiet, cli.output.verbose, cli.output.json);
     match run(&cli, &printer) {
         Ok(code) => code,
@@ -32,6 +35,29 @@ pub fn main() -> ExitCode {
             err.exit_status().into()
         }
     }
+}
+
+/// A command-line mistake in our one-line form, with clap's tip or the usage as the hint;
+/// `--help` and `--version` print as clap prints them.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    // Help and version, and the help shown for a bare `audiobook`, go out as clap writes them.
+    if !e.use_stderr() || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return u8::try_from(e.exit_code()).map_or(ExitStatus::Failure.into(), ExitCode::from);
+    }
+    let text = e.render().to_string();
+    let (mut message, mut tip, mut usage) = (String::new(), None, None);
+    for block in text.split("\n\n").map(str::trim) {
+        if let Some(error) = block.strip_prefix("error: ") {
+            message = one_line(error);
+        } else if let Some(text) = block.strip_prefix("tip: ") {
+            tip = Some(one_line(text));
+        } else if let Some(text) = block.strip_prefix("Usage: ") {
+            usage = Some(format!("usage: {}", one_line(text)));
+        }
+    }
+    Printer::new(false, false, false).error(&message, tip.or(usage).as_deref());
+    ExitStatus::Failure.into()
 }
 
 pub(crate) fn one_line(message: &str) -> String {

@@ -5,6 +5,8 @@ use super::args::{
     BuildArgs, ChunkArgs, CodeArg, ExportArgs, FormatArg, LongTokensArg, LoudnessArg, ModelArgs, NotesArg,
     OutputFormatArg, PauseArgs, ReadArgs, SayArgs, VoiceArgs,
 };
+use std::path::PathBuf;
+
 use crate::assemble::Pauses;
 use crate::export::{ExportSettings, LoudnessTarget, OutputFormat};
 use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
@@ -15,12 +17,13 @@ use crate::script::{LongTokens, ScriptOptions};
 
 /// The model-file flags, as the asset lookup wants them.
 pub fn asset_overrides(args: &ModelArgs) -> AssetOverrides {
+    let given = |path: &Option<PathBuf>| path.clone().filter(|p| !p.as_os_str().is_empty());
     AssetOverrides {
-        model: args.model.clone(),
-        voices: args.voices.clone(),
-        model_dir: args.model_dir.clone(),
-        ort_lib: args.ort_lib.clone(),
-        cache_dir: args.cache_dir.clone(),
+        model: given(&args.model),
+        voices: given(&args.voices),
+        model_dir: given(&args.model_dir),
+        ort_lib: given(&args.ort_lib),
+        cache_dir: given(&args.cache_dir),
         offline: args.offline,
     }
 }

@@ -299,14 +299,29 @@ fn change_identity(_meta: &fs::Metadata) -> String {
 /// 92 MB model again would add a quarter of a second to every start.
 pub fn stamped_sha256(cache: &Path, file: &Path) -> Option<String> {
     let stamp = fs::read_to_string(stamp_path(cache, file)).ok()?;
-    let (sha256, id) = stamp.trim().split_once(' ')?;
+    let (sha256, id) = stamp.lines().next()?.split_once(' ')?;
     (Some(id.to_string()) == identity(file)).then(|| sha256.to_string())
 }
 
 /// Records that `file` has `sha256` now. Best effort: without a stamp the next run hashes again.
+/// A stamp names its file on its second line, so stamps of files that are gone (a `--model`
+/// copied once to a temp folder) are swept away here rather than pile up in the cache.
 pub fn stamp(cache: &Path, file: &Path, sha256: &str) {
-    if let Some(id) = identity(file) {
-        let _ = atomic::write(&stamp_path(cache, file), format!("{sha256} {id}\n").as_bytes());
+    let Some(id) = identity(file) else { return };
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let text = format!("{sha256} {id}\n{}\n", absolute.display());
+    let _ = atomic::write(&stamp_path(cache, file), text.as_bytes());
+    sweep_stamps(&cache.join("stamps"));
+}
+
+/// Removes the stamps whose file no longer exists (or that name none, from older versions).
+fn sweep_stamps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let named = fs::read_to_string(entry.path()).ok().and_then(|s| s.lines().nth(1).map(PathBuf::from));
+        if !named.is_some_and(|file| file.exists()) {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -550,6 +565,20 @@ mod tests {
         assert_eq!(stamped_sha256(dir.path(), &file).as_deref(), Some("abc"));
         fs::write(&file, b"other weights").unwrap();
         assert_eq!(stamped_sha256(dir.path(), &file), None, "size changed");
+    }
+
+    #[test]
+    fn stamps_of_files_that_are_gone_are_swept_when_another_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("old.onnx"), dir.path().join("new.onnx"));
+        fs::write(&old, b"weights").unwrap();
+        fs::write(&new, b"weights").unwrap();
+        stamp(dir.path(), &old, "abc");
+        fs::remove_file(&old).unwrap();
+        stamp(dir.path(), &new, "abc");
+        let stamps: Vec<_> = fs::read_dir(dir.path().join("stamps")).unwrap().collect();
+        assert_eq!(stamps.len(), 1, "only the stamp of the file that exists is kept");
+        assert_eq!(stamped_sha256(dir.path(), &new).as_deref(), Some("abc"));
     }
 
     #[cfg(unix)]

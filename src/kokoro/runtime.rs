@@ -24,6 +24,9 @@ impl Runtime {
     pub fn load(files: &ModelFiles) -> Result<Self> {
         let env = environment(&files.ort_lib)?;
         let bytes = std::fs::read(&files.model).map_err(Error::io(&files.model))?;
+        if bytes.is_empty() {
+            return Err(EngineError::Load(format!("{}: the file is empty", files.model.display())).into());
+        }
         let model_sha256 = match assets::stamped_sha256(&files.cache, &files.model) {
             Some(sha256) => sha256,
             None => {
@@ -50,6 +53,10 @@ fn environment(ort_lib: &std::path::Path) -> Result<Environment, EngineError> {
         return Ok(env.clone());
     }
     let runtime = |detail: String| EngineError::Runtime { path: ort_lib.to_path_buf(), detail };
+    // dlopen's own reason is lost on the way up ("dlopen failed"): say the likely one first.
+    if let Some(problem) = not_a_library(ort_lib) {
+        return Err(runtime(problem));
+    }
     let env = ort::init_from(ort_lib)
         .map_err(|e| runtime(e.to_string()))?
         .with_name("audiobook")
@@ -57,4 +64,38 @@ fn environment(ort_lib: &std::path::Path) -> Result<Environment, EngineError> {
         .build()
         .map_err(|e| runtime(e.to_string()))?;
     Ok(ENV.get_or_init(|| env).clone())
+}
+
+/// Why `path` cannot be a shared library, when that shows without loading it: missing, a folder,
+/// or without the ELF, Mach-O or PE signature every library starts with.
+fn not_a_library(path: &std::path::Path) -> Option<String> {
+    let mut head = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head));
+    if let Err(e) = read {
+        return Some(match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => "not a shared library (too short)".into(),
+            _ if path.is_dir() => "a folder, not the library file".into(),
+            _ => e.to_string(),
+        });
+    }
+    let signatures: [&[u8]; 5] =
+        [b"\x7fELF", &[0xcf, 0xfa, 0xed, 0xfe], &[0xce, 0xfa, 0xed, 0xfe], &[0xca, 0xfe, 0xba, 0xbe], b"MZ"];
+    (!signatures.iter().any(|s| head.starts_with(s))).then(|| "not a shared library".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_a_library_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("passwd");
+        std::fs::write(&text, "root:x:0:0").unwrap();
+        assert_eq!(not_a_library(&text).as_deref(), Some("not a shared library"));
+        assert_eq!(not_a_library(dir.path()).as_deref(), Some("a folder, not the library file"));
+        assert!(not_a_library(&dir.path().join("none.so")).unwrap().contains("No such file"));
+        std::fs::write(&text, b"\x7fELF\x02\x01").unwrap();
+        assert_eq!(not_a_library(&text), None);
+    }
 }

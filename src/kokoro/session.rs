@@ -104,6 +104,19 @@ pub struct Rendered {
     pub frames: Vec<u32>,
 }
 
+/// ONNX Runtime's message without the C++ source location and function signature it starts
+/// with (`/onnxruntime_src/.../model.cc:245 onnxruntime::Model::Model(...) Missing opset...`).
+fn plain_ort_message(message: &str) -> String {
+    let located = message.starts_with('/') && message.split_whitespace().next().is_some_and(|w| w.contains(".cc:"));
+    let plain = if located {
+        // The signature ends at the last ") " before the prose; the prose holds no such pair.
+        message.split_once(") ").map_or(message, |(_, rest)| rest)
+    } else {
+        message
+    };
+    plain.trim().to_string()
+}
+
 /// A Kokoro session. `run` takes `&mut self`: one session serves one thread at a time.
 pub struct Kokoro {
     session: Session,
@@ -113,14 +126,14 @@ impl Kokoro {
     /// Builds a session from the patched model bytes in the process's ONNX Runtime environment
     /// (see `runtime`, which makes it once).
     pub(super) fn load(env: &Environment, model: &ModelBytes, config: SessionConfig) -> Result<Self, EngineError> {
-        let load = |e: ort::Error| EngineError::Load(e.to_string());
+        let load = |e: ort::Error| EngineError::Load(plain_ort_message(&e.to_string()));
         let level = match config.optimization {
             0 => GraphOptimizationLevel::Disable,
             1 => GraphOptimizationLevel::Level1,
             2 => GraphOptimizationLevel::Level2,
             _ => GraphOptimizationLevel::All,
         };
-        let option = |e: ort::Error<SessionBuilder>| EngineError::Load(e.to_string());
+        let option = |e: ort::Error<SessionBuilder>| EngineError::Load(plain_ort_message(&e.to_string()));
         let mut builder = Session::builder(env).map_err(load)?;
         builder = builder.with_intra_threads(config.intra_threads.max(1)).map_err(option)?;
         builder = builder.with_inter_threads(1).map_err(option)?;
@@ -178,5 +191,13 @@ mod tests {
         assert_eq!(patch.len(), 28);
         assert_eq!(&patch[..6], &[0x3a, 26, 0x62, 24, 0x0a, 22]);
         assert!(patch.ends_with(DURATION_TENSOR.as_bytes()));
+    }
+
+    #[test]
+    fn onnx_runtime_messages_lose_their_source_location_and_signature() {
+        let raw = "/onnxruntime_src/onnxruntime/core/graph/model.cc:245 onnxruntime::Model::Model(onnx::ModelProto&&, \
+                   const onnxruntime::PathString&, const onnxruntime::logging::Logger&) Missing opset in the model.";
+        assert_eq!(plain_ort_message(raw), "Missing opset in the model.");
+        assert_eq!(plain_ort_message("Protobuf parsing failed."), "Protobuf parsing failed.");
     }
 }
