@@ -127,7 +127,7 @@ impl Error {
                 | Error::Chunk(_)
                 | Error::Ingest(_)
                 | Error::Language(_)
-                | Error::Job(JobError::Busy(_))
+                | Error::Job(JobError::Busy(_) | JobError::NotAFolder(_) | JobError::OtherBook { .. })
                 | Error::Export(
                     ExportError::Cover { .. }
                         | ExportError::Clip { .. }

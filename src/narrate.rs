@@ -196,9 +196,9 @@ pub fn books_in(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 /// Takes `outdir` for a build with `settings`: created if needed, and locked, so a second build
-/// into it is refused at once, before any model is loaded. The outputs are checked first
-/// ([`check_outputs`]).
-pub fn open_job(outdir: &Path, settings: &Settings) -> Result<Job> {
+/// into it is refused at once, before any model is loaded, and so is a folder holding another
+/// book's audiobook. The outputs are checked first ([`check_outputs`]).
+pub fn open_job(outdir: &Path, settings: &Settings, book: &Book) -> Result<Job> {
     check_outputs(settings)?;
     let job_settings = JobSettings {
         voice: settings.voice.clone(),
@@ -207,7 +207,10 @@ pub fn open_job(outdir: &Path, settings: &Settings) -> Result<Job> {
         chunk_target_tokens: settings.chunks.target_tokens,
         export: settings.export.clone(),
     };
-    Ok(Job::open(outdir, job_settings)?)
+    let job = Job::open(outdir, job_settings)?;
+    let titles: Vec<&str> = book.chapters.iter().map(|c| c.title.as_str()).collect();
+    job.check_same_book(&InputRecord::from_book(book), &titles)?;
+    Ok(job)
 }
 
 /// Narrates a planned book into the job's folder, resumably, reporting [`Event`]s as it goes and

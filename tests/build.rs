@@ -288,6 +288,29 @@ fn a_second_build_into_the_same_folder_is_refused() {
 }
 
 #[test]
+fn a_folder_holding_another_book_or_a_file_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("book");
+    std::fs::create_dir_all(out.join(".audiobook")).unwrap();
+    let manifest = clean_build().join(".audiobook/manifest.json");
+    std::fs::copy(&manifest, out.join(".audiobook/manifest.json")).unwrap();
+    let fox = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fox.txt");
+    let other = build(&fox, &out, &[]);
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("holds the audiobook of another book") && stderr.contains("two-chapters"), "{stderr}");
+    assert_eq!(std::fs::read(out.join(".audiobook/manifest.json")).unwrap(), std::fs::read(&manifest).unwrap());
+
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "mine").unwrap();
+    let onto_file = build(&fox, &file, &[]);
+    let stderr = String::from_utf8_lossy(&onto_file.stderr);
+    assert_eq!(onto_file.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("notes.txt: the output path is a file, not a folder"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
+
+#[test]
 fn a_chunk_that_cannot_be_stored_makes_a_partial_build_that_a_rerun_completes() {
     let clean = &clean_build();
     let dir = tempfile::tempdir().unwrap();

@@ -100,7 +100,7 @@ impl Book<'_> {
         let plan = narrate::plan(&book, settings)?;
         warn_unspoken(&plan, printer);
 
-        let job = narrate::open_job(outdir, settings)?;
+        let job = narrate::open_job(outdir, settings, &book)?;
         let engine = match engine {
             Some(engine) => engine,
             None => {

@@ -32,6 +32,9 @@ pub struct JobDir {
 impl JobDir {
     /// Creates the folder if needed and takes its lock; a second build gets [`JobError::Busy`].
     pub fn open(root: &Path) -> Result<Self, JobError> {
+        if root.exists() && !root.is_dir() {
+            return Err(JobError::NotAFolder(root.to_path_buf()));
+        }
         let state = root.join(STATE_DIR);
         fs::create_dir_all(state.join("chunks")).map_err(io_err(&state))?;
         let lock_path = state.join("lock");

@@ -44,6 +44,10 @@ use crate::plan::{BookPlan, estimated_chunk_ms};
 pub enum JobError {
     #[error("{0}: another build is writing to this folder; wait for it or choose another -o")]
     Busy(PathBuf),
+    #[error("{0}: the output path is a file, not a folder")]
+    NotAFolder(PathBuf),
+    #[error("{dir}: holds the audiobook of another book ({other}); choose another -o, or remove that folder first")]
+    OtherBook { dir: PathBuf, other: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: cannot write WAV: {source}")]
@@ -90,6 +94,23 @@ impl Job {
     /// Creates `outdir` if needed and takes its lock; a second job gets [`JobError::Busy`].
     pub fn open(outdir: &Path, settings: JobSettings) -> Result<Self, JobError> {
         Ok(Self { dir: JobDir::open(outdir)?, settings })
+    }
+
+    /// Refuses a folder that holds another book's audiobook, which a build would overwrite
+    /// chapter by chapter. Another book shares no input path, no input file's content and no
+    /// chapter title with this one; a renamed or edited book shares one of them and resumes.
+    pub fn check_same_book(&self, inputs: &[InputRecord], titles: &[&str]) -> Result<(), JobError> {
+        let Some(previous) = self.dir.load_manifest() else { return Ok(()) };
+        if inputs.is_empty() || previous.inputs.is_empty() {
+            return Ok(()); // stdin on either side: nothing to compare
+        }
+        let shares_input =
+            previous.inputs.iter().any(|p| inputs.iter().any(|i| i.path == p.path || i.sha256 == p.sha256));
+        let shares_title = previous.chapters.iter().any(|c| titles.contains(&c.title.as_str()));
+        if shares_input || shares_title {
+            return Ok(());
+        }
+        Err(JobError::OtherBook { dir: self.dir.root().to_path_buf(), other: previous.inputs[0].path.clone() })
     }
 
     /// The output folder.
