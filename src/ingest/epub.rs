@@ -134,7 +134,10 @@ pub(crate) fn read(path: &Path, bytes: Vec<u8>, opts: &IngestOptions) -> Result<
         },
     };
 
-    let meta = read_meta(&epub, &entries);
+    let mut meta = read_meta(&epub, &entries);
+    if meta.title.is_empty() {
+        meta.title = super::text::file_title(path);
+    }
     let spine = load_spine(&epub, &entries, path, opts, &mut warnings);
     let SpineDocs { docs, by_path, in_spine } = spine;
     if docs.is_empty() {
@@ -529,8 +532,10 @@ fn zip_key(href: &str) -> String {
     href.trim_start_matches('/').to_string()
 }
 
+/// Metadata text on one line, with any entity the package left undecoded resolved or, when
+/// undefined (`&lol9;`), dropped.
 fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    super::html::decode_entities(s).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// rbook's messages as one lowercase clause.
