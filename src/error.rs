@@ -85,6 +85,11 @@ pub enum Error {
     /// A text to speak with no words in it.
     #[error("{source_name}: nothing to say: the text has no words")]
     EmptyText { source_name: String },
+    /// More text than `say` takes in one go.
+    #[error(
+        "{source_name}: more than {limit_mib} MiB of text; `say` is for passages, `audiobook build -` reads a book"
+    )]
+    TextTooLong { source_name: String, limit_mib: usize },
     /// Text that is not UTF-8 where only UTF-8 is taken.
     #[error("{source_name}: the text is not UTF-8")]
     NotUtf8 { source_name: String },
@@ -137,6 +142,7 @@ impl Error {
                 | Error::NoChapters { .. }
                 | Error::EmptyText { .. }
                 | Error::NotUtf8 { .. }
+                | Error::TextTooLong { .. }
                 | Error::NoOutput
                 | Error::NoText
         );

@@ -23,8 +23,8 @@ use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language;
 use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan};
-pub use crate::say::check_text;
 use crate::say::{self, Speaker, Speech, SpeechSettings};
+pub use crate::say::{MAX_TEXT_BYTES as MAX_SAY_TEXT_BYTES, check_text};
 use crate::script::ScriptOptions;
 
 /// Everything a narration is asked to do, whoever asks.

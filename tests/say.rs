@@ -199,3 +199,12 @@ fn speaking_writes_nothing_outside_the_output_and_the_cache_not_even_onnx_runtim
     let expected = ["", "cache", "cache/audiobook"].map(std::path::PathBuf::from);
     assert_eq!(written, expected, "only the checksum stamps; no ~/.cache/Microsoft");
 }
+
+#[test]
+fn endless_stdin_is_cut_off_at_the_cap_with_a_message() {
+    let zeros = vec![0u8; audiobook::narrate::MAX_SAY_TEXT_BYTES + 1024];
+    let out = Command::cargo_bin("audiobook").unwrap().args(["say", "-o", "-"]).write_stdin(zeros).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("<stdin>: more than 16 MiB of text"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "no audio for a refused text");
+}

@@ -73,8 +73,14 @@ fn read_stdin() -> Result<String> {
     if stdin.is_terminal() {
         return Err(Error::NoText);
     }
+    // One byte past the cap is enough for check_text to refuse it.
     let mut bytes = Vec::new();
-    stdin.lock().read_to_end(&mut bytes).map_err(Error::io("<stdin>"))?;
+    let cap = narrate::MAX_SAY_TEXT_BYTES as u64 + 1;
+    stdin.lock().take(cap).read_to_end(&mut bytes).map_err(Error::io("<stdin>"))?;
+    if bytes.len() as u64 == cap {
+        let limit_mib = narrate::MAX_SAY_TEXT_BYTES >> 20;
+        return Err(Error::TextTooLong { source_name: "<stdin>".into(), limit_mib });
+    }
     String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { source_name: "<stdin>".into() })
 }
 

@@ -70,6 +70,7 @@ pub(crate) fn read(root: &Path, opts: &IngestOptions) -> Result<Book, IngestErro
                 }
                 book.chapters.extend(part.chapters);
                 book.warnings.extend(part.warnings);
+                super::check_book_size(&book, entry.path(), opts)?;
             }
             Err(e) => {
                 book.warnings.push(Warning { file: entry.path().to_path_buf(), message: format!("skipped: {e}") })

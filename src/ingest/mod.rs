@@ -165,11 +165,20 @@ pub struct Limits {
     pub max_total_bytes: u64,
     /// Most entries a zip may have.
     pub max_entries: usize,
+    /// Most text a book may have to read, all inputs together: planning holds about 600 bytes
+    /// per word, so this caps memory as well as hours.
+    pub max_book_text_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_file_bytes: 256 << 20, max_entry_bytes: 64 << 20, max_total_bytes: 512 << 20, max_entries: 20_000 }
+        Limits {
+            max_file_bytes: 256 << 20,
+            max_entry_bytes: 64 << 20,
+            max_total_bytes: 512 << 20,
+            max_entries: 20_000,
+            max_book_text_bytes: 16 << 20,
+        }
     }
 }
 
@@ -210,6 +219,8 @@ pub enum IngestError {
     Unsupported { path: PathBuf },
     #[error("{}: nothing readable in this folder ({files} supported files found)", path.display())]
     NothingReadable { path: PathBuf, files: usize },
+    #[error("{}: more than {limit_mib} MiB of text to read (about 2.7 million words); split it into several books", path.display())]
+    BookTooLong { path: PathBuf, limit_mib: usize },
     #[error("{}: a FIFO with nothing writing to it; start the writer first, or pipe the text to stdin as `-`", path.display())]
     IdleFifo { path: PathBuf },
     #[error("{}: not a regular file (a device or socket); give a file, a folder or `-` for stdin", path.display())]
@@ -253,8 +264,22 @@ pub fn read_inputs<P: AsRef<Path>>(paths: &[P], opts: &IngestOptions) -> Result<
                 b.warnings.extend(part.warnings);
             }
         }
+        if let Some(b) = &book {
+            check_book_size(b, path, opts)?;
+        }
     }
     book.ok_or(IngestError::NoInput)
+}
+
+/// Refuses a book with more text than [`Limits::max_book_text_bytes`], naming the input that
+/// took it over.
+fn check_book_size(book: &Book, path: &Path, opts: &IngestOptions) -> Result<(), IngestError> {
+    let limit = opts.limits.max_book_text_bytes;
+    let text: usize = book.chapters.iter().flat_map(|c| &c.blocks).map(|b| b.text.len()).sum();
+    if text > limit {
+        return Err(IngestError::BookTooLong { path: path.to_path_buf(), limit_mib: limit >> 20 });
+    }
+    Ok(())
 }
 
 /// Reads one input held in memory; `name` is used in sources, warnings and errors.
