@@ -2,7 +2,7 @@
 //! under a bound. One test, its cases in order of growing bound, because peak memory is the
 //! whole process's and only ever grows.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use audiobook::ingest::{IngestError, read_inputs};
 use audiobook::narrate::{self, Settings};
