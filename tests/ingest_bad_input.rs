@@ -128,9 +128,9 @@ fn zip_bomb_entries_are_capped() {
     assert!(matches!(e, IngestError::TooLarge { .. }), "{e}");
     assert!(e.to_string().contains("OEBPS/c1.xhtml"), "{e}");
 
-    // Many entries, each under the cap, together over the total.
+    // Many documents, each under the cap, together over the total.
     let chunk = vec![b' '; 900 << 10];
-    let names: Vec<String> = (0..5).map(|i| format!("OEBPS/pad{i}.css")).collect();
+    let names: Vec<String> = (0..5).map(|i| format!("OEBPS/pad{i}.xhtml")).collect();
     let mut files: Vec<(&str, &[u8])> = vec![
         ("META-INF/container.xml", CONTAINER.as_bytes()),
         ("OEBPS/c1.xhtml", b"<html><body><p>Hi.</p></body></html>"),
@@ -139,6 +139,18 @@ fn zip_bomb_entries_are_capped() {
     let total = write(dir.path(), "total.epub", &epub_zip(&files));
     let e = read_err(&total, &opts);
     assert!(e.to_string().contains("in total"), "{e}");
+
+    // Images and fonts are never inflated: a bomb among them costs nothing.
+    let images: Vec<String> = (0..5).map(|i| format!("OEBPS/pad{i}.png")).collect();
+    let opf = simple_opf(&["c1.xhtml"]);
+    let mut files: Vec<(&str, &[u8])> = vec![
+        ("META-INF/container.xml", CONTAINER.as_bytes()),
+        ("OEBPS/content.opf", opf.as_bytes()),
+        ("OEBPS/c1.xhtml", b"<html><body><p>Hi.</p></body></html>"),
+    ];
+    files.extend(images.iter().map(|n| (n.as_str(), zeros.as_slice())));
+    let book = read_inputs(&[write(dir.path(), "images.epub", &epub_zip(&files))], &opts).unwrap();
+    assert_eq!(book.chapters.len(), 1);
 }
 
 #[test]

@@ -283,6 +283,12 @@ fn scan_zip(
             continue;
         }
         let name = file.name().to_string();
+        // Only the package and its documents are read: images, fonts and audio are never
+        // inflated, so they cost neither time nor memory (the cover is read on its own).
+        let lower = name.to_ascii_lowercase();
+        if ![".xml", ".opf", ".ncx", "html", ".htm"].iter().any(|s| lower.ends_with(s)) {
+            continue;
+        }
         let cap = opts.limits.max_entry_bytes;
         let mut buf = Vec::new();
         let read = (&mut file).take(cap + 1).read_to_end(&mut buf);
@@ -302,10 +308,7 @@ fn scan_zip(
                 limit_mib: opts.limits.max_total_bytes >> 20,
             });
         }
-        let lower = name.to_ascii_lowercase();
-        if [".xml", ".opf", ".ncx", "html", ".htm"].iter().any(|s| lower.ends_with(s)) {
-            kept.insert(name, buf);
-        }
+        kept.insert(name, buf);
     }
     Ok(kept)
 }

@@ -161,7 +161,7 @@ pub struct Limits {
     pub max_file_bytes: u64,
     /// Largest size one zip entry may inflate to.
     pub max_entry_bytes: u64,
-    /// Largest size all zip entries together may inflate to.
+    /// Largest size an EPUB's package and content documents together may inflate to.
     pub max_total_bytes: u64,
     /// Most entries a zip may have.
     pub max_entries: usize,
@@ -175,7 +175,7 @@ impl Default for Limits {
         Limits {
             max_file_bytes: 256 << 20,
             max_entry_bytes: 64 << 20,
-            max_total_bytes: 512 << 20,
+            max_total_bytes: 128 << 20,
             max_entries: 20_000,
             max_book_text_bytes: 16 << 20,
         }
