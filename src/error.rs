@@ -13,6 +13,7 @@ use crate::kokoro::EngineError;
 use crate::kokoro::assets::AssetError;
 use crate::kokoro::voices::VoiceError;
 use crate::language::LanguageError;
+use crate::lexicon::LexiconError;
 use crate::phonemize::PhonemizeError;
 
 /// Every way the process can end, and its exit code.
@@ -72,6 +73,8 @@ pub enum Error {
     #[error(transparent)]
     Phonemize(#[from] PhonemizeError),
     #[error(transparent)]
+    Lexicon(#[from] LexiconError),
+    #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Language(#[from] LanguageError),
@@ -125,6 +128,8 @@ impl Error {
             Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. })
                 | Error::Engine(EngineError::Busy { .. })
                 | Error::Chunk(_)
+                | Error::Lexicon(_)
+                | Error::Phonemize(PhonemizeError::Lexicon(_))
                 | Error::Ingest(_)
                 | Error::Language(_)
                 | Error::Job(JobError::Busy(_))

@@ -21,6 +21,7 @@ use crate::kokoro::voices;
 use crate::kokoro::voices::VoicePack;
 use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language;
+use crate::lexicon::{self, Lexicon};
 use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan};
 pub use crate::say::check_text;
@@ -48,6 +49,8 @@ pub struct Settings {
     pub sessions: usize,
     /// What `build` writes besides the chapter WAVs (M4B, MP3, Opus; loudness; cover).
     pub export: ExportSettings,
+    /// The user's pronunciations (see [`load_lexicon`]).
+    pub lexicon: Lexicon,
 }
 
 impl Default for Settings {
@@ -63,6 +66,7 @@ impl Default for Settings {
             session: SessionConfig::default(),
             sessions: cores(),
             export: ExportSettings::default(),
+            lexicon: Lexicon::default(),
         }
     }
 }
@@ -99,18 +103,25 @@ pub fn read(inputs: &[PathBuf], settings: &Settings) -> Result<ReadBook> {
     Ok(ReadBook { book, left_out })
 }
 
-/// Checks the voice and builds the G2P of its dialect (about 0.3 s).
-pub fn phonemizer(voice: &str) -> Result<Phonemizer> {
+/// The lexicon files that apply to `inputs` (see [`lexicon::files_for`]), read: `explicit` is
+/// `--lexicon`, and must exist.
+pub fn load_lexicon(explicit: Option<&Path>, inputs: &[PathBuf]) -> Result<Lexicon> {
+    Ok(Lexicon::load(&lexicon::files_for(explicit, inputs.first().map(PathBuf::as_path)))?)
+}
+
+/// Checks the voice and builds the G2P of its dialect, with the settings' lexicon (about 0.3 s).
+pub fn phonemizer(settings: &Settings) -> Result<Phonemizer> {
+    let voice = &settings.voice;
     let info = voices::check(voice)?;
     let dialect = Phonemizer::dialect_for_voice(info.name)
         .ok_or_else(|| voices::VoiceError::Unsupported { name: voice.into(), language: info.language })?;
-    Ok(Phonemizer::new(dialect)?)
+    Ok(Phonemizer::with_lexicon(dialect, &settings.lexicon)?)
 }
 
 /// Plans the book for the settings' voice: everything short of the model. A book with no word
 /// to speak (only emoji or symbols, say) is an error, not an empty audiobook.
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
-    let g2p = phonemizer(&settings.voice)?;
+    let g2p = phonemizer(settings)?;
     let plan = plan::plan_with(book, &g2p, &settings.chunks, &settings.script)?;
     if plan.chapters.iter().all(|c| c.word_count() == 0) {
         let first_file = book.chapters.iter().flat_map(|c| &c.blocks).next().map(|b| b.source.path_on_disk());

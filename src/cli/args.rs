@@ -114,6 +114,12 @@ pub struct VoiceArgs {
     /// Speaking rate, from 0.5 (slow) to 2.0 (fast).
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f32,
+
+    /// A pronunciation lexicon: lines of `WORD /phonemes/` or `WORD respelling` (see the README).
+    /// It comes before audiobook.lexicon beside the input and the one in the user's config folder
+    /// (~/.config/audiobook/), which are read too.
+    #[arg(long, env = "AUDIOBOOK_LEXICON", value_name = "FILE")]
+    pub lexicon: Option<PathBuf>,
 }
 
 /// Narrate books: one WAV and one timing sidecar per chapter, book.json, and with --format an

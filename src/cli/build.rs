@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::args::{BuildArgs, ModelArgs};
 use super::one_line;
-use super::plan::{report_reading, warn_unspoken};
+use super::plan::{report_lexicon, report_reading, warn_unspoken};
 use super::printer::Printer;
 use super::progress::{BuildProgress, clock};
 use super::settings;
@@ -37,7 +37,14 @@ pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
     });
 
     let mut engine = None;
-    let book = Book { settings: &settings, models, printer, stop: &stop, each: args.each };
+    let book = Book {
+        settings: &settings,
+        lexicon: args.voice.lexicon.as_deref(),
+        models,
+        printer,
+        stop: &stop,
+        each: args.each,
+    };
     if !args.each {
         let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs));
         return Ok(book.build(&args.inputs, &outdir, &mut engine, started)?.into());
@@ -78,6 +85,8 @@ fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
 /// What every book of a build shares.
 struct Book<'a> {
     settings: &'a Settings,
+    /// `--lexicon`, read with the lexicons beside each book.
+    lexicon: Option<&'a Path>,
     models: &'a ModelArgs,
     printer: &'a Printer,
     stop: &'a AtomicBool,
@@ -94,7 +103,9 @@ impl Book<'_> {
         engine: &mut Option<Engine>,
         started: Instant,
     ) -> Result<ExitStatus> {
-        let (settings, printer) = (self.settings, self.printer);
+        let printer = self.printer;
+        let settings = &Settings { lexicon: narrate::load_lexicon(self.lexicon, inputs)?, ..self.settings.clone() };
+        report_lexicon(&settings.lexicon, printer);
         let ReadBook { book, left_out } = narrate::read(inputs, settings)?;
         report_reading(&book, &left_out, printer);
         let plan = narrate::plan(&book, settings)?;

@@ -16,7 +16,8 @@ use crate::kokoro::{assets, voices};
 use crate::narrate;
 
 pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
-    let settings = settings::say_settings(args);
+    let mut settings = settings::say_settings(args);
+    settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &[])?;
     voices::check(&settings.voice)?;
     let output = match &args.output {
         Some(path) => path.clone(),
@@ -32,7 +33,7 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
     let (engine, g2p) = std::thread::scope(|s| {
         let g2p = s.spawn(|| {
             let started = Instant::now();
-            let g2p = narrate::phonemizer(&settings.voice);
+            let g2p = narrate::phonemizer(&settings);
             printer.detail(&format!("G2P ready in {:.2} s", started.elapsed().as_secs_f64()));
             g2p
         });
