@@ -20,9 +20,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use regex::Regex;
+use serde::Serialize;
 
-use crate::phonemize::vocab;
+use crate::phonemize::{Phonemizer, vocab};
+use crate::plan::BookPlan;
 
 /// The lexicon's name beside an input, and in the user's config folder.
 pub const FILE_NAME: &str = "audiobook.lexicon";
@@ -62,6 +65,9 @@ pub enum LexiconError {
     /// A line that says nothing usable, with why.
     #[error("{}:{line}: {problem}", path.display())]
     Line { path: PathBuf, line: usize, problem: String },
+    /// `lexicon scan --write` never overwrites a lexicon the user may have corrected.
+    #[error("{}: already exists: remove it or give --write another file", path.display())]
+    Exists { path: PathBuf },
     /// More entries than one search pattern holds.
     #[error("the lexicon is too large to search: {0}")]
     TooLarge(String),
@@ -312,6 +318,46 @@ impl Marker {
         out.push_str(&text[copied..]);
         out.into()
     }
+}
+
+/// A word of the book the G2P does not know and guessed with its neural fallback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Guess {
+    /// As the book spells it (each spelling its own guess).
+    pub word: String,
+    /// How often the book says it.
+    pub count: usize,
+    /// The phonemes guessed for it.
+    pub phonemes: String,
+}
+
+/// The words of a planned book that `g2p` guesses (see [`Phonemizer::guessed`]), most frequent
+/// first, then in alphabetical order. Words the lexicon already reads are not guesses.
+pub fn scan(plan: &BookPlan, g2p: &Phonemizer) -> Vec<Guess> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for token in plan.chapters.iter().flat_map(|c| &c.chunks).flat_map(|c| &c.tokens).filter(|t| t.is_word) {
+        *counts.entry(token.text.as_str()).or_default() += 1;
+    }
+    let mut guesses: Vec<Guess> = counts
+        .into_par_iter()
+        .filter_map(|(word, count)| g2p.guessed(word).map(|phonemes| Guess { word: word.to_string(), count, phonemes }))
+        .collect();
+    guesses.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.word.cmp(&b.word)));
+    guesses
+}
+
+/// A lexicon to start from: one line per guess, its phonemes to correct, its count as a comment.
+pub fn starter(guesses: &[Guess], book: &str) -> String {
+    let mut out = format!(
+        "# Pronunciations for {book}, as the G2P guessed them: correct the phonemes, or replace them\n\
+         # with a respelling, and delete the lines that sound right. (audiobook lexicon scan)\n"
+    );
+    let width = guesses.iter().map(|g| g.word.chars().count()).max().unwrap_or(0);
+    for g in guesses.iter().filter(|g| !g.phonemes.is_empty()) {
+        let pad = " ".repeat(width - g.word.chars().count());
+        out += &format!("{}{pad}  /{}/  # {}\n", g.word, g.phonemes, g.count);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::lexicon::{self, Lexicon};
 use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan};
 pub use crate::say::check_text;
-use crate::say::{self, Speaker, Speech, SpeechSettings};
+use crate::say::{self, Speaker, Speech, SpeechSettings, WordPhonemes};
 use crate::script::ScriptOptions;
 
 /// Everything a narration is asked to do, whoever asks.
@@ -128,6 +128,11 @@ pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
         return Err(Error::NoChapters { path: first_file.unwrap_or_else(|| PathBuf::from("-")) });
     }
     Ok(plan)
+}
+
+/// Each word of `text` and its phonemes, as [`say`] would speak it; no model needed.
+pub fn phonemes(text: &str, g2p: &Phonemizer) -> Vec<WordPhonemes> {
+    say::phonemes(text, g2p)
 }
 
 /// Speaks `text` in the settings' voice, speed and pauses on `engine`, in memory.

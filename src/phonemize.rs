@@ -101,7 +101,8 @@ impl Phonemizer {
             None => word.into(),
         };
         let neural = self.g2p.phonemize(&marked);
-        (spelling.as_ref()?.phonemize(&marked) != neural).then(|| neural.trim().to_string())
+        (spelling.as_ref()?.phonemize(&marked) != neural)
+            .then(|| neural.chars().filter(|c| vocab().contains_key(c)).collect::<String>().trim().to_string())
     }
 }
 

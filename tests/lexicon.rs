@@ -95,3 +95,67 @@ fn a_capitalised_entry_matches_only_as_written_and_a_respelling_is_read_in_place
     assert_eq!(find(&after, "zorblax"), find(&before, "zorblax"), "lowercase text is not an exact match");
     assert_eq!(find(&after, "Hermione"), [respelled]);
 }
+
+fn audiobook(config: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = assert_cmd::Command::cargo_bin("audiobook")
+        .unwrap()
+        .env("XDG_CONFIG_HOME", config)
+        .env_remove("AUDIOBOOK_LEXICON")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn scan_finds_the_made_up_names_and_a_lexicon_written_from_it_silences_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lexicon/names.md");
+    let book = book.to_str().unwrap();
+    let (code, out, err) = audiobook(dir.path(), &["--json", "lexicon", "scan", book, "--voice", "af_heart"]);
+    assert_eq!(code, Some(0), "{err}");
+    let guesses: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(guesses[0]["word"], "Quorvathi", "{out}");
+    assert_eq!(guesses[0]["count"], 3);
+    assert!(guesses.iter().any(|g| g["word"] == "Velmarisk" && g["count"] == 1), "{out}");
+    assert!(!guesses.iter().any(|g| g["word"] == "baker" || g["word"] == "village"), "known words: {out}");
+
+    let written = dir.path().join("names.lexicon");
+    let written = written.to_str().unwrap();
+    let (code, out, err) = audiobook(dir.path(), &["lexicon", "scan", book, "--write", written]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.lines().nth(1).unwrap().contains("Quorvathi"), "{out}");
+    let (code, _, err) = audiobook(dir.path(), &["lexicon", "scan", book, "--write", written]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("already exists"), "{err}");
+
+    // Read back as a lexicon, every guess is now known, so nothing is left to review.
+    let (code, out, err) = audiobook(dir.path(), &["--json", "lexicon", "scan", book, "--lexicon", written]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "[]", "{err}");
+    assert!(err.contains("lexicon:") && err.contains("names.lexicon"), "{err}");
+}
+
+#[test]
+fn a_bad_phoneme_is_one_line_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("book.md");
+    std::fs::write(&book, "# One\n\nQuorvathi came home.\n").unwrap();
+    std::fs::write(dir.path().join("audiobook.lexicon"), "# names\nQuorvathi /kwɔɹvˈɑθi4/\n").unwrap();
+    let (code, _, err) = audiobook(dir.path(), &["plan", book.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("audiobook.lexicon:2: '4'") && err.contains("not one of Kokoro's phoneme symbols"), "{err}");
+}
+
+#[test]
+fn say_phonemes_prints_each_word_with_the_lexicon_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("audiobook")).unwrap();
+    std::fs::write(dir.path().join("audiobook/audiobook.lexicon"), "quorvathi /kwɔɹvˈɑθi/\n").unwrap();
+    let (code, out, err) = audiobook(dir.path(), &["say", "--phonemes", "Hello Quorvathi.", "--voice", "af_heart"]);
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(lines, [vec!["Hello", "/həlˈO/"], vec!["Quorvathi", "/kwɔɹvˈɑθi/"]]);
+}

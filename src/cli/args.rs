@@ -77,6 +77,58 @@ pub enum Command {
     Voices,
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Find and fix the words the G2P would mispronounce.
+    ///
+    /// A lexicon is a text file of one entry a line: a word or phrase, then either its phonemes in
+    /// Kokoro's symbols between slashes, or a respelling (plain words the G2P reads instead).
+    /// `#` starts a comment (at the start of a line or after a space). A tab ends a phrase that has
+    /// a respelling; without one, the key is everything before `/phonemes/`, or the first word.
+    ///
+    ///   Nguyen      /wˈɪn/
+    ///   hermione    her my oh nee
+    ///   New York    /nˌu jˈɔɹk/
+    ///
+    /// A key in lowercase matches any case; a key with a capital matches only as written and wins
+    /// over a lowercase one. The longest key wins where keys overlap. Keys match whole words of
+    /// the text as spoken (`audiobook plan --text` shows it). Symbols outside the model's
+    /// vocabulary are an error naming the file and line.
+    ///
+    /// Lexicons are read from --lexicon FILE, then audiobook.lexicon beside the first input
+    /// (inside it, for a folder), then audiobook.lexicon in the user's config folder
+    /// ($XDG_CONFIG_HOME/audiobook or ~/.config/audiobook); an entry in an earlier one hides the
+    /// same key in a later one. An entry is part of the phonemes, so a build re-renders exactly
+    /// the chunks whose words an added or changed entry reads.
+    #[command(subcommand, verbatim_doc_comment)]
+    Lexicon(LexiconCommand),
+}
+
+/// Find and fix the words the G2P would mispronounce.
+#[derive(Debug, Subcommand)]
+pub enum LexiconCommand {
+    Scan(ScanArgs),
+}
+
+/// List the words of a book the G2P does not know, with how often each is said and the phonemes
+/// its neural fallback guessed, most frequent first.
+///
+/// Review names and coinages before a long build: `--write` starts a lexicon from them, to
+/// correct and keep as audiobook.lexicon beside the book. Words an applying lexicon already reads
+/// are not listed.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Books, Markdown or text files, folders of them, or `-` for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write a lexicon of the guesses to this file (refused if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub voice: VoiceArgs,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// Speak a text to a WAV file (24 kHz mono 16-bit).
@@ -95,6 +147,10 @@ pub struct SayArgs {
     /// Write every sentence's and word's start_ms and end_ms to this JSON file.
     #[arg(long, value_name = "FILE.json")]
     pub timings: Option<PathBuf>,
+
+    /// Print each word's phonemes instead of speaking (no model needed); with --json, as JSON.
+    #[arg(long, conflicts_with_all = ["output", "timings"])]
+    pub phonemes: bool,
 
     #[command(flatten)]
     pub voice: VoiceArgs,

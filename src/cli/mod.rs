@@ -3,6 +3,7 @@
 
 pub mod args;
 mod build;
+mod lexicon;
 mod models;
 mod plan;
 pub mod printer;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use self::args::{Cli, Command, ModelsCommand};
+use self::args::{Cli, Command, LexiconCommand, ModelsCommand};
 use self::printer::Printer;
 use crate::error::{Error, ExitStatus, Result};
 use crate::kokoro::assets;
@@ -44,6 +45,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Plan(args) => plan::run(args, printer),
         Command::Say(args) => say::run(cli, args, printer),
         Command::Voices => models::list_voices(printer),
+        Command::Lexicon(LexiconCommand::Scan(args)) => lexicon::scan(args, printer),
         Command::Models(ModelsCommand::Fetch) => {
             let files = assets::ensure(&settings::asset_overrides(&cli.models), printer)?;
             models::status(&files, printer)

@@ -28,9 +28,16 @@ pub fn asset_overrides(args: &ModelArgs) -> AssetOverrides {
 /// The settings of `plan` (and the reading and voice part of `build`).
 pub fn plan_settings(voice: &VoiceArgs, read: &ReadArgs, chunks: &ChunkArgs) -> Settings {
     Settings {
+        chunks: narrate::chunk_config(usize::from(chunks.chunk_target), usize::from(chunks.chunk_max)),
+        ..reading_settings(voice, read)
+    }
+}
+
+/// The settings of `lexicon scan`: how the book is read, and the voice's dialect.
+pub fn reading_settings(voice: &VoiceArgs, read: &ReadArgs) -> Settings {
+    Settings {
         voice: voice.voice.clone(),
         speed: voice.speed,
-        chunks: narrate::chunk_config(usize::from(chunks.chunk_target), usize::from(chunks.chunk_max)),
         read: ingest_options(read),
         any_language: read.any_language,
         script: ScriptOptions {
