@@ -125,7 +125,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         let user = matches!(
             self,
-            Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. })
+            Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. } | VoiceError::Blend { .. })
                 | Error::Engine(EngineError::Busy { .. })
                 | Error::Chunk(_)
                 | Error::Lexicon(_)

@@ -31,7 +31,8 @@ use crate::script::ScriptOptions;
 /// Everything a narration is asked to do, whoever asks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// A voice id (`audiobook voices` lists them).
+    /// A voice id (`audiobook voices` lists them), or a blend of them by weight
+    /// (`af_heart:0.7,bf_emma:0.3`, see [`voices::Blend`]).
     pub voice: String,
     /// Speaking rate, 0.5 to 2.0.
     pub speed: f32,
@@ -217,7 +218,8 @@ pub fn books_in(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 pub fn open_job(outdir: &Path, settings: &Settings) -> Result<Job> {
     check_outputs(settings)?;
     let job_settings = JobSettings {
-        voice: settings.voice.clone(),
+        // The canonical blend: the same mix written two ways is the same chunk keys.
+        voice: voices::Blend::parse(&settings.voice)?.to_string(),
         speed: settings.speed,
         pauses: settings.pauses,
         chunk_target_tokens: settings.chunks.target_tokens,

@@ -170,3 +170,20 @@ fn voices_lists_all_54_with_json() {
     assert!(voices.iter().any(|v| v["name"] == "bf_lily" && v["supported"] == true && v["gender"] == "female"));
     assert!(voices.iter().any(|v| v["name"] == "zf_xiaobei" && v["supported"] == false));
 }
+
+#[test]
+fn a_blend_speaks_and_sounds_like_neither_of_its_voices() {
+    let dir = tempfile::tempdir().unwrap();
+    let say = |voice: &str| {
+        let wav = dir.path().join(format!("{voice}.wav"));
+        audiobook().args(["say", FOX, "--voice", voice, "-o"]).arg(&wav).assert().success();
+        common::read_wav(&std::fs::read(&wav).unwrap()).1
+    };
+    let (heart, emma) = (say("af_heart"), say("bf_emma"));
+    let blend = say("af_heart:0.7,bf_emma:0.3");
+    assert!(common::rms(&blend) > 0.02, "not silence: rms {}", common::rms(&blend));
+    assert_ne!(blend, heart);
+    assert_ne!(blend, emma);
+    // The same mix written another way is the same voice, to the sample.
+    assert_eq!(say("af_heart:7,bf_emma:3"), blend);
+}

@@ -73,7 +73,8 @@ pub enum Command {
     Build(BuildArgs),
     Plan(PlanArgs),
     Say(SayArgs),
-    /// List the voices, their language and gender, and whether this build can speak them.
+    /// List the voices, their language and gender, and whether this build can speak them, with
+    /// a command to try one and an example blend.
     Voices,
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -163,8 +164,9 @@ pub struct SayArgs {
 /// How the narration sounds.
 #[derive(Debug, Args)]
 pub struct VoiceArgs {
-    /// The voice (`audiobook voices` lists them).
-    #[arg(long, default_value = "bf_lily", env = "AUDIOBOOK_VOICE")]
+    /// The voice (`audiobook voices` lists them), or a blend by weight, e.g.
+    /// af_heart:0.7,bf_emma:0.3 (weights are normalised; the first voice sets the accent).
+    #[arg(long, default_value = "bf_lily", env = "AUDIOBOOK_VOICE", value_name = "VOICE[:WEIGHT],...")]
     pub voice: String,
 
     /// Speaking rate, from 0.5 (slow) to 2.0 (fast).
