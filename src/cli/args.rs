@@ -37,6 +37,11 @@ pub struct OutputArgs {
     /// Machine-readable JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// No progress bar and no periodic progress lines (what is done is still said). audiobook
+    /// prints no colour of its own; help is plain when NO_COLOR is set or stdout is no terminal.
+    #[arg(long, global = true, env = "AUDIOBOOK_NO_PROGRESS")]
+    pub no_progress: bool,
 }
 
 /// Where the model files are (see models/README.md).
@@ -78,6 +83,7 @@ pub enum Command {
     Voices,
     #[command(subcommand)]
     Models(ModelsCommand),
+    Completions(CompletionsArgs),
     /// Find and fix the words the G2P would mispronounce.
     ///
     /// A lexicon is a text file of one entry a line: a word or phrase, then either its phonemes in
@@ -101,6 +107,30 @@ pub enum Command {
     /// the chunks whose words an added or changed entry reads.
     #[command(subcommand, verbatim_doc_comment)]
     Lexicon(LexiconCommand),
+}
+
+/// Print a shell completion script to stdout.
+///
+/// Bash: `audiobook completions bash > ~/.local/share/bash-completion/completions/audiobook`;
+/// zsh: `audiobook completions zsh > ~/.zfunc/_audiobook` (with ~/.zfunc on fpath); fish:
+/// `audiobook completions fish > ~/.config/fish/completions/audiobook.fish`; PowerShell:
+/// `audiobook completions powershell | Out-String | Invoke-Expression` in $PROFILE; elvish:
+/// `eval (audiobook completions elvish | slurp)` in rc.elv.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: ShellArg,
+}
+
+/// `completions SHELL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
 }
 
 /// Find and fix the words the G2P would mispronounce.

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use self::args::{Cli, Command, LexiconCommand, ModelsCommand};
+use self::args::{Cli, Command, LexiconCommand, ModelsCommand, ShellArg};
 use self::printer::Printer;
 use crate::error::{Error, ExitStatus, Result};
 use crate::kokoro::assets;
@@ -23,7 +23,8 @@ use crate::kokoro::assets;
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let printer = Printer::new(cli.output.quiet, cli.output.verbose, cli.output.json);
+    let mut printer = Printer::new(cli.output.quiet, cli.output.verbose, cli.output.json);
+    printer.progress = !cli.output.no_progress;
     match run(&cli, &printer) {
         Ok(code) => code,
         // A closed pipe (`| head`) means the reader has what it wanted.
@@ -33,6 +34,20 @@ pub fn main() -> ExitCode {
             err.exit_status().into()
         }
     }
+}
+
+/// Writes the completion script of `shell` for the whole command line.
+pub fn completions(shell: ShellArg, out: &mut Vec<u8>) {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let shell = match shell {
+        ShellArg::Bash => Shell::Bash,
+        ShellArg::Zsh => Shell::Zsh,
+        ShellArg::Fish => Shell::Fish,
+        ShellArg::Powershell => Shell::PowerShell,
+        ShellArg::Elvish => Shell::Elvish,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "audiobook", out);
 }
 
 pub(crate) fn one_line(message: &str) -> String {
@@ -46,6 +61,12 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Say(args) => say::run(cli, args, printer),
         Command::Voices => models::list_voices(printer),
         Command::Lexicon(LexiconCommand::Scan(args)) => lexicon::scan(args, printer),
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            completions(args.shell, &mut out);
+            printer.data(&String::from_utf8_lossy(&out)).map_err(Error::io("<stdout>"))?;
+            Ok(ExitStatus::Success.into())
+        }
         Command::Models(ModelsCommand::Fetch) => {
             let files = assets::ensure(&settings::asset_overrides(&cli.models), printer)?;
             models::status(&files, printer)
@@ -53,6 +74,25 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Models(ModelsCommand::Status) => {
             let files = assets::locate(&settings::asset_overrides(&cli.models))?;
             models::status(&files, printer)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    #[test]
+    fn completions_generate_for_every_shell_and_know_the_new_commands() {
+        for shell in ShellArg::value_variants() {
+            let mut out = Vec::new();
+            completions(*shell, &mut out);
+            let script = String::from_utf8(out).unwrap();
+            for word in ["audiobook", "lexicon", "scan", "completions", "voice", "no-progress", "phonemes"] {
+                assert!(script.contains(word), "{shell:?} completions lack {word}");
+            }
         }
     }
 }
