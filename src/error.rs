@@ -15,6 +15,7 @@ use crate::kokoro::voices::VoiceError;
 use crate::language::LanguageError;
 use crate::lexicon::LexiconError;
 use crate::phonemize::PhonemizeError;
+use crate::plan::PickError;
 
 /// Every way the process can end, and its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,8 @@ pub enum Error {
     #[error(transparent)]
     Lexicon(#[from] LexiconError),
     #[error(transparent)]
+    Pick(#[from] PickError),
+    #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Language(#[from] LanguageError),
@@ -132,7 +135,8 @@ impl Error {
                 | Error::Phonemize(PhonemizeError::Lexicon(_))
                 | Error::Ingest(_)
                 | Error::Language(_)
-                | Error::Job(JobError::Busy(_))
+                | Error::Job(JobError::Busy(_) | JobError::WouldReplace { .. })
+                | Error::Pick(_)
                 | Error::Export(
                     ExportError::Cover { .. }
                         | ExportError::Clip { .. }

@@ -23,7 +23,7 @@ use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language;
 use crate::lexicon::{self, Lexicon};
 use crate::phonemize::Phonemizer;
-use crate::plan::{self, BookPlan};
+use crate::plan::{self, BookPlan, ChapterPick};
 pub use crate::say::check_text;
 use crate::say::{self, Speaker, Speech, SpeechSettings, WordPhonemes};
 use crate::script::ScriptOptions;
@@ -52,7 +52,14 @@ pub struct Settings {
     pub export: ExportSettings,
     /// The user's pronunciations (see [`load_lexicon`]).
     pub lexicon: Lexicon,
+    /// Narrate only these chapters, keeping the book's numbers and file names.
+    pub chapters: Option<ChapterPick>,
+    /// Narrate only the first sentences of each chapter ([`PREVIEW_SENTENCES`]).
+    pub preview: bool,
 }
+
+/// Sentences of text a preview keeps of each chapter, besides its headings.
+pub const PREVIEW_SENTENCES: usize = 2;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -68,6 +75,8 @@ impl Default for Settings {
             sessions: cores(),
             export: ExportSettings::default(),
             lexicon: Lexicon::default(),
+            chapters: None,
+            preview: false,
         }
     }
 }
@@ -123,7 +132,13 @@ pub fn phonemizer(settings: &Settings) -> Result<Phonemizer> {
 /// to speak (only emoji or symbols, say) is an error, not an empty audiobook.
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
     let g2p = phonemizer(settings)?;
-    let plan = plan::plan_with(book, &g2p, &settings.chunks, &settings.script)?;
+    let mut plan = plan::plan_with(book, &g2p, &settings.chunks, &settings.script)?;
+    if let Some(pick) = &settings.chapters {
+        plan = plan.pick(pick)?;
+    }
+    if settings.preview {
+        plan = plan.preview(PREVIEW_SENTENCES);
+    }
     if plan.chapters.iter().all(|c| c.word_count() == 0) {
         let first_file = book.chapters.iter().flat_map(|c| &c.blocks).next().map(|b| b.source.path_on_disk());
         return Err(Error::NoChapters { path: first_file.unwrap_or_else(|| PathBuf::from("-")) });
@@ -164,15 +179,16 @@ pub fn start_engine(files: &ModelFiles, settings: &Settings) -> Result<Engine> {
 }
 
 /// Where a build of `inputs` goes when no folder is given: the first input's name without its
-/// extension, plus `-audiobook`, in the current folder.
-pub fn default_outdir(inputs: &[PathBuf]) -> PathBuf {
+/// extension, plus `-audiobook` (`-preview` for a preview), in the current folder.
+pub fn default_outdir(inputs: &[PathBuf], settings: &Settings) -> PathBuf {
+    let suffix = if settings.preview { "preview" } else { "audiobook" };
     let first = inputs.first().map(PathBuf::as_path).unwrap_or(Path::new("-"));
     let stem = if first == Path::new("-") {
         "audiobook".to_string()
     } else {
         first.file_stem().map_or("audiobook".into(), |s| s.to_string_lossy().into_owned())
     };
-    PathBuf::from(format!("{stem}-audiobook"))
+    PathBuf::from(format!("{stem}-{suffix}"))
 }
 
 /// Checks that the outputs `settings` ask for can be written (ffmpeg for m4b, mp3 and opus; a
@@ -287,7 +303,10 @@ mod tests {
 
     #[test]
     fn the_output_folder_is_named_after_the_first_input() {
-        assert_eq!(default_outdir(&[PathBuf::from("dir/book.epub")]), PathBuf::from("book-audiobook"));
-        assert_eq!(default_outdir(&[PathBuf::from("-")]), PathBuf::from("audiobook-audiobook"));
+        let settings = Settings::default();
+        assert_eq!(default_outdir(&[PathBuf::from("dir/book.epub")], &settings), PathBuf::from("book-audiobook"));
+        assert_eq!(default_outdir(&[PathBuf::from("-")], &settings), PathBuf::from("audiobook-audiobook"));
+        let preview = Settings { preview: true, ..settings };
+        assert_eq!(default_outdir(&[PathBuf::from("book.epub")], &preview), PathBuf::from("book-preview"));
     }
 }

@@ -260,7 +260,25 @@ pub struct BuildArgs {
     pub export: ExportArgs,
 
     #[command(flatten)]
+    pub pick: PickArgs,
+
+    #[command(flatten)]
     pub tuning: TuningArgs,
+}
+
+/// Which part of the book is narrated.
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    /// Only these chapters, by the book's numbers (`audiobook plan` lists them) or words of their
+    /// titles, comma-separated: `1-3,7` or `epilogue`. Their numbers and file names stay the
+    /// book's. A build refuses a folder where it would replace chapters it does not pick.
+    #[arg(long, value_name = "LIST")]
+    pub chapters: Option<String>,
+
+    /// Only the headings and first two sentences of each chapter, to check the voice, titles and
+    /// pronunciations in a minute before a long build (into NAME-preview/ by default).
+    #[arg(long)]
+    pub preview: bool,
 }
 
 /// What listeners get besides the chapter WAVs.
@@ -377,6 +395,9 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub chunks: ChunkArgs,
+
+    #[command(flatten)]
+    pub pick: PickArgs,
 }
 
 /// What of the inputs is read aloud.

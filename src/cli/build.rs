@@ -20,7 +20,7 @@ use crate::narrate::{self, ReadBook, Settings};
 
 pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
     let started = Instant::now();
-    let settings = settings::build_settings(args);
+    let settings = settings::build_settings(args)?;
     // Before reading the book: a missing ffmpeg should not cost the user a long read and plan.
     narrate::check_outputs(&settings)?;
 
@@ -46,13 +46,13 @@ pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
         each: args.each,
     };
     if !args.each {
-        let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs));
+        let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs, &settings));
         return Ok(book.build(&args.inputs, &outdir, &mut engine, started)?.into());
     }
     let root = args.output.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut worst = ExitStatus::Success;
     for input in narrate::books_in(&args.inputs)? {
-        let outdir = root.join(narrate::default_outdir(std::slice::from_ref(&input)));
+        let outdir = root.join(narrate::default_outdir(std::slice::from_ref(&input), &settings));
         printer.info(&format!("audiobook: {} -> {}", input.display(), outdir.display()));
         let status = match book.build(std::slice::from_ref(&input), &outdir, &mut engine, Instant::now()) {
             Ok(status) => status,

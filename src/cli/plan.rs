@@ -13,7 +13,7 @@ use crate::narrate::{self, ReadBook};
 use crate::plan::BookPlan;
 
 pub fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
-    let mut settings = settings::plan_settings(&args.voice, &args.read, &args.chunks);
+    let mut settings = settings::plan_settings(&args.voice, &args.read, &args.chunks, &args.pick)?;
     settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &args.inputs)?;
     report_lexicon(&settings.lexicon, printer);
     let ReadBook { book, left_out } = narrate::read(&args.inputs, &settings)?;

@@ -3,14 +3,16 @@
 
 use super::args::{
     BuildArgs, ChunkArgs, CodeArg, ExportArgs, FormatArg, LongTokensArg, LoudnessArg, ModelArgs, NotesArg,
-    OutputFormatArg, PauseArgs, ReadArgs, SayArgs, VoiceArgs,
+    OutputFormatArg, PauseArgs, PickArgs, ReadArgs, SayArgs, VoiceArgs,
 };
 use crate::assemble::Pauses;
+use crate::error::Result;
 use crate::export::{ExportSettings, LoudnessTarget, OutputFormat};
 use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
 use crate::kokoro::SessionConfig;
 use crate::kokoro::assets::AssetOverrides;
 use crate::narrate::{self, Settings};
+use crate::plan::ChapterPick;
 use crate::script::{LongTokens, ScriptOptions};
 
 /// The model-file flags, as the asset lookup wants them.
@@ -26,11 +28,13 @@ pub fn asset_overrides(args: &ModelArgs) -> AssetOverrides {
 }
 
 /// The settings of `plan` (and the reading and voice part of `build`).
-pub fn plan_settings(voice: &VoiceArgs, read: &ReadArgs, chunks: &ChunkArgs) -> Settings {
-    Settings {
+pub fn plan_settings(voice: &VoiceArgs, read: &ReadArgs, chunks: &ChunkArgs, pick: &PickArgs) -> Result<Settings> {
+    Ok(Settings {
         chunks: narrate::chunk_config(usize::from(chunks.chunk_target), usize::from(chunks.chunk_max)),
+        chapters: pick.chapters.as_deref().map(ChapterPick::parse).transpose()?,
+        preview: pick.preview,
         ..reading_settings(voice, read)
-    }
+    })
 }
 
 /// The settings of `lexicon scan`: how the book is read, and the voice's dialect.
@@ -52,8 +56,8 @@ pub fn reading_settings(voice: &VoiceArgs, read: &ReadArgs) -> Settings {
 }
 
 /// The settings of `build`.
-pub fn build_settings(args: &BuildArgs) -> Settings {
-    Settings {
+pub fn build_settings(args: &BuildArgs) -> Result<Settings> {
+    Ok(Settings {
         pauses: pauses(&args.pauses),
         session: SessionConfig {
             intra_threads: usize::from(args.threads),
@@ -64,8 +68,8 @@ pub fn build_settings(args: &BuildArgs) -> Settings {
         },
         sessions: args.jobs.map_or_else(narrate::cores, usize::from),
         export: export_settings(&args.export),
-        ..plan_settings(&args.voice, &args.read, &args.chunks)
-    }
+        ..plan_settings(&args.voice, &args.read, &args.chunks, &args.pick)?
+    })
 }
 
 /// The settings of `say`: one session using every core, since one text is spoken in order.
@@ -150,7 +154,7 @@ mod tests {
     fn command_line_defaults_are_the_library_defaults() {
         let cli = Cli::parse_from(["audiobook", "build", "book.epub", "--jobs", "3"]);
         let Command::Build(args) = cli.command else { panic!("not a build") };
-        let settings = build_settings(&args);
+        let settings = build_settings(&args).unwrap();
         let defaults = Settings::default();
         assert_eq!(settings.pauses, Pauses::default());
         assert_eq!(settings.chunks, ChunkConfig::default());

@@ -50,6 +50,9 @@ pub enum JobError {
     Wav { path: PathBuf, source: hound::Error },
     #[error("{path}: cannot write JSON: {source}")]
     Json { path: PathBuf, source: serde_json::Error },
+    /// A build of part of a book aimed at a folder holding more of it.
+    #[error("{}: this build would replace {what}; give it another -o", path.display())]
+    WouldReplace { path: PathBuf, what: String },
 }
 
 /// What a job narrates with: everything that changes the audio or its timing.
@@ -114,9 +117,12 @@ impl Job {
             model_sha256: engine.model_sha256().to_string(),
             pauses: settings.pauses,
             chunk_target_tokens: settings.chunk_target_tokens,
+            preview: plan.preview,
         };
         let previous = self.dir.load_manifest();
         let states = chapters::states(plan, &job_settings, &self.dir, previous.as_ref());
+        chapters::check_partial(plan, &job_settings, previous.as_ref(), &states)
+            .map_err(|what| JobError::WouldReplace { path: self.dir.root().to_path_buf(), what })?;
         chapters::remove_stale_outputs(&self.dir, previous.as_ref(), &states);
         let tasks = tasks::missing(plan, &states, &self.dir);
 
