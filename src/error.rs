@@ -88,6 +88,9 @@ pub enum Error {
     /// Inputs with nothing to read aloud.
     #[error("{}: no chapters with text to read", path.display())]
     NoChapters { path: PathBuf },
+    /// A config file (audiobook.toml) that cannot be used.
+    #[error("{}: {problem}", path.display())]
+    Config { path: PathBuf, problem: String },
     /// A text to speak with no words in it.
     #[error("{source_name}: nothing to say: the text has no words")]
     EmptyText { source_name: String },
@@ -137,6 +140,7 @@ impl Error {
                 | Error::Language(_)
                 | Error::Job(JobError::Busy(_) | JobError::WouldReplace { .. })
                 | Error::Pick(_)
+                | Error::Config { .. }
                 | Error::Export(
                     ExportError::Cover { .. }
                         | ExportError::Clip { .. }

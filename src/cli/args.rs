@@ -84,6 +84,7 @@ pub enum Command {
     #[command(subcommand)]
     Models(ModelsCommand),
     Completions(CompletionsArgs),
+    Config(ConfigArgs),
     /// Find and fix the words the G2P would mispronounce.
     ///
     /// A lexicon is a text file of one entry a line: a word or phrase, then either its phonemes in
@@ -107,6 +108,23 @@ pub enum Command {
     /// the chunks whose words an added or changed entry reads.
     #[command(subcommand, verbatim_doc_comment)]
     Lexicon(LexiconCommand),
+}
+
+/// Show the settings a command would run with, and where each comes from: a flag, the
+/// environment, a config file or the default.
+///
+/// Config files are audiobook.toml beside the first input (inside it, for a folder), then
+/// audiobook.toml in the user's config folder ($XDG_CONFIG_HOME/audiobook or
+/// ~/.config/audiobook). Their keys are the flags' long names, for build, plan, say and lexicon
+/// scan: `voice = "af_heart"`, `speed = 1.1`, `pause-paragraph = 800`, `format = ["wav", "m4b"]`,
+/// `preview = true`, `lexicon = "names.lexicon"` (paths are relative to the file). Flags win over
+/// the environment, which wins over the files (the one beside the input first), which win over
+/// the defaults. An unknown key is an error naming the key and the file.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The command to explain, as it would be typed [default: build .].
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// Print a shell completion script to stdout.

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod build;
+pub mod config;
 mod lexicon;
 mod models;
 mod plan;
@@ -13,8 +14,6 @@ mod settings;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use self::args::{Cli, Command, LexiconCommand, ModelsCommand, ShellArg};
 use self::printer::Printer;
 use crate::error::{Error, ExitStatus, Result};
@@ -22,10 +21,20 @@ use crate::kokoro::assets;
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let mut printer = Printer::new(cli.output.quiet, cli.output.verbose, cli.output.json);
-    printer.progress = !cli.output.no_progress;
-    match run(&cli, &printer) {
+    let resolved = config::resolve(std::env::args_os().collect());
+    let (quiet, verbose, json) = match &resolved {
+        Ok(r) => (r.cli.output.quiet, r.cli.output.verbose, r.cli.output.json),
+        Err(_) => (false, false, false),
+    };
+    let mut printer = Printer::new(quiet, verbose, json);
+    let outcome = resolved.and_then(|resolved| {
+        printer.progress = !resolved.cli.output.no_progress;
+        for file in &resolved.files {
+            printer.detail(&format!("audiobook: config: {}", file.display()));
+        }
+        run(&resolved.cli, &printer)
+    });
+    match outcome {
         Ok(code) => code,
         // A closed pipe (`| head`) means the reader has what it wanted.
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success.into(),
@@ -34,6 +43,41 @@ pub fn main() -> ExitCode {
             err.exit_status().into()
         }
     }
+}
+
+/// `audiobook config`: the settings of the command given, and their origins.
+fn show_config(command: &[std::ffi::OsString], printer: &Printer) -> Result<ExitCode> {
+    let mut argv: Vec<std::ffi::OsString> = vec!["audiobook".into()];
+    if command.is_empty() {
+        argv.extend(["build".into(), ".".into()]);
+    } else {
+        argv.extend(command.iter().cloned());
+    }
+    let resolved = config::resolve(argv)?;
+    let settings = resolved.settings();
+    let out = if printer.json {
+        let rows: Vec<serde_json::Value> = settings
+            .iter()
+            .map(|(key, value, origin)| serde_json::json!({ "key": key, "value": value, "origin": origin }))
+            .collect();
+        serde_json::json!({ "files": resolved.files, "settings": rows }).to_string()
+    } else {
+        let width = settings.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+        let mut text = String::new();
+        if resolved.files.is_empty() {
+            text += "# no config file (audiobook.toml beside the input or in the config folder)\n";
+        }
+        for file in &resolved.files {
+            text += &format!("# config file: {}\n", file.display());
+        }
+        for (key, value, origin) in &settings {
+            let value = if value.is_empty() { "-".to_string() } else { value.clone() };
+            text += &format!("{key:<width$}  {value:<24}  {origin}\n");
+        }
+        text
+    };
+    printer.data(&printer::terminal_safe(&out)).map_err(Error::io("<stdout>"))?;
+    Ok(ExitStatus::Success.into())
 }
 
 /// Writes the completion script of `shell` for the whole command line.
@@ -61,6 +105,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Say(args) => say::run(cli, args, printer),
         Command::Voices => models::list_voices(printer),
         Command::Lexicon(LexiconCommand::Scan(args)) => lexicon::scan(args, printer),
+        Command::Config(args) => show_config(&args.command, printer),
         Command::Completions(args) => {
             let mut out = Vec::new();
             completions(args.shell, &mut out);
