@@ -146,7 +146,7 @@ pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
     Ok(plan)
 }
 
-/// Each word of `text` and its phonemes, as [`say`] would speak it; no model needed.
+/// Each word of `text` and its phonemes, as [`say()`] would speak it; no model needed.
 pub fn phonemes(text: &str, g2p: &Phonemizer) -> Vec<WordPhonemes> {
     say::phonemes(text, g2p)
 }

@@ -5,7 +5,7 @@
 //! The command line is parsed once to learn the subcommand, its input and which options the user
 //! or the environment already set; every other option a file sets is added to the arguments as
 //! if typed, and they are parsed again. So a file takes exactly the values, checks and messages
-//! of the flags, and [`Resolved::origin`] says where each value came from.
+//! of the flags, and [`Resolved::settings`] says where each value came from.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
