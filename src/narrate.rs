@@ -56,6 +56,9 @@ pub struct Settings {
     pub chapters: Option<ChapterPick>,
     /// Narrate only the first sentences of each chapter ([`PREVIEW_SENTENCES`]).
     pub preview: bool,
+    /// Keep the rendered chunks after a build, so a later change re-renders only the chunks it
+    /// changes (about 96 kB a second of audio on disk).
+    pub keep_chunks: bool,
 }
 
 /// Sentences of text a preview keeps of each chapter, besides its headings.
@@ -77,6 +80,7 @@ impl Default for Settings {
             lexicon: Lexicon::default(),
             chapters: None,
             preview: false,
+            keep_chunks: false,
         }
     }
 }
@@ -240,6 +244,7 @@ pub fn open_job(outdir: &Path, settings: &Settings) -> Result<Job> {
         pauses: settings.pauses,
         chunk_target_tokens: settings.chunks.target_tokens,
         export: settings.export.clone(),
+        keep_chunks: settings.keep_chunks,
     };
     Ok(Job::open(outdir, job_settings)?)
 }

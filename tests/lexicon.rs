@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 
 use audiobook::job::manifest::chunk_key;
@@ -158,4 +160,31 @@ fn say_phonemes_prints_each_word_with_the_lexicon_applied() {
     assert_eq!(code, Some(0), "{err}");
     let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
     assert_eq!(lines, [vec!["Hello", "/həlˈO/"], vec!["Quorvathi", "/kwɔɹvˈɑθi/"]]);
+}
+
+#[test]
+fn one_lexicon_line_beside_the_book_rerenders_only_the_chunks_with_the_name() {
+    common::model_files();
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("book");
+    std::fs::create_dir(&book).unwrap();
+    for name in ["01-arrival.md", "02-departure.md"] {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/two-chapters").join(name);
+        std::fs::copy(fixture, book.join(name)).unwrap();
+    }
+    let out = dir.path().join("out");
+    let build = || {
+        let (code, stdout, err) = audiobook(
+            dir.path(),
+            &["--json", "build", book.to_str().unwrap(), "-o", out.to_str().unwrap(), "--keep-chunks", "--jobs", "2"],
+        );
+        assert_eq!(code, Some(0), "{err}");
+        let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        summary["chunks_rendered"].as_u64().unwrap()
+    };
+    let first = build();
+    assert!(first >= 4, "{first} chunks");
+    std::fs::write(book.join("audiobook.lexicon"), "Hale /hˈAlə/\n").unwrap();
+    assert_eq!(build(), 1, "only the chunk saying 'Hale' is rendered again");
+    assert_eq!(build(), 0, "and then nothing");
 }

@@ -280,6 +280,12 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub pick: PickArgs,
 
+    /// Keep every chunk's audio in .audiobook/ after the build (about 350 MB an hour of audio), so
+    /// a later change, such as a lexicon entry, re-renders only the chunks it changes instead of
+    /// their whole chapters.
+    #[arg(long)]
+    pub keep_chunks: bool,
+
     #[command(flatten)]
     pub tuning: TuningArgs,
 }

@@ -68,6 +68,7 @@ pub fn build_settings(args: &BuildArgs) -> Result<Settings> {
         },
         sessions: args.jobs.map_or_else(narrate::cores, usize::from),
         export: export_settings(&args.export),
+        keep_chunks: args.keep_chunks,
         ..plan_settings(&args.voice, &args.read, &args.chunks, &args.pick)?
     })
 }

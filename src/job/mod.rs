@@ -65,6 +65,9 @@ pub struct JobSettings {
     pub chunk_target_tokens: usize,
     /// What is encoded from the chapter WAVs once they are all done.
     pub export: ExportSettings,
+    /// Keep the rendered chunks of the current plan after their chapters are done, so a later
+    /// change (a lexicon entry, an edited paragraph) re-renders only the chunks it changes.
+    pub keep_chunks: bool,
 }
 
 /// How a job ended.
@@ -139,6 +142,7 @@ impl Job {
             plan,
             dir: &self.dir,
             pauses: settings.pauses,
+            keep_chunks: settings.keep_chunks,
             states,
             manifest: Manifest {
                 format: MANIFEST_VERSION,
@@ -191,7 +195,7 @@ impl Job {
             let json = serde_json::to_vec_pretty(&index).map_err(|source| JobError::Json { path, source })?;
             self.dir.write_output("book.json", &json)?;
             self.dir.save_manifest(&manifest)?;
-            clean_chunks(&self.dir, &states);
+            clean_chunks(&self.dir, &states, settings.keep_chunks);
             outcome.interrupted =
                 outputs::encode(&self.dir, meta, &index, &states, &settings.export, &mut manifest, events, stop)?;
         }
@@ -204,6 +208,7 @@ struct Coordinator<'a, 'e> {
     plan: &'a BookPlan,
     dir: &'a JobDir,
     pauses: Pauses,
+    keep_chunks: bool,
     states: Vec<ChapterState>,
     manifest: Manifest,
     failed_keys: HashSet<String>,
@@ -276,10 +281,12 @@ impl Coordinator<'_, '_> {
         self.states[c].progress = Progress::Done { duration_ms };
         self.outcome.chapters_done += 1;
         self.save_manifest()?;
-        // Only now, with the chapter on record, may its chunk audio go.
-        let needed = chapters::needed_keys(&self.states);
-        for key in self.states[c].keys.iter().filter(|k| !needed.contains(k)) {
-            self.dir.remove_chunk(key);
+        // Only now, with the chapter on record, may its chunk audio go (unless it is kept).
+        if !self.keep_chunks {
+            let needed = chapters::needed_keys(&self.states);
+            for key in self.states[c].keys.iter().filter(|k| !needed.contains(k)) {
+                self.dir.remove_chunk(key);
+            }
         }
         let files = &self.states[c].files;
         (self.events)(Event::ChapterFinished {
@@ -298,9 +305,11 @@ impl Coordinator<'_, '_> {
     }
 }
 
-/// Removes chunk files no unfinished chapter needs.
-fn clean_chunks(dir: &JobDir, states: &[ChapterState]) {
-    let needed = chapters::needed_keys(states);
+/// Removes chunk files no unfinished chapter needs, or with `keep`, those no chapter of the
+/// plan has (stale ones).
+fn clean_chunks(dir: &JobDir, states: &[ChapterState], keep: bool) {
+    let needed: HashSet<&String> =
+        if keep { states.iter().flat_map(|s| &s.keys).collect() } else { chapters::needed_keys(states) };
     for key in dir.chunk_keys() {
         if !needed.contains(&key) {
             dir.remove_chunk(&key);
