@@ -13,7 +13,9 @@ use crate::kokoro::EngineError;
 use crate::kokoro::assets::AssetError;
 use crate::kokoro::voices::VoiceError;
 use crate::language::LanguageError;
+use crate::lexicon::LexiconError;
 use crate::phonemize::PhonemizeError;
+use crate::plan::PickError;
 
 /// Every way the process can end, and its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +74,10 @@ pub enum Error {
     #[error(transparent)]
     Phonemize(#[from] PhonemizeError),
     #[error(transparent)]
+    Lexicon(#[from] LexiconError),
+    #[error(transparent)]
+    Pick(#[from] PickError),
+    #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Language(#[from] LanguageError),
@@ -82,6 +88,9 @@ pub enum Error {
     /// Inputs with nothing to read aloud.
     #[error("{}: no chapters with text to read", path.display())]
     NoChapters { path: PathBuf },
+    /// A config file (audiobook.toml) that cannot be used.
+    #[error("{}: {problem}", path.display())]
+    Config { path: PathBuf, problem: String },
     /// A text to speak with no words in it.
     #[error("{source_name}: nothing to say: the text has no words")]
     EmptyText { source_name: String },
@@ -127,12 +136,21 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         let user = matches!(
             self,
-            Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. })
+            Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. } | VoiceError::Blend { .. })
                 | Error::Engine(EngineError::Busy { .. })
                 | Error::Chunk(_)
+                | Error::Lexicon(_)
+                | Error::Phonemize(PhonemizeError::Lexicon(_))
                 | Error::Ingest(_)
                 | Error::Language(_)
-                | Error::Job(JobError::Busy(_) | JobError::NotAFolder(_) | JobError::OtherBook { .. })
+                | Error::Job(
+                    JobError::Busy(_)
+                        | JobError::NotAFolder(_)
+                        | JobError::OtherBook { .. }
+                        | JobError::WouldReplace { .. }
+                )
+                | Error::Pick(_)
+                | Error::Config { .. }
                 | Error::Export(
                     ExportError::Cover { .. }
                         | ExportError::Clip { .. }

@@ -17,6 +17,9 @@ pub mod language;
 // Stage 2: a block's text as it is spoken, with the map back to the book's words.
 pub mod script;
 
+// The user's pronunciations, applied before the G2P.
+pub mod lexicon;
+
 // Words to phonemes to Kokoro token ids.
 pub mod phonemize;
 

@@ -21,16 +21,18 @@ use crate::kokoro::voices;
 use crate::kokoro::voices::VoicePack;
 use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language;
+use crate::lexicon::{self, Lexicon};
 use crate::phonemize::Phonemizer;
-use crate::plan::{self, BookPlan};
-use crate::say::{self, Speaker, Speech, SpeechSettings};
+use crate::plan::{self, BookPlan, ChapterPick};
+use crate::say::{self, Speaker, Speech, SpeechSettings, WordPhonemes};
 pub use crate::say::{MAX_TEXT_BYTES as MAX_SAY_TEXT_BYTES, check_text};
 use crate::script::ScriptOptions;
 
 /// Everything a narration is asked to do, whoever asks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// A voice id (`audiobook voices` lists them).
+    /// A voice id (`audiobook voices` lists them), or a blend of them by weight
+    /// (`af_heart:0.7,bf_emma:0.3`, see [`voices::Blend`]).
     pub voice: String,
     /// Speaking rate, 0.5 to 2.0.
     pub speed: f32,
@@ -48,7 +50,19 @@ pub struct Settings {
     pub sessions: usize,
     /// What `build` writes besides the chapter WAVs (M4B, MP3, Opus; loudness; cover).
     pub export: ExportSettings,
+    /// The user's pronunciations (see [`load_lexicon`]).
+    pub lexicon: Lexicon,
+    /// Narrate only these chapters, keeping the book's numbers and file names.
+    pub chapters: Option<ChapterPick>,
+    /// Narrate only the first sentences of each chapter ([`PREVIEW_SENTENCES`]).
+    pub preview: bool,
+    /// Keep the rendered chunks after a build, so a later change re-renders only the chunks it
+    /// changes (about 96 kB a second of audio on disk).
+    pub keep_chunks: bool,
 }
+
+/// Sentences of text a preview keeps of each chapter, besides its headings.
+pub const PREVIEW_SENTENCES: usize = 2;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -63,6 +77,10 @@ impl Default for Settings {
             session: SessionConfig::default(),
             sessions: cores(),
             export: ExportSettings::default(),
+            lexicon: Lexicon::default(),
+            chapters: None,
+            preview: false,
+            keep_chunks: false,
         }
     }
 }
@@ -99,24 +117,42 @@ pub fn read(inputs: &[PathBuf], settings: &Settings) -> Result<ReadBook> {
     Ok(ReadBook { book, left_out })
 }
 
-/// Checks the voice and builds the G2P of its dialect (about 0.3 s).
-pub fn phonemizer(voice: &str) -> Result<Phonemizer> {
+/// The lexicon files that apply to `inputs` (see [`lexicon::files_for`]), read: `explicit` is
+/// `--lexicon`, and must exist.
+pub fn load_lexicon(explicit: Option<&Path>, inputs: &[PathBuf]) -> Result<Lexicon> {
+    Ok(Lexicon::load(&lexicon::files_for(explicit, inputs.first().map(PathBuf::as_path)))?)
+}
+
+/// Checks the voice and builds the G2P of its dialect, with the settings' lexicon (about 0.3 s).
+pub fn phonemizer(settings: &Settings) -> Result<Phonemizer> {
+    let voice = &settings.voice;
     let info = voices::check(voice)?;
     let dialect = Phonemizer::dialect_for_voice(info.name)
         .ok_or_else(|| voices::VoiceError::Unsupported { name: voice.into(), language: info.language })?;
-    Ok(Phonemizer::new(dialect)?)
+    Ok(Phonemizer::with_lexicon(dialect, &settings.lexicon)?)
 }
 
 /// Plans the book for the settings' voice: everything short of the model. A book with no word
 /// to speak (only emoji or symbols, say) is an error, not an empty audiobook.
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
-    let g2p = phonemizer(&settings.voice)?;
-    let plan = plan::plan_with(book, &g2p, &settings.chunks, &settings.script)?;
+    let g2p = phonemizer(settings)?;
+    let mut plan = plan::plan_with(book, &g2p, &settings.chunks, &settings.script)?;
+    if let Some(pick) = &settings.chapters {
+        plan = plan.pick(pick)?;
+    }
+    if settings.preview {
+        plan = plan.preview(PREVIEW_SENTENCES);
+    }
     if plan.chapters.iter().all(|c| c.word_count() == 0) {
         let first_file = book.chapters.iter().flat_map(|c| &c.blocks).next().map(|b| b.source.path_on_disk());
         return Err(Error::NoChapters { path: first_file.unwrap_or_else(|| PathBuf::from("-")) });
     }
     Ok(plan)
+}
+
+/// Each word of `text` and its phonemes, as [`say()`] would speak it; no model needed.
+pub fn phonemes(text: &str, g2p: &Phonemizer) -> Vec<WordPhonemes> {
+    say::phonemes(text, g2p)
 }
 
 /// Speaks `text` in the settings' voice, speed and pauses on `engine`, in memory.
@@ -147,15 +183,16 @@ pub fn start_engine(files: &ModelFiles, settings: &Settings) -> Result<Engine> {
 }
 
 /// Where a build of `inputs` goes when no folder is given: the first input's name without its
-/// extension, plus `-audiobook`, in the current folder.
-pub fn default_outdir(inputs: &[PathBuf]) -> PathBuf {
+/// extension, plus `-audiobook` (`-preview` for a preview), in the current folder.
+pub fn default_outdir(inputs: &[PathBuf], settings: &Settings) -> PathBuf {
+    let suffix = if settings.preview { "preview" } else { "audiobook" };
     let first = inputs.first().map(PathBuf::as_path).unwrap_or(Path::new("-"));
     let stem = if first == Path::new("-") {
         "audiobook".to_string()
     } else {
         first.file_stem().map_or("audiobook".into(), |s| s.to_string_lossy().into_owned())
     };
-    PathBuf::from(format!("{stem}-audiobook"))
+    PathBuf::from(format!("{stem}-{suffix}"))
 }
 
 /// Checks that the outputs `settings` ask for can be written (ffmpeg for m4b, mp3 and opus; a
@@ -201,11 +238,13 @@ pub fn books_in(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 pub fn open_job(outdir: &Path, settings: &Settings, book: &Book) -> Result<Job> {
     check_outputs(settings)?;
     let job_settings = JobSettings {
-        voice: settings.voice.clone(),
+        // The canonical blend: the same mix written two ways is the same chunk keys.
+        voice: voices::Blend::parse(&settings.voice)?.to_string(),
         speed: settings.speed,
         pauses: settings.pauses,
         chunk_target_tokens: settings.chunks.target_tokens,
         export: settings.export.clone(),
+        keep_chunks: settings.keep_chunks,
     };
     let job = Job::open(outdir, job_settings)?;
     let titles: Vec<&str> = book.chapters.iter().map(|c| c.title.as_str()).collect();
@@ -272,7 +311,10 @@ mod tests {
 
     #[test]
     fn the_output_folder_is_named_after_the_first_input() {
-        assert_eq!(default_outdir(&[PathBuf::from("dir/book.epub")]), PathBuf::from("book-audiobook"));
-        assert_eq!(default_outdir(&[PathBuf::from("-")]), PathBuf::from("audiobook-audiobook"));
+        let settings = Settings::default();
+        assert_eq!(default_outdir(&[PathBuf::from("dir/book.epub")], &settings), PathBuf::from("book-audiobook"));
+        assert_eq!(default_outdir(&[PathBuf::from("-")], &settings), PathBuf::from("audiobook-audiobook"));
+        let preview = Settings { preview: true, ..settings };
+        assert_eq!(default_outdir(&[PathBuf::from("book.epub")], &preview), PathBuf::from("book-preview"));
     }
 }

@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 
 use loqui_g2p::{Dialect, G2p, OovFallback};
 
+use crate::lexicon::{Lexicon, LexiconError, Marker};
+
 /// Kokoro's token id for a space between words.
 pub const SPACE_ID: i64 = 16;
 
@@ -38,17 +40,31 @@ impl PhonemeWord {
 pub enum PhonemizeError {
     #[error("the G2P could not start: {0}")]
     Init(String),
+    #[error(transparent)]
+    Lexicon(#[from] LexiconError),
 }
 
-/// English G2P for one dialect.
+/// English G2P for one dialect, with the user's lexicon applied before it.
 pub struct Phonemizer {
     g2p: G2p,
+    lexicon: Option<Marker>,
+    /// The same G2P spelling unknown words out, built on first use: where the two disagree on a
+    /// word alone, the word went to the neural fallback (see [`Phonemizer::guessed`]).
+    spelling: OnceLock<Option<G2p>>,
 }
 
 impl Phonemizer {
     /// Builds the G2P for voices of `dialect` (about 0.3 s).
     pub fn new(dialect: Dialect) -> Result<Self, PhonemizeError> {
-        G2p::new(dialect, OovFallback::Neural).map(|g2p| Self { g2p }).map_err(|e| PhonemizeError::Init(e.to_string()))
+        Self::with_lexicon(dialect, &Lexicon::default())
+    }
+
+    /// Builds the G2P for voices of `dialect`, reading the entries of `lexicon` as it says (its
+    /// respellings are phonemized here, once).
+    pub fn with_lexicon(dialect: Dialect, lexicon: &Lexicon) -> Result<Self, PhonemizeError> {
+        let g2p = G2p::new(dialect, OovFallback::Neural).map_err(|e| PhonemizeError::Init(e.to_string()))?;
+        let lexicon = Marker::new(lexicon, |respelling| g2p.phonemize(respelling))?;
+        Ok(Self { g2p, lexicon, spelling: OnceLock::new() })
     }
 
     /// The dialect a voice id implies: `a*` American, `b*` British.
@@ -58,8 +74,12 @@ impl Phonemizer {
 
     /// Phonemizes one sentence of spoken text.
     pub fn words(&self, text: &str) -> Vec<PhonemeWord> {
+        let text = match &self.lexicon {
+            Some(marker) => marker.mark_up(text),
+            None => text.into(),
+        };
         self.g2p
-            .tokens(text)
+            .tokens(&text)
             .into_iter()
             .map(|t| {
                 let ids = token_ids(&t.phonemes);
@@ -67,6 +87,22 @@ impl Phonemizer {
                 PhonemeWord { text: t.text, phonemes, ids, space_after: t.whitespace }
             })
             .collect()
+    }
+}
+
+impl Phonemizer {
+    /// The phonemes the neural fallback guessed for `word` read alone, or `None` where the G2P
+    /// knows it (from its dictionaries, morphology or number rules, or the user's lexicon).
+    /// Costs two G2P runs of the word; the first call also builds a second G2P (about 0.3 s).
+    pub fn guessed(&self, word: &str) -> Option<String> {
+        let spelling = self.spelling.get_or_init(|| G2p::new(self.g2p.dialect(), OovFallback::SpellOut).ok());
+        let marked = match &self.lexicon {
+            Some(marker) => marker.mark_up(word),
+            None => word.into(),
+        };
+        let neural = self.g2p.phonemize(&marked);
+        (spelling.as_ref()?.phonemize(&marked) != neural)
+            .then(|| neural.chars().filter(|c| vocab().contains_key(c)).collect::<String>().trim().to_string())
     }
 }
 

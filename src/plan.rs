@@ -15,10 +15,73 @@ use crate::kokoro::SAMPLES_PER_FRAME;
 use crate::phonemize::Phonemizer;
 use crate::script::{self, LongTokenKind, ScriptOptions, Spoken};
 
-/// A whole book, planned.
+/// A whole book, planned (or the chapters of it picked, see [`BookPlan::pick`] and
+/// [`BookPlan::preview`]).
 #[derive(Debug, Clone)]
 pub struct BookPlan {
     pub chapters: Vec<ChapterPlan>,
+    /// Chapters the whole book has: file names are numbered to its width.
+    pub book_chapters: usize,
+    /// Whether each chapter is cut to its first sentences ([`BookPlan::preview`]).
+    pub preview: bool,
+}
+
+/// Which chapters to narrate: `1-3,7` (the book's numbers, as `audiobook plan` shows them) or
+/// words of a title (`epilogue`, matched case-insensitively), comma-separated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChapterPick {
+    spec: String,
+    parts: Vec<PickPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PickPart {
+    Numbers(usize, usize),
+    Title(String),
+}
+
+/// Errors in picking chapters.
+#[derive(Debug, thiserror::Error)]
+pub enum PickError {
+    #[error("--chapters '{spec}': {problem}")]
+    Spec { spec: String, problem: String },
+    #[error("--chapters '{spec}' picks none of the book's {chapters} chapters (`audiobook plan` lists them)")]
+    NoneMatch { spec: String, chapters: usize },
+}
+
+impl ChapterPick {
+    /// Parses `1-3,7,epilogue`.
+    pub fn parse(spec: &str) -> Result<Self, PickError> {
+        let problem = |problem: String| PickError::Spec { spec: spec.into(), problem };
+        let mut parts = Vec::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let number = |text: &str| text.trim().parse::<usize>().ok().filter(|n| *n > 0);
+            let numbers = match part.split_once('-') {
+                Some((a, b)) => number(a).zip(number(b)),
+                None => number(part).map(|n| (n, n)),
+            };
+            parts.push(match numbers {
+                Some((a, b)) if a <= b => PickPart::Numbers(a, b),
+                Some((a, b)) => return Err(problem(format!("{a}-{b} runs backwards"))),
+                None if part.chars().all(|c| c.is_ascii_digit() || c == '-') => {
+                    return Err(problem(format!("'{part}' is neither a chapter number, a range nor a title")));
+                }
+                None => PickPart::Title(part.to_lowercase()),
+            });
+        }
+        if parts.is_empty() {
+            return Err(problem("no chapters given".into()));
+        }
+        Ok(Self { spec: spec.into(), parts })
+    }
+
+    /// Whether chapter `number` titled `title` is picked.
+    pub fn picks(&self, number: usize, title: &str) -> bool {
+        self.parts.iter().any(|part| match part {
+            PickPart::Numbers(a, b) => (*a..=*b).contains(&number),
+            PickPart::Title(words) => title.to_lowercase().contains(words.as_str()),
+        })
+    }
 }
 
 /// One chapter, planned.
@@ -160,8 +223,8 @@ pub fn plan_with(
         .filter(|c| !c.chunks.is_empty())
         .enumerate()
         .map(|(i, chapter)| ChapterPlan { number: i + 1, ..chapter })
-        .collect();
-    Ok(BookPlan { chapters })
+        .collect::<Vec<_>>();
+    Ok(BookPlan { book_chapters: chapters.len(), chapters, preview: false })
 }
 
 fn plan_chapter(
@@ -213,6 +276,52 @@ pub struct ChapterSummary {
 }
 
 impl BookPlan {
+    /// Whether this plan is less than the whole book (some chapters, or previews of them).
+    pub fn is_partial(&self) -> bool {
+        self.preview || self.chapters.len() < self.book_chapters
+    }
+
+    /// Keeps the chapters `pick` picks, with the book's numbers; an error when it picks none.
+    pub fn pick(mut self, pick: &ChapterPick) -> Result<Self, PickError> {
+        self.chapters.retain(|c| pick.picks(c.number, &c.title));
+        if self.chapters.is_empty() {
+            return Err(PickError::NoneMatch { spec: pick.spec.clone(), chapters: self.book_chapters });
+        }
+        Ok(self)
+    }
+
+    /// Cuts every chapter to its headings and first `sentences` sentences of text (the chunks
+    /// are cut between tokens, so what is kept is spoken exactly as in the full plan).
+    pub fn preview(mut self, sentences: usize) -> Self {
+        for chapter in &mut self.chapters {
+            let mut text_sentences = 0;
+            let keep = chapter
+                .sentences
+                .iter()
+                .position(|s| {
+                    let heading = matches!(chapter.blocks[s.block].kind, BlockKind::Heading { .. });
+                    if !heading {
+                        text_sentences += 1;
+                    }
+                    text_sentences > sentences
+                })
+                .unwrap_or(chapter.sentences.len());
+            chapter.sentences.truncate(keep);
+            for chunk in &mut chapter.chunks {
+                chunk.tokens.retain(|t| t.sentence < keep);
+                // Cut the ids at the end of the last kept token (no space left dangling).
+                let end = chunk.tokens.last().map_or(0, |t| t.ids.end);
+                chunk.ids.truncate(end);
+            }
+            chapter
+                .chunks
+                .retain(|c| !c.tokens.is_empty() && (!c.ids.is_empty() || c.tokens.iter().any(|t| t.is_word)));
+            chapter.split_words.retain(|w| w.sentence < keep);
+        }
+        self.preview = true;
+        self
+    }
+
     /// One summary per chapter.
     pub fn summaries(&self, speed: f32) -> Vec<ChapterSummary> {
         self.chapters

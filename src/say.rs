@@ -149,6 +149,30 @@ impl<'a> Speaker<'a> {
     }
 }
 
+/// A word of a text and the phonemes it is spoken with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WordPhonemes {
+    pub word: String,
+    pub phonemes: String,
+}
+
+/// Each word of `text` with its phonemes, as `say` would speak it (script, lexicon, G2P).
+pub fn phonemes(text: &str, g2p: &Phonemizer) -> Vec<WordPhonemes> {
+    let mut words = Vec::new();
+    for paragraph in text.split("\n\n") {
+        let spoken = script::for_listening(paragraph);
+        for range in script::sentences(&spoken.text) {
+            words.extend(
+                g2p.words(&spoken.text[range])
+                    .into_iter()
+                    .filter(|w| w.is_word())
+                    .map(|w| WordPhonemes { word: w.text, phonemes: w.phonemes }),
+            );
+        }
+    }
+    words
+}
+
 /// Speaks `text` whole, in memory (see [`Speaker`] to write as it goes).
 pub fn speak(
     text: &str,

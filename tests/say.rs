@@ -208,3 +208,20 @@ fn endless_stdin_is_cut_off_at_the_cap_with_a_message() {
     assert!(stderr(&out).contains("<stdin>: more than 16 MiB of text"), "{}", stderr(&out));
     assert!(out.stdout.is_empty(), "no audio for a refused text");
 }
+
+#[test]
+fn a_blend_speaks_and_sounds_like_neither_of_its_voices() {
+    let dir = tempfile::tempdir().unwrap();
+    let say = |voice: &str| {
+        let wav = dir.path().join(format!("{voice}.wav"));
+        audiobook().args(["say", FOX, "--voice", voice, "-o"]).arg(&wav).assert().success();
+        common::read_wav(&std::fs::read(&wav).unwrap()).1
+    };
+    let (heart, emma) = (say("af_heart"), say("bf_emma"));
+    let blend = say("af_heart:0.7,bf_emma:0.3");
+    assert!(common::rms(&blend) > 0.02, "not silence: rms {}", common::rms(&blend));
+    assert_ne!(blend, heart);
+    assert_ne!(blend, emma);
+    // The same mix written another way is the same voice, to the sample.
+    assert_eq!(say("af_heart:7,bf_emma:3"), blend);
+}

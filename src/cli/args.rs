@@ -37,6 +37,11 @@ pub struct OutputArgs {
     /// Machine-readable JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// No progress bar and no periodic progress lines (what is done is still said). audiobook
+    /// prints no colour of its own; help is plain when NO_COLOR is set or stdout is no terminal.
+    #[arg(long, global = true, env = "AUDIOBOOK_NO_PROGRESS")]
+    pub no_progress: bool,
 }
 
 /// A path whose environment variable may be set but empty (`ORT_DYLIB_PATH=`): empty means
@@ -80,10 +85,106 @@ pub enum Command {
     Build(BuildArgs),
     Plan(PlanArgs),
     Say(SayArgs),
-    /// List the voices, their language and gender, and whether this build can speak them.
+    /// List the voices, their language and gender, and whether this build can speak them, with
+    /// a command to try one and an example blend.
     Voices,
     #[command(subcommand)]
     Models(ModelsCommand),
+    Completions(CompletionsArgs),
+    Config(ConfigArgs),
+    /// Find and fix the words the G2P would mispronounce.
+    ///
+    /// A lexicon is a text file of one entry a line: a word or phrase, then either its phonemes in
+    /// Kokoro's symbols between slashes, or a respelling (plain words the G2P reads instead).
+    /// `#` starts a comment (at the start of a line or after a space). A tab ends a phrase that has
+    /// a respelling; without one, the key is everything before `/phonemes/`, or the first word.
+    ///
+    ///   Nguyen      /wˈɪn/
+    ///   hermione    her my oh nee
+    ///   New York    /nˌu jˈɔɹk/
+    ///
+    /// A key in lowercase matches any case; a key with a capital matches only as written and wins
+    /// over a lowercase one. The longest key wins where keys overlap. Keys match whole words of
+    /// the text as spoken (`audiobook plan --text` shows it). Symbols outside the model's
+    /// vocabulary are an error naming the file and line.
+    ///
+    /// Lexicons are read from --lexicon FILE, then audiobook.lexicon beside the first input
+    /// (inside it, for a folder), then audiobook.lexicon in the user's config folder
+    /// ($XDG_CONFIG_HOME/audiobook or ~/.config/audiobook); an entry in an earlier one hides the
+    /// same key in a later one. An entry is part of the phonemes, so a build re-renders exactly
+    /// the chunks whose words an added or changed entry reads.
+    #[command(subcommand, verbatim_doc_comment)]
+    Lexicon(LexiconCommand),
+}
+
+/// Show the settings a command would run with, and where each comes from: a flag, the
+/// environment, a config file or the default.
+///
+/// Config files are audiobook.toml beside the first input (inside it, for a folder), then
+/// audiobook.toml in the user's config folder ($XDG_CONFIG_HOME/audiobook or
+/// ~/.config/audiobook). Their keys are the flags' long names, for build, plan, say and lexicon
+/// scan: `voice = "af_heart"`, `speed = 1.1`, `pause-paragraph = 800`, `format = ["wav", "m4b"]`,
+/// `preview = true`, `lexicon = "names.lexicon"` (paths are relative to the file). Flags win over
+/// the environment, which wins over the files (the one beside the input first), which win over
+/// the defaults. An unknown key is an error naming the key and the file.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The command to explain, as it would be typed [default: build .].
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// Print a shell completion script to stdout.
+///
+/// Bash: `audiobook completions bash > ~/.local/share/bash-completion/completions/audiobook`;
+/// zsh: `audiobook completions zsh > ~/.zfunc/_audiobook` (with ~/.zfunc on fpath); fish:
+/// `audiobook completions fish > ~/.config/fish/completions/audiobook.fish`; PowerShell:
+/// `audiobook completions powershell | Out-String | Invoke-Expression` in $PROFILE; elvish:
+/// `eval (audiobook completions elvish | slurp)` in rc.elv.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: ShellArg,
+}
+
+/// `completions SHELL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+/// Find and fix the words the G2P would mispronounce.
+#[derive(Debug, Subcommand)]
+pub enum LexiconCommand {
+    Scan(ScanArgs),
+}
+
+/// List the words of a book the G2P does not know, with how often each is said and the phonemes
+/// its neural fallback guessed, most frequent first.
+///
+/// Review names and coinages before a long build: `--write` starts a lexicon from them, to
+/// correct and keep as audiobook.lexicon beside the book. Words an applying lexicon already reads
+/// are not listed.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Books, Markdown or text files, folders of them, or `-` for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write a lexicon of the guesses to this file (refused if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub voice: VoiceArgs,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// Speak a text to a WAV file (24 kHz mono 16-bit).
@@ -103,6 +204,10 @@ pub struct SayArgs {
     #[arg(long, value_name = "FILE.json")]
     pub timings: Option<PathBuf>,
 
+    /// Print each word's phonemes instead of speaking (no model needed); with --json, as JSON.
+    #[arg(long, conflicts_with_all = ["output", "timings"])]
+    pub phonemes: bool,
+
     #[command(flatten)]
     pub voice: VoiceArgs,
 
@@ -114,13 +219,20 @@ pub struct SayArgs {
 /// How the narration sounds.
 #[derive(Debug, Args)]
 pub struct VoiceArgs {
-    /// The voice (`audiobook voices` lists them).
-    #[arg(long, default_value = "bf_lily", env = "AUDIOBOOK_VOICE")]
+    /// The voice (`audiobook voices` lists them), or a blend by weight, e.g.
+    /// af_heart:0.7,bf_emma:0.3 (weights are normalised; the first voice sets the accent).
+    #[arg(long, default_value = "bf_lily", env = "AUDIOBOOK_VOICE", value_name = "VOICE[:WEIGHT],...")]
     pub voice: String,
 
     /// Speaking rate, from 0.5 (slow) to 2.0 (fast).
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f32,
+
+    /// A pronunciation lexicon: lines of `WORD /phonemes/` or `WORD respelling` (see the README).
+    /// It comes before audiobook.lexicon beside the input and the one in the user's config folder
+    /// (~/.config/audiobook/), which are read too.
+    #[arg(long, env = "AUDIOBOOK_LEXICON", value_name = "FILE")]
+    pub lexicon: Option<PathBuf>,
 }
 
 /// Narrate books: one WAV and one timing sidecar per chapter, book.json, and with --format an
@@ -173,7 +285,31 @@ pub struct BuildArgs {
     pub export: ExportArgs,
 
     #[command(flatten)]
+    pub pick: PickArgs,
+
+    /// Keep every chunk's audio in .audiobook/ after the build (about 350 MB an hour of audio), so
+    /// a later change, such as a lexicon entry, re-renders only the chunks it changes instead of
+    /// their whole chapters.
+    #[arg(long)]
+    pub keep_chunks: bool,
+
+    #[command(flatten)]
     pub tuning: TuningArgs,
+}
+
+/// Which part of the book is narrated.
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    /// Only these chapters, by the book's numbers (`audiobook plan` lists them) or words of their
+    /// titles, comma-separated: `1-3,7` or `epilogue`. Their numbers and file names stay the
+    /// book's. A build refuses a folder where it would replace chapters it does not pick.
+    #[arg(long, value_name = "LIST")]
+    pub chapters: Option<String>,
+
+    /// Only the headings and first two sentences of each chapter, to check the voice, titles and
+    /// pronunciations in a minute before a long build (into NAME-preview/ by default).
+    #[arg(long)]
+    pub preview: bool,
 }
 
 /// What listeners get besides the chapter WAVs.
@@ -290,6 +426,9 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub chunks: ChunkArgs,
+
+    #[command(flatten)]
+    pub pick: PickArgs,
 }
 
 /// What of the inputs is read aloud.

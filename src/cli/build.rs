@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::args::{BuildArgs, ModelArgs};
 use super::one_line;
-use super::plan::{report_reading, warn_unspoken};
+use super::plan::{report_lexicon, report_reading, warn_unspoken};
 use super::printer::Printer;
 use super::progress::{BuildProgress, clock};
 use super::settings;
@@ -20,7 +20,7 @@ use crate::narrate::{self, ReadBook, Settings};
 
 pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
     let started = Instant::now();
-    let settings = settings::build_settings(args);
+    let settings = settings::build_settings(args)?;
     // Before reading the book: a missing ffmpeg should not cost the user a long read and plan.
     narrate::check_outputs(&settings)?;
 
@@ -37,15 +37,22 @@ pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
     });
 
     let mut engine = None;
-    let book = Book { settings: &settings, models, printer, stop: &stop, each: args.each };
+    let book = Book {
+        settings: &settings,
+        lexicon: args.voice.lexicon.as_deref(),
+        models,
+        printer,
+        stop: &stop,
+        each: args.each,
+    };
     if !args.each {
-        let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs));
+        let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs, &settings));
         return Ok(book.build(&args.inputs, &outdir, &mut engine, started)?.into());
     }
     let root = args.output.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut worst = ExitStatus::Success;
     for input in narrate::books_in(&args.inputs)? {
-        let outdir = root.join(narrate::default_outdir(std::slice::from_ref(&input)));
+        let outdir = root.join(narrate::default_outdir(std::slice::from_ref(&input), &settings));
         printer.info(&format!("audiobook: {} -> {}", input.display(), outdir.display()));
         let status = match book.build(std::slice::from_ref(&input), &outdir, &mut engine, Instant::now()) {
             Ok(status) => status,
@@ -78,6 +85,8 @@ fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
 /// What every book of a build shares.
 struct Book<'a> {
     settings: &'a Settings,
+    /// `--lexicon`, read with the lexicons beside each book.
+    lexicon: Option<&'a Path>,
     models: &'a ModelArgs,
     printer: &'a Printer,
     stop: &'a AtomicBool,
@@ -94,7 +103,9 @@ impl Book<'_> {
         engine: &mut Option<Engine>,
         started: Instant,
     ) -> Result<ExitStatus> {
-        let (settings, printer) = (self.settings, self.printer);
+        let printer = self.printer;
+        let settings = &Settings { lexicon: narrate::load_lexicon(self.lexicon, inputs)?, ..self.settings.clone() };
+        report_lexicon(&settings.lexicon, printer);
         let ReadBook { book, left_out } = narrate::read(inputs, settings)?;
         report_reading(&book, &left_out, printer);
         let plan = narrate::plan(&book, settings)?;

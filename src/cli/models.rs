@@ -20,6 +20,8 @@ pub fn list_voices(printer: &Printer) -> Result<ExitCode> {
         let speaks = if v.supported { "yes" } else { "no (English G2P only)" };
         table += &format!("{:<14} {:<22} {:<7} {speaks}\n", v.name, v.language, v.gender);
     }
+    table += "\nTry one: audiobook say -o hello.wav --voice af_heart \"Hello there.\"\n\
+              Blend by weight (the first sets the accent): --voice af_heart:0.7,bf_emma:0.3\n";
     printer.data(&table).map_err(Error::io("<stdout>"))?;
     Ok(ExitStatus::Success.into())
 }

@@ -8,11 +8,14 @@ use super::printer::{Printer, terminal_safe};
 use super::progress::clock;
 use super::settings;
 use crate::error::{Error, ExitStatus, Result};
+use crate::lexicon::Lexicon;
 use crate::narrate::{self, ReadBook};
 use crate::plan::BookPlan;
 
 pub fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
-    let settings = settings::plan_settings(&args.voice, &args.read, &args.chunks);
+    let mut settings = settings::plan_settings(&args.voice, &args.read, &args.chunks, &args.pick)?;
+    settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &args.inputs)?;
+    report_lexicon(&settings.lexicon, printer);
     let ReadBook { book, left_out } = narrate::read(&args.inputs, &settings)?;
     report_reading(&book, &left_out, printer);
     let plan = narrate::plan(&book, &settings)?;
@@ -45,6 +48,22 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
     table += &format!("{} chapters, {words} words, about {} of audio\n", summaries.len(), clock(ms));
     out(&terminal_safe(&table))?;
     Ok(ExitStatus::Success.into())
+}
+
+/// Says how many lexicon entries apply and from which files (with `-v`, each file's count).
+pub fn report_lexicon(lexicon: &Lexicon, printer: &Printer) {
+    if lexicon.is_empty() {
+        return;
+    }
+    let mut files: Vec<(&std::path::Path, usize)> = Vec::new();
+    for entry in lexicon.entries() {
+        match files.iter_mut().find(|(f, _)| *f == entry.file) {
+            Some((_, n)) => *n += 1,
+            None => files.push((&entry.file, 1)),
+        }
+    }
+    let names: Vec<String> = files.iter().map(|(f, n)| format!("{} ({n})", f.display())).collect();
+    printer.info(&format!("audiobook: lexicon: {} entries from {}", lexicon.entries().len(), names.join(", ")));
 }
 
 /// Says which files were left out, and what was read past (each with `-v`, a count without).

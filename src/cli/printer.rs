@@ -11,11 +11,13 @@ pub struct Printer {
     pub verbose: bool,
     pub json: bool,
     pub stderr_is_terminal: bool,
+    /// Whether a build shows a bar or periodic progress lines (`--no-progress` turns it off).
+    pub progress: bool,
 }
 
 impl Printer {
     pub fn new(quiet: bool, verbose: bool, json: bool) -> Self {
-        Self { quiet, verbose, json, stderr_is_terminal: std::io::stderr().is_terminal() }
+        Self { quiet, verbose, json, stderr_is_terminal: std::io::stderr().is_terminal(), progress: true }
     }
 
     /// A progress or status message.

@@ -111,7 +111,7 @@ impl BuildProgress {
         if chapters_done > 0 {
             self.printer.info(&format!("resuming: {chapters_done} of {chapters} chapters already done"));
         }
-        if self.printer.stderr_is_terminal {
+        if self.printer.stderr_is_terminal && self.printer.progress {
             let bar = ProgressBar::with_draw_target(Some(audio_ms_to_render.max(1)), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template("{spinner} [{bar:30}] {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -141,7 +141,7 @@ impl BuildProgress {
         if let Some(bar) = &self.bar {
             bar.set_position(self.audio_done_ms.min(self.audio_todo_ms));
             bar.set_message(self.status());
-        } else if self.human() && self.last_line.elapsed() > Duration::from_secs(30) {
+        } else if self.human() && self.printer.progress && self.last_line.elapsed() > Duration::from_secs(30) {
             self.last_line = Instant::now();
             self.printer.info(&self.status());
         }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::args::{Cli, SayArgs};
-use super::printer::Printer;
+use super::printer::{Printer, terminal_safe};
 use super::settings;
 use crate::assemble::wav;
 use crate::atomic::{self, AtomicFile};
@@ -16,23 +16,24 @@ use crate::kokoro::{assets, voices};
 use crate::narrate;
 
 pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
-    let settings = settings::say_settings(args);
+    let mut settings = settings::say_settings(args);
+    settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &[])?;
     voices::check(&settings.voice)?;
+    if args.phonemes {
+        return print_phonemes(args, &settings, printer);
+    }
     let output = match &args.output {
         Some(path) => path.clone(),
         None if !std::io::stdout().is_terminal() => PathBuf::from("-"),
         None => return Err(Error::NoOutput),
     };
-    let (text, source_name) = match args.text.as_deref() {
-        Some(text) if text != "-" => (text.to_string(), "the text"),
-        _ => (read_stdin()?, "<stdin>"),
-    };
+    let (text, source_name) = text_of(args)?;
     narrate::check_text(&text, source_name)?;
     // The engine and the G2P take about as long to start: start them side by side.
     let (engine, g2p) = std::thread::scope(|s| {
         let g2p = s.spawn(|| {
             let started = Instant::now();
-            let g2p = narrate::phonemizer(&settings.voice);
+            let g2p = narrate::phonemizer(&settings);
             printer.detail(&format!("G2P ready in {:.2} s", started.elapsed().as_secs_f64()));
             g2p
         });
@@ -66,6 +67,30 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
     }
     printer.detail(&format!("{} words, {:.1} s of audio", timing.words.len(), timing.duration_ms as f64 / 1000.0));
     Ok(ExitStatus::Success.into())
+}
+
+/// `say --phonemes`: each word and its phonemes, one a line (or JSON), without the model.
+fn print_phonemes(args: &SayArgs, settings: &narrate::Settings, printer: &Printer) -> Result<ExitCode> {
+    let (text, source_name) = text_of(args)?;
+    narrate::check_text(&text, source_name)?;
+    let g2p = narrate::phonemizer(settings)?;
+    let words = narrate::phonemes(&text, &g2p);
+    let out = if printer.json {
+        serde_json::to_string(&words).map_err(Error::json("the phonemes"))?
+    } else {
+        let width = words.iter().map(|w| w.word.chars().count()).max().unwrap_or(0);
+        words.iter().map(|w| format!("{:<width$}  /{}/\n", w.word, w.phonemes)).collect()
+    };
+    printer.data(&terminal_safe(&out)).map_err(Error::io("<stdout>"))?;
+    Ok(ExitStatus::Success.into())
+}
+
+/// The text to speak and how errors name it: the argument, or stdin.
+fn text_of(args: &SayArgs) -> Result<(String, &'static str)> {
+    match args.text.as_deref() {
+        Some(text) if text != "-" => Ok((text.to_string(), "the text")),
+        _ => Ok((read_stdin()?, "<stdin>")),
+    }
 }
 
 fn read_stdin() -> Result<String> {

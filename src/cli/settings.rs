@@ -3,16 +3,18 @@
 
 use super::args::{
     BuildArgs, ChunkArgs, CodeArg, ExportArgs, FormatArg, LongTokensArg, LoudnessArg, ModelArgs, NotesArg,
-    OutputFormatArg, PauseArgs, ReadArgs, SayArgs, VoiceArgs,
+    OutputFormatArg, PauseArgs, PickArgs, ReadArgs, SayArgs, VoiceArgs,
 };
 use std::path::PathBuf;
 
 use crate::assemble::Pauses;
+use crate::error::Result;
 use crate::export::{ExportSettings, LoudnessTarget, OutputFormat};
 use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
 use crate::kokoro::SessionConfig;
 use crate::kokoro::assets::AssetOverrides;
 use crate::narrate::{self, Settings};
+use crate::plan::ChapterPick;
 use crate::script::{LongTokens, ScriptOptions};
 
 /// The model-file flags, as the asset lookup wants them.
@@ -29,11 +31,20 @@ pub fn asset_overrides(args: &ModelArgs) -> AssetOverrides {
 }
 
 /// The settings of `plan` (and the reading and voice part of `build`).
-pub fn plan_settings(voice: &VoiceArgs, read: &ReadArgs, chunks: &ChunkArgs) -> Settings {
+pub fn plan_settings(voice: &VoiceArgs, read: &ReadArgs, chunks: &ChunkArgs, pick: &PickArgs) -> Result<Settings> {
+    Ok(Settings {
+        chunks: narrate::chunk_config(usize::from(chunks.chunk_target), usize::from(chunks.chunk_max)),
+        chapters: pick.chapters.as_deref().map(ChapterPick::parse).transpose()?,
+        preview: pick.preview,
+        ..reading_settings(voice, read)
+    })
+}
+
+/// The settings of `lexicon scan`: how the book is read, and the voice's dialect.
+pub fn reading_settings(voice: &VoiceArgs, read: &ReadArgs) -> Settings {
     Settings {
         voice: voice.voice.clone(),
         speed: voice.speed,
-        chunks: narrate::chunk_config(usize::from(chunks.chunk_target), usize::from(chunks.chunk_max)),
         read: ingest_options(read),
         any_language: read.any_language,
         script: ScriptOptions {
@@ -48,8 +59,8 @@ pub fn plan_settings(voice: &VoiceArgs, read: &ReadArgs, chunks: &ChunkArgs) -> 
 }
 
 /// The settings of `build`.
-pub fn build_settings(args: &BuildArgs) -> Settings {
-    Settings {
+pub fn build_settings(args: &BuildArgs) -> Result<Settings> {
+    Ok(Settings {
         pauses: pauses(&args.pauses),
         session: SessionConfig {
             intra_threads: usize::from(args.threads),
@@ -60,8 +71,9 @@ pub fn build_settings(args: &BuildArgs) -> Settings {
         },
         sessions: args.jobs.map_or_else(narrate::cores, usize::from),
         export: export_settings(&args.export),
-        ..plan_settings(&args.voice, &args.read, &args.chunks)
-    }
+        keep_chunks: args.keep_chunks,
+        ..plan_settings(&args.voice, &args.read, &args.chunks, &args.pick)?
+    })
 }
 
 /// The settings of `say`: one session using every core, since one text is spoken in order.
@@ -146,7 +158,7 @@ mod tests {
     fn command_line_defaults_are_the_library_defaults() {
         let cli = Cli::parse_from(["audiobook", "build", "book.epub", "--jobs", "3"]);
         let Command::Build(args) = cli.command else { panic!("not a build") };
-        let settings = build_settings(&args);
+        let settings = build_settings(&args).unwrap();
         let defaults = Settings::default();
         assert_eq!(settings.pauses, Pauses::default());
         assert_eq!(settings.chunks, ChunkConfig::default());

@@ -51,7 +51,7 @@ pub fn states(plan: &BookPlan, settings: &Settings, job: &JobDir, previous: Opti
     plan.chapters
         .iter()
         .map(|chapter| {
-            let files = ChapterFiles::new(chapter.number, plan.chapters.len(), &chapter.title);
+            let files = ChapterFiles::new(chapter.number, plan.book_chapters, &chapter.title);
             let keys: Vec<String> = chapter
                 .chunks
                 .iter()
@@ -86,6 +86,30 @@ pub fn states(plan: &BookPlan, settings: &Settings, job: &JobDir, previous: Opti
             ChapterState { files, keys, key, progress }
         })
         .collect()
+}
+
+/// Refuses a build of part of a book (picked chapters, previews) where it would delete or
+/// overwrite chapters an earlier build of another selection finished.
+pub fn check_partial(
+    plan: &BookPlan,
+    settings: &Settings,
+    previous: Option<&Manifest>,
+    states: &[ChapterState],
+) -> Result<(), String> {
+    let Some(previous) = previous else { return Ok(()) };
+    let done: Vec<&ChapterRecord> = previous.chapters.iter().filter(|r| r.done).collect();
+    if done.is_empty() {
+        return Ok(());
+    }
+    let kept = |r: &ChapterRecord| states.iter().any(|s| s.files.audio == r.audio);
+    let lost = done.iter().filter(|r| !kept(r)).count();
+    if plan.is_partial() && lost > 0 {
+        return Err(format!("{lost} finished chapters outside --chapters"));
+    }
+    if settings.preview && !previous.settings.preview {
+        return Err("the finished chapters of a full build with previews".into());
+    }
+    Ok(())
 }
 
 /// Deletes WAVs and sidecars an earlier run made for chapters this plan no longer has.

@@ -43,6 +43,9 @@ pub struct Settings {
     pub model_sha256: String,
     pub pauses: Pauses,
     pub chunk_target_tokens: usize,
+    /// A preview build (`--preview`): each chapter cut to its first sentences.
+    #[serde(default)]
+    pub preview: bool,
 }
 
 /// An input file and its hash.

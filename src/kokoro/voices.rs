@@ -2,6 +2,8 @@
 //!
 //! A voice id encodes its language (first letter) and gender (second letter): `bf_lily` is a
 //! British English female voice. A pack holds one 256-float style vector per input length.
+//! A [`Blend`] (`af_heart:0.7,bf_emma:0.3`) mixes packs row by row, by normalised weight; its
+//! first voice sets the accent.
 
 use std::fs::File;
 use std::io::Read;
@@ -24,6 +26,8 @@ pub enum VoiceError {
     Unknown { name: String, closest: Vec<String> },
     #[error("voice '{name}' speaks {language}, but this build phonemizes English only: choose an a* or b* voice")]
     Unsupported { name: String, language: &'static str },
+    #[error("voice blend '{spec}': {problem}")]
+    Blend { spec: String, problem: String },
     #[error("{path}: {problem}")]
     Corrupt { path: PathBuf, problem: String },
     #[error("{path}: {source}")]
@@ -75,15 +79,90 @@ fn language_of(code: char) -> (&'static str, bool) {
     }
 }
 
-/// Checks that `name` is a voice this build can speak; names the closest ones when it is not known.
-pub fn check(name: &str) -> Result<VoiceInfo, VoiceError> {
-    let Some(voice) = catalogue().into_iter().find(|v| v.name == name) else {
+/// Checks that `spec`, a voice or a [`Blend`], is one this build can speak: every voice known,
+/// the first (which sets the accent) one whose language it phonemizes. Gives the first voice.
+pub fn check(spec: &str) -> Result<VoiceInfo, VoiceError> {
+    let blend = Blend::parse(spec)?;
+    let first = check_one(&blend.parts[0].0)?;
+    for (name, _) in &blend.parts[1..] {
+        known(name)?;
+    }
+    Ok(first)
+}
+
+/// A voice or a mix of voices: `NAME` or `NAME:WEIGHT,NAME:WEIGHT,...` (a missing weight is 1).
+/// Weights are normalised to sum to 1; its text form ([`Blend`]'s `Display`) is canonical, so
+/// `af_heart:7,bf_emma:3` and `af_heart:0.7,bf_emma:0.3` are the same blend and the same chunk
+/// keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blend {
+    parts: Vec<(String, f32)>,
+}
+
+impl Blend {
+    /// Parses a voice or blend; each voice must be known.
+    pub fn parse(spec: &str) -> Result<Self, VoiceError> {
+        let problem = |problem: String| VoiceError::Blend { spec: spec.into(), problem };
+        let mut parts: Vec<(String, f32)> = Vec::new();
+        for part in spec.split(',').map(str::trim) {
+            let (name, weight) = match part.split_once(':') {
+                Some((name, weight)) => {
+                    let weight: f32 =
+                        weight.trim().parse().map_err(|_| problem(format!("'{weight}' is not a weight")))?;
+                    (name.trim(), weight)
+                }
+                None => (part, 1.0),
+            };
+            if !(weight.is_finite() && weight > 0.0) {
+                return Err(problem(format!("the weight of '{name}' must be a number above 0")));
+            }
+            if parts.iter().any(|(n, _)| n == name) {
+                return Err(problem(format!("'{name}' is named twice")));
+            }
+            known(name)?;
+            parts.push((name.to_string(), weight));
+        }
+        let total: f32 = parts.iter().map(|(_, w)| w).sum();
+        for (_, weight) in &mut parts {
+            *weight /= total;
+        }
+        Ok(Self { parts })
+    }
+
+    /// Each voice with its normalised weight, the accent's first.
+    pub fn parts(&self) -> &[(String, f32)] {
+        &self.parts
+    }
+}
+
+impl std::fmt::Display for Blend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let [(name, _)] = self.parts.as_slice() {
+            return f.write_str(name);
+        }
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .map(|(name, w)| format!("{name}:{}", (f64::from(*w) * 1000.0).round() / 1000.0))
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// The catalogue's entry for `name`; names the closest ones when it is not known.
+fn known(name: &str) -> Result<VoiceInfo, VoiceError> {
+    catalogue().into_iter().find(|v| v.name == name).ok_or_else(|| {
         let mut scored: Vec<(f64, &str)> =
             VOICE_SHA256.iter().map(|(n, _)| (strsim::jaro_winkler(name, n), *n)).filter(|(s, _)| *s > 0.7).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         let closest = scored.iter().take(3).map(|(_, n)| n.to_string()).collect();
-        return Err(VoiceError::Unknown { name: name.into(), closest });
-    };
+        VoiceError::Unknown { name: name.into(), closest }
+    })
+}
+
+/// Checks that `name` is one voice this build can speak.
+fn check_one(name: &str) -> Result<VoiceInfo, VoiceError> {
+    let voice = known(name)?;
     if !voice.supported {
         return Err(VoiceError::Unsupported { name: name.into(), language: voice.language });
     }
@@ -109,8 +188,32 @@ impl VoicePack {
         &self.rows[row * STYLE_DIM..(row + 1) * STYLE_DIM]
     }
 
-    /// Loads voice `name` from a folder of `.bin` packs or an `.npz` archive.
-    pub fn load(store: &VoiceStore, name: &str) -> Result<Self, VoiceError> {
+    /// Loads a voice or blend (see [`Blend`]) from a folder of `.bin` packs or an `.npz` archive.
+    pub fn load(store: &VoiceStore, spec: &str) -> Result<Self, VoiceError> {
+        let blend = Blend::parse(spec)?;
+        let packs: Vec<(Self, f32)> = blend
+            .parts
+            .iter()
+            .map(|(name, w)| Self::load_one(store, name).map(|p| (p, *w)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self::mix(&packs))
+    }
+
+    /// The weighted sum of packs, row by row (the weights already normalised).
+    pub fn mix(packs: &[(Self, f32)]) -> Self {
+        if let [(pack, _)] = packs {
+            return pack.clone();
+        }
+        let mut rows = vec![0.0f32; STYLE_ROWS * STYLE_DIM];
+        for (pack, weight) in packs {
+            for (out, value) in rows.iter_mut().zip(&pack.rows) {
+                *out += weight * value;
+            }
+        }
+        Self { rows }
+    }
+
+    fn load_one(store: &VoiceStore, name: &str) -> Result<Self, VoiceError> {
         match store {
             VoiceStore::Dir(dir) => {
                 let path = dir.join(format!("{name}.bin"));
@@ -188,6 +291,48 @@ mod tests {
         assert_eq!((lily.language, lily.gender, lily.supported), ("British English", "female", true));
         assert!(!all.iter().find(|v| v.name == "jf_alpha").unwrap().supported);
         assert_eq!(all.iter().filter(|v| v.supported).count(), 28);
+    }
+
+    #[test]
+    fn a_blend_is_normalised_and_its_style_is_the_weighted_sum() {
+        let blend = Blend::parse("af_heart:7, bf_emma:3").unwrap();
+        assert_eq!(blend.to_string(), "af_heart:0.7,bf_emma:0.3");
+        assert_eq!(Blend::parse("af_heart:0.7,bf_emma:0.3").unwrap().to_string(), blend.to_string());
+        assert_eq!(Blend::parse("bf_lily").unwrap().to_string(), "bf_lily");
+        assert_eq!(check("bf_emma:1,af_heart:1").unwrap().name, "bf_emma", "the first voice sets the accent");
+        assert!(check("af_heart:0.5,jf_alpha:0.5").is_ok(), "a foreign voice may colour an English one");
+        assert!(matches!(check("jf_alpha:0.5,af_heart:0.5"), Err(VoiceError::Unsupported { .. })));
+        for bad in ["af_heart:0,bf_emma:1", "af_heart:x", "af_heart,af_heart", "af_heart:-1"] {
+            assert!(matches!(Blend::parse(bad), Err(VoiceError::Blend { .. })), "{bad}");
+        }
+        assert!(matches!(Blend::parse("af_heart,bf_emmma"), Err(VoiceError::Unknown { .. })));
+
+        let pack = |seed: f32| {
+            VoicePack::from_rows((0..STYLE_ROWS * STYLE_DIM).map(|i| seed * (i % 97) as f32 - 1.0).collect()).unwrap()
+        };
+        let (a, b) = (pack(0.5), pack(-0.25));
+        let mixed = VoicePack::mix(&[(a.clone(), 0.7), (b.clone(), 0.3)]);
+        for tokens in [1, 200, 510] {
+            let expected: Vec<f32> =
+                a.style_for(tokens).iter().zip(b.style_for(tokens)).map(|(x, y)| 0.7 * x + 0.3 * y).collect();
+            for (got, want) in mixed.style_for(tokens).iter().zip(&expected) {
+                assert!((got - want).abs() < 1e-6, "{got} != {want}");
+            }
+        }
+        assert_ne!(mixed, a);
+    }
+
+    #[test]
+    fn a_blend_loads_as_the_weighted_sum_of_its_packs() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, value) in [("af_heart", 1.0f32), ("bf_emma", -2.0)] {
+            let bytes: Vec<u8> = (0..STYLE_ROWS * STYLE_DIM).flat_map(|_| value.to_le_bytes()).collect();
+            std::fs::write(dir.path().join(format!("{name}.bin")), bytes).unwrap();
+        }
+        let store = VoiceStore::Dir(dir.path().to_path_buf());
+        let mixed = VoicePack::load(&store, "af_heart:3,bf_emma:1").unwrap();
+        assert!(mixed.style_for(5).iter().all(|v| (v - (0.75 - 0.5)).abs() < 1e-6));
+        assert_eq!(VoicePack::load(&store, "af_heart").unwrap().style_for(1)[0], 1.0);
     }
 
     #[test]
