@@ -22,7 +22,7 @@ use crate::kokoro::voices::VoicePack;
 use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language;
 use crate::phonemize::Phonemizer;
-use crate::plan::{self, BookPlan};
+use crate::plan::{self, BookPlan, ChapterLimit};
 pub use crate::say::check_text;
 use crate::say::{self, Speaker, Speech, SpeechSettings};
 use crate::script::ScriptOptions;
@@ -40,6 +40,8 @@ pub struct Settings {
     pub read: IngestOptions,
     /// Read a book whose language is not English anyway, with English phonemes.
     pub any_language: bool,
+    /// A chapter estimated to last longer than this is split into parts; 0 never splits.
+    pub max_chapter_minutes: u32,
     /// How the text is made speakable (checksums, UUIDs and the like).
     pub script: ScriptOptions,
     /// How each model session runs.
@@ -59,6 +61,7 @@ impl Default for Settings {
             chunks: ChunkConfig::default(),
             read: IngestOptions::default(),
             any_language: false,
+            max_chapter_minutes: 60,
             script: ScriptOptions::default(),
             session: SessionConfig::default(),
             sessions: cores(),
@@ -107,11 +110,13 @@ pub fn phonemizer(voice: &str) -> Result<Phonemizer> {
     Ok(Phonemizer::new(dialect)?)
 }
 
-/// Plans the book for the settings' voice: everything short of the model. A book with no word
-/// to speak (only emoji or symbols, say) is an error, not an empty audiobook.
+/// Plans the book for the settings' voice, splitting chapters longer than `max_chapter_minutes`:
+/// everything short of the model. A book with no word to speak (only emoji or symbols, say) is
+/// an error, not an empty audiobook.
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
     let g2p = phonemizer(&settings.voice)?;
-    let plan = plan::plan_with(book, &g2p, &settings.chunks, &settings.script)?;
+    let limit = ChapterLimit::minutes(settings.max_chapter_minutes, settings.speed);
+    let plan = plan::plan_within(book, &g2p, &settings.chunks, &settings.script, limit)?;
     if plan.chapters.iter().all(|c| c.word_count() == 0) {
         let first_file = book.chapters.iter().flat_map(|c| &c.blocks).next().map(|b| b.source.path_on_disk());
         return Err(Error::NoChapters { path: first_file.unwrap_or_else(|| PathBuf::from("-")) });

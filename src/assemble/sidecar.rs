@@ -28,6 +28,21 @@ pub struct ChapterTimings {
     pub chunks: Vec<TimedChunk>,
     pub sentences: Vec<TimedSentence>,
     pub words: Vec<TimedWord>,
+    /// The chapter's sections (deeper TOC entries or headings), where players can show them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<TimedSection>,
+}
+
+/// A titled place inside the chapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedSection {
+    pub title: String,
+    /// 1 directly below the chapter, 2 below that.
+    pub depth: u8,
+    /// Its first block.
+    pub block: usize,
+    /// When its first sentence starts.
+    pub start_ms: u64,
 }
 
 /// Where a block of the chapter came from.
@@ -137,6 +152,20 @@ impl ChapterTimings {
                 }
             })
             .collect();
+        let sections = plan
+            .sections
+            .iter()
+            .filter_map(|section| {
+                // A section starts with its first spoken sentence; one with none has no time.
+                let first = timing.sentences.iter().find(|t| plan.sentences[t.index].block >= section.block)?;
+                Some(TimedSection {
+                    title: section.title.clone(),
+                    depth: section.depth,
+                    block: section.block,
+                    start_ms: first.start_ms,
+                })
+            })
+            .collect();
         Self {
             format: FORMAT,
             number: plan.number,
@@ -148,6 +177,7 @@ impl ChapterTimings {
             chunks,
             sentences,
             words,
+            sections,
         }
     }
 }

@@ -347,10 +347,10 @@ fn split(blocks: Vec<Block>, notes: Vec<Block>, page_title: &str, is_titled_page
             split_level = None;
         }
     }
-    let mut chapters = vec![Chapter { title: page_title.to_string(), blocks: Vec::new() }];
+    let mut chapters = vec![Chapter::new(page_title, Vec::new())];
     for b in blocks {
         if split_level.is_some() && level_of(&b) == split_level {
-            chapters.push(Chapter { title: b.text.clone(), blocks: Vec::new() });
+            chapters.push(Chapter::new(b.text.clone(), Vec::new()));
         }
         if let Some(c) = chapters.last_mut() {
             c.blocks.push(b);
@@ -359,7 +359,7 @@ fn split(blocks: Vec<Block>, notes: Vec<Block>, page_title: &str, is_titled_page
     if let Some(c) = chapters.last_mut() {
         c.blocks.extend(notes);
     }
-    super::epub::tidy(chapters)
+    super::chapters::tidy(chapters)
 }
 
 #[cfg(test)]

@@ -338,7 +338,7 @@ fn chapters_from(paras: Vec<Para>, path: &Path, opts: &IngestOptions, book_title
                 } else {
                     book_title.to_string()
                 };
-                chapters.push(Chapter { title, blocks: d.blocks });
+                chapters.push(Chapter::new(title, d.blocks));
             }
             continue;
         }
@@ -354,7 +354,7 @@ fn chapters_from(paras: Vec<Para>, path: &Path, opts: &IngestOptions, book_title
         }
         run.clear();
         blocks.extend(d.blocks);
-        chapters.push(Chapter { title: d.title.unwrap_or_default(), blocks });
+        chapters.push(Chapter::new(d.title.unwrap_or_default(), blocks));
     }
     chapters
 }
