@@ -198,7 +198,7 @@ pub(crate) fn read(path: &Path, bytes: Vec<u8>, opts: &IngestOptions) -> Result<
             let (ok, all) = (stats.resolved, stats.resolved + stats.broken);
             warn(
                 &mut warnings,
-                format!("table of contents unusable ({ok} of {all} links resolve), one chapter per spine document"),
+                format!("table of contents unusable ({ok} of {all} links resolve), chapters taken from the spine"),
             );
         }
         spine_chapters(&docs, opts, &meta.title)
