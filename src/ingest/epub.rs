@@ -8,10 +8,19 @@
 //! Chapter rules:
 //! * Chapters start at the TOC entries (EPUB 3 nav, else the NCX), with the titles the TOC shows.
 //!   An entry pointing at `file#fragment` starts where that `id` is, so one file can hold several.
-//! * Nesting: an entry is a chapter and its sub-entries are sections of it, except when the entry
-//!   has no link or its own text up to its first sub-entry is only headings (a "Part" page, a
-//!   section title): then its sub-entries are chapters too. A chapter left with nothing but
-//!   headings is joined to the start of the next one, so "Part I" is read before chapter I.
+//!   Text before a document's first anchor joins the chapter before, or stands as its own chapter
+//!   (titled by its first heading) when it runs to 1,000 words or more.
+//! * Links that do not resolve from the TOC's folder are tried from the package folder, then by
+//!   a file name only one spine document has (with a warning). When fewer links resolve than not,
+//!   or none do, each spine document is a chapter titled by its first heading (with a warning).
+//! * Nesting: chapters are at the first level with more than one entry: a lone wrapper entry is
+//!   the book, its own text front matter (a heading-only page of it is read before the first
+//!   chapter). There an entry is a chapter and its sub-entries are its [`Section`]s, except when
+//!   the entry has no link or its own text up to its first sub-entry is only headings (a "Part"
+//!   page, a section title): then its sub-entries are chapters too. `toc_depth` N instead makes
+//!   the entries of level N chapters (and those above it, for their own text). A chapter left with
+//!   nothing but headings is joined to the start of the next one, so "Part I" is read before
+//!   chapter I.
 //! * Spine items without a TOC entry join the chapter before them; text before the first entry
 //!   is front matter (title pages, dedications), read only with `keep_front_matter` or when it
 //!   runs to 1,000 words or more (text the TOC forgot).
@@ -21,8 +30,6 @@
 //!   names and TOC labels; also a chapter under 150 words that carries the book's title or a
 //!   licence notice (`Todo es mío`'s title page). `linear="no"` items are skipped unless `read_nonlinear`; a file the
 //!   spine lists twice is read once.
-//! * When no TOC entry resolves to a spine item, each spine document is a chapter titled by its
-//!   first heading.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read};
