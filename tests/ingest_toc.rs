@@ -133,8 +133,8 @@ fn issue_10_a_toc_that_mostly_resolves_nowhere_gives_way_to_the_spine() {
 }
 
 fn nested_book(dir: &Path) -> PathBuf {
-    // One wrapper entry (the book), two parts, chapters, and sections inside the chapters.
-    let toc = nav(r##"<li><a href="title.xhtml">Toc Book</a><ol>
+    // A cover, one wrapper entry (the book), two parts, chapters, and sections in the chapters.
+    let toc = nav(r##"<li><a href="cover.xhtml">Cover</a></li><li><a href="title.xhtml">Toc Book</a><ol>
         <li><a href="p1.xhtml">Part One</a><ol>
             <li><a href="c1.xhtml">Chapter 1</a><ol><li><a href="c1.xhtml#s1">Section 1.1</a><ol>
                 <li><a href="c1.xhtml#s1a">Point 1.1.a</a></li></ol></li></ol></li>
@@ -143,6 +143,7 @@ fn nested_book(dir: &Path) -> PathBuf {
     </ol></li>"##);
     let files = [
         ("nav.xhtml", toc),
+        ("cover.xhtml", xhtml(r#"<img src="cover.jpg" alt="Cover"/>"#)),
         ("title.xhtml", xhtml("<h1>Toc Book</h1><p>By A. Writer.</p>")),
         ("p1.xhtml", xhtml("<h1>Part One</h1>")),
         (

@@ -14,8 +14,8 @@
 //!   a file name only one spine document has (with a warning). When fewer links resolve than not,
 //!   or none do, each spine document is a chapter titled by its first heading (with a warning).
 //! * Nesting: chapters are at the first level with more than one entry: a lone wrapper entry is
-//!   the book, its own text front matter (a heading-only page of it is read before the first
-//!   chapter). There an entry is a chapter and its sub-entries are its [`Section`]s, except when
+//!   the book (cover, title page and other matter entries beside it do not count), its own text
+//!   front matter (a heading-only page of it is read before the first chapter). There an entry is a chapter and its sub-entries are its [`Section`]s, except when
 //!   the entry has no link or its own text up to its first sub-entry is only headings (a "Part"
 //!   page, a section title): then its sub-entries are chapters too. `toc_depth` N instead makes
 //!   the entries of level N chapters (and those above it, for their own text). A chapter left with
@@ -511,20 +511,32 @@ fn select(toc: &[TocNode], docs: &[Doc], depth: Option<u8>) -> Selection {
             let mut level = toc;
             // A lone wrapper entry is the book, not a chapter: its own text is front matter,
             // except a heading ("Section IV"), which is read before the first chapter.
-            while let [only] = level
-                && !only.children.is_empty()
-            {
-                if let (Some(from), Some(to)) = (only.target, first_target(&only.children))
+            while let Some(wrapper) = lone_wrapper(level, docs) {
+                for n in level.iter().filter(|n| !std::ptr::eq(*n, wrapper)) {
+                    // Cover and title page entries beside it keep their places (and are skipped).
+                    push_bound(n, &mut chosen);
+                }
+                if let (Some(from), Some(to)) = (wrapper.target, first_target(&wrapper.children))
                     && only_headings(docs, from, to)
                 {
-                    push_bound(only, &mut chosen);
+                    push_bound(wrapper, &mut chosen);
                 }
-                level = &only.children;
+                level = &wrapper.children;
             }
             select_default(level, docs, &mut chosen);
         }
     }
     chosen
+}
+
+/// The one entry of a level that is not front or back matter, when it has entries below it.
+fn lone_wrapper<'t>(level: &'t [TocNode], docs: &[Doc]) -> Option<&'t TocNode> {
+    let is_matter = |n: &TocNode| label_is_matter(&n.label) || n.target.is_some_and(|(d, _, _)| docs[d].matter);
+    let mut reading = level.iter().filter(|n| !is_matter(n));
+    match (reading.next(), reading.next()) {
+        (Some(only), None) if !only.children.is_empty() => Some(only),
+        _ => None,
+    }
 }
 
 fn select_default(nodes: &[TocNode], docs: &[Doc], out: &mut Selection) {
