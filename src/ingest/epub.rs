@@ -15,9 +15,10 @@
 //!   or none do, each spine document is a chapter titled by its first heading (with a warning).
 //! * Nesting: chapters are at the first level with more than one entry: a lone wrapper entry is
 //!   the book (cover, title page and other matter entries beside it do not count), its own text
-//!   front matter (a heading-only page of it is read before the first chapter). There an entry is a chapter and its sub-entries are its [`Section`]s, except when
-//!   the entry has no link or its own text up to its first sub-entry is only headings (a "Part"
-//!   page, a section title): then its sub-entries are chapters too. `toc_depth` N instead makes
+//!   front matter (a heading-only page of it is read before the first chapter). There an entry
+//!   is a chapter and its sub-entries are its [`Section`]s, except when the entry has no link or
+//!   its own text up to its first sub-entry is only headings (a "Part" page, a section title):
+//!   then its sub-entries are chapters too. `toc_depth` N instead makes
 //!   the entries of level N chapters (and those above it, for their own text). A chapter left with
 //!   nothing but headings is joined to the start of the next one, so "Part I" is read before
 //!   chapter I.
@@ -170,51 +171,61 @@ pub(crate) fn read(path: &Path, bytes: Vec<u8>, opts: &IngestOptions) -> Result<
 
     let meta = read_meta(&epub, &entries);
     let spine = load_spine(&epub, &entries, path, opts, &mut warnings);
-    let SpineDocs { docs, by_path, in_spine } = spine;
-    if docs.is_empty() {
+    if spine.docs.is_empty() {
         return Err(IngestError::Epub {
             path: path.to_path_buf(),
             reason: "the spine lists no readable documents".into(),
         });
     }
 
-    // The table of contents, resolved against the spine.
-    let links = Links::new(&epub, &docs, &by_path, &in_spine);
-    let mut stats = LinkStats::default();
-    let toc = match epub.toc().contents() {
-        Some(root) => toc_nodes(&root, &docs, &links, &mut stats, 0),
-        None => Vec::new(),
-    };
-    if stats.repaired > 0 {
-        let n = stats.repaired;
-        warn(
-            &mut warnings,
-            format!("{n} table-of-contents links repaired (found from the package folder or by file name)"),
-        );
-    }
-    if stats.broken > 0 {
-        warn(&mut warnings, format!("{} table-of-contents links point to files not in the spine", stats.broken));
-    }
-    let Selection { bounds, marks } = select(&toc, &docs, opts.toc_depth);
-    // Most links broken: the TOC no longer says where chapters are, the spine still does.
-    let usable = !bounds.is_empty() && stats.resolved >= stats.broken;
-    let chapters = if usable {
-        toc_chapters(bounds, &marks, &docs, opts, &meta.title)
-    } else {
-        if !toc.is_empty() || stats.broken > 0 {
-            let (ok, all) = (stats.resolved, stats.resolved + stats.broken);
-            warn(
-                &mut warnings,
-                format!("table of contents unusable ({ok} of {all} links resolve), chapters taken from the spine"),
-            );
-        }
-        spine_chapters(&docs, opts, &meta.title)
-    };
+    let chapters = chapters_by_toc(&epub, &spine, opts, &meta.title, &mut warnings, path);
     let chapters = tidy(chapters);
     if chapters.is_empty() {
         return Err(IngestError::NoText { path: path.to_path_buf() });
     }
     Ok(Book { meta, chapters, warnings })
+}
+
+/// The chapters the table of contents gives, resolved against the spine; the spine's own when the
+/// TOC is missing or mostly broken.
+fn chapters_by_toc(
+    epub: &rbook::Epub,
+    spine: &SpineDocs,
+    opts: &IngestOptions,
+    book_title: &str,
+    warnings: &mut Vec<Warning>,
+    path: &Path,
+) -> Vec<Chapter> {
+    let warn = |w: &mut Vec<Warning>, message: String| w.push(Warning { file: path.to_path_buf(), message });
+    let docs = &spine.docs;
+    let links = Links::new(epub, spine);
+    let mut stats = LinkStats::default();
+    let toc = match epub.toc().contents() {
+        Some(root) => toc_nodes(&root, docs, &links, &mut stats, 0),
+        None => Vec::new(),
+    };
+    if stats.repaired > 0 {
+        let n = stats.repaired;
+        warn(warnings, format!("{n} table-of-contents links repaired (found from the package folder or by file name)"));
+    }
+    if stats.broken > 0 {
+        warn(warnings, format!("{} table-of-contents links point to files not in the spine", stats.broken));
+    }
+    let Selection { bounds, marks } = select(&toc, docs, opts.toc_depth);
+    // Most links broken: the TOC no longer says where chapters are, the spine still does.
+    let usable = !bounds.is_empty() && stats.resolved >= stats.broken;
+    if usable {
+        toc_chapters(bounds, &marks, docs, opts, book_title)
+    } else {
+        if !toc.is_empty() || stats.broken > 0 {
+            let (ok, all) = (stats.resolved, stats.resolved + stats.broken);
+            warn(
+                warnings,
+                format!("table of contents unusable ({ok} of {all} links resolve), chapters taken from the spine"),
+            );
+        }
+        spine_chapters(docs, opts, book_title)
+    }
 }
 
 /// The readable spine documents, in order, read once each.
@@ -434,19 +445,14 @@ enum Link {
 }
 
 impl<'a> Links<'a> {
-    fn new(
-        epub: &rbook::Epub,
-        docs: &[Doc],
-        by_path: &'a HashMap<String, usize>,
-        in_spine: &'a HashSet<String>,
-    ) -> Self {
+    fn new(epub: &rbook::Epub, spine: &'a SpineDocs) -> Self {
         let mut names: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, d) in docs.iter().enumerate() {
+        for (i, d) in spine.docs.iter().enumerate() {
             names.entry(file_name(&d.path).to_string()).or_default().push(i);
         }
         let by_name = names.into_iter().filter(|(_, v)| v.len() == 1).map(|(k, v)| (k, v[0])).collect();
         let package_dir = epub.package_directory().decode().trim_matches('/').to_string();
-        Links { by_path, in_spine, package_dir, by_name }
+        Links { by_path: &spine.by_path, in_spine: &spine.in_spine, package_dir, by_name }
     }
 
     /// `href` as rbook resolved it (from the TOC's own folder); `raw` as the TOC wrote it.
