@@ -23,7 +23,7 @@ use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language;
 use crate::lexicon::{self, Lexicon};
 use crate::phonemize::Phonemizer;
-use crate::plan::{self, BookPlan, ChapterPick};
+use crate::plan::{self, BookPlan, ChapterLimit, ChapterPick};
 use crate::say::{self, Speaker, Speech, SpeechSettings, WordPhonemes};
 pub use crate::say::{MAX_TEXT_BYTES as MAX_SAY_TEXT_BYTES, check_text};
 use crate::script::ScriptOptions;
@@ -42,6 +42,8 @@ pub struct Settings {
     pub read: IngestOptions,
     /// Read a book whose language is not English anyway, with English phonemes.
     pub any_language: bool,
+    /// A chapter estimated to last longer than this is split into parts; 0 never splits.
+    pub max_chapter_minutes: u32,
     /// How the text is made speakable (checksums, UUIDs and the like).
     pub script: ScriptOptions,
     /// How each model session runs.
@@ -73,6 +75,7 @@ impl Default for Settings {
             chunks: ChunkConfig::default(),
             read: IngestOptions::default(),
             any_language: false,
+            max_chapter_minutes: 60,
             script: ScriptOptions::default(),
             session: SessionConfig::default(),
             sessions: cores(),
@@ -132,11 +135,13 @@ pub fn phonemizer(settings: &Settings) -> Result<Phonemizer> {
     Ok(Phonemizer::with_lexicon(dialect, &settings.lexicon)?)
 }
 
-/// Plans the book for the settings' voice: everything short of the model. A book with no word
-/// to speak (only emoji or symbols, say) is an error, not an empty audiobook.
+/// Plans the book for the settings' voice, splitting chapters longer than `max_chapter_minutes`:
+/// everything short of the model. A book with no word to speak (only emoji or symbols, say) is
+/// an error, not an empty audiobook.
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
     let g2p = phonemizer(settings)?;
-    let mut plan = plan::plan_with(book, &g2p, &settings.chunks, &settings.script)?;
+    let limit = ChapterLimit::minutes(settings.max_chapter_minutes, settings.speed);
+    let mut plan = plan::plan_within(book, &g2p, &settings.chunks, &settings.script, limit)?;
     if let Some(pick) = &settings.chapters {
         plan = plan.pick(pick)?;
     }

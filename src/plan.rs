@@ -3,6 +3,9 @@
 //! Takes a book, gives per chapter its blocks as spoken text (with the map back to the book's
 //! words), its sentences and its chunks. `audiobook plan` prints it; `build` renders it. Planning
 //! is pure and fast: the G2P is the only costly step.
+//!
+//! Planning is also where a chapter longer than [`ChapterLimit`] is split (by
+//! [`ingest::split_long`]), since only here is it known how long each block will sound.
 
 use std::ops::Range;
 
@@ -10,7 +13,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::chunk::{self, Chunk, ChunkConfig, ChunkError, SentenceIn, SplitWord};
-use crate::ingest::{Block, BlockKind, Book, Source};
+use crate::ingest::{self, BlockKind, Book, Chapter, Section, Source};
 use crate::kokoro::SAMPLES_PER_FRAME;
 use crate::phonemize::Phonemizer;
 use crate::script::{self, LongTokenKind, ScriptOptions, Spoken};
@@ -91,6 +94,8 @@ pub struct ChapterPlan {
     pub number: usize,
     pub title: String,
     pub blocks: Vec<PlannedBlock>,
+    /// The chapter's sections; their `block` indexes [`Self::blocks`].
+    pub sections: Vec<Section>,
     pub sentences: Vec<PlannedSentence>,
     pub chunks: Vec<Chunk>,
     split_words: Vec<SplitWord>,
@@ -169,6 +174,32 @@ impl ChapterPlan {
         self.chunks.iter().map(|c| estimated_chunk_ms(c.ids.len(), speed)).sum()
     }
 
+    /// Each block's share of [`Self::estimated_ms`]: a chunk's estimate spread over its tokens.
+    pub fn estimated_block_ms(&self, speed: f32) -> Vec<u64> {
+        let mut ms = vec![0; self.blocks.len()];
+        for chunk in &self.chunks {
+            let Some(first) = chunk.tokens.first() else { continue };
+            let chunk_ms = estimated_chunk_ms(chunk.ids.len(), speed);
+            let covered = chunk.tokens.iter().map(|t| t.ids.len() as u64).sum::<u64>().max(1);
+            let mut given = 0;
+            for t in &chunk.tokens {
+                let share = chunk_ms * t.ids.len() as u64 / covered;
+                ms[self.sentences[t.sentence].block] += share;
+                given += share;
+            }
+            // What rounding and the chunk's edges leave goes to its first block, so the shares
+            // add up to the chapter's estimate.
+            ms[self.sentences[first.sentence].block] += chunk_ms - given;
+        }
+        ms
+    }
+
+    /// Where each section starts, roughly, in ms from the chapter's start at `speed`.
+    pub fn estimated_section_starts(&self, speed: f32) -> Vec<u64> {
+        let block_ms = self.estimated_block_ms(speed);
+        self.sections.iter().map(|s| block_ms[..s.block.min(block_ms.len())].iter().sum()).collect()
+    }
+
     /// The book's own text of a word: `spoken` is its byte range in sentence `sentence`.
     pub fn original_text(&self, sentence: usize, spoken: Range<usize>) -> &str {
         let (block, range) = self.in_block(sentence, spoken);
@@ -199,6 +230,24 @@ pub fn estimated_chunk_ms(tokens: usize, speed: f32) -> u64 {
     (frames * (SAMPLES_PER_FRAME as f64 / 24.0) / speed.max(0.1) as f64) as u64
 }
 
+/// The longest a chapter may sound before it is split, as estimated at the narration's speed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChapterLimit {
+    /// 0 turns splitting off.
+    pub max_ms: u64,
+    pub speed: f32,
+}
+
+impl ChapterLimit {
+    /// No chapter is split.
+    pub const OFF: ChapterLimit = ChapterLimit { max_ms: 0, speed: 1.0 };
+
+    /// `minutes` of audio at `speed` (0 = off).
+    pub fn minutes(minutes: u32, speed: f32) -> Self {
+        ChapterLimit { max_ms: u64::from(minutes) * 60_000, speed }
+    }
+}
+
 /// Plans every chapter of `book` with the script's default options.
 pub fn plan(book: &Book, g2p: &Phonemizer, config: &ChunkConfig) -> Result<BookPlan, ChunkError> {
     plan_with(book, g2p, config, &ScriptOptions::default())
@@ -211,15 +260,28 @@ pub fn plan_with(
     config: &ChunkConfig,
     script: &ScriptOptions,
 ) -> Result<BookPlan, ChunkError> {
+    plan_within(book, g2p, config, script, ChapterLimit::OFF)
+}
+
+/// Plans every chapter of `book` as [`plan_with`] does, splitting each chapter that would sound
+/// longer than `limit` into parts.
+pub fn plan_within(
+    book: &Book,
+    g2p: &Phonemizer,
+    config: &ChunkConfig,
+    script: &ScriptOptions,
+    limit: ChapterLimit,
+) -> Result<BookPlan, ChunkError> {
     // The G2P is most of the cost; chapters are independent, so they are phonemized in parallel.
-    let planned: Vec<ChapterPlan> = book
+    let planned: Vec<Vec<ChapterPlan>> = book
         .chapters
         .par_iter()
-        .map(|chapter| plan_chapter(&chapter.title, &chapter.blocks, g2p, config, script))
+        .map(|chapter| plan_parts(chapter, g2p, config, script, limit))
         .collect::<Result<_, _>>()?;
     // A chapter with nothing to say (an image page) gets no number and no file.
     let chapters = planned
         .into_iter()
+        .flatten()
         .filter(|c| !c.chunks.is_empty())
         .enumerate()
         .map(|(i, chapter)| ChapterPlan { number: i + 1, ..chapter })
@@ -227,13 +289,33 @@ pub fn plan_with(
     Ok(BookPlan { book_chapters: chapters.len(), chapters, preview: false })
 }
 
+/// One chapter planned, or its parts when it runs past the limit. The parts are planned again
+/// from their blocks: a chunk never spans two chapters.
+fn plan_parts(
+    chapter: &Chapter,
+    g2p: &Phonemizer,
+    config: &ChunkConfig,
+    script: &ScriptOptions,
+    limit: ChapterLimit,
+) -> Result<Vec<ChapterPlan>, ChunkError> {
+    let whole = plan_chapter(chapter, g2p, config, script)?;
+    if limit.max_ms == 0 || whole.estimated_ms(limit.speed) <= limit.max_ms {
+        return Ok(vec![whole]);
+    }
+    let parts = ingest::split_long(chapter.clone(), &whole.estimated_block_ms(limit.speed), limit.max_ms);
+    if parts.len() == 1 {
+        return Ok(vec![whole]);
+    }
+    parts.iter().map(|part| plan_chapter(part, g2p, config, script)).collect()
+}
+
 fn plan_chapter(
-    title: &str,
-    blocks: &[Block],
+    chapter: &Chapter,
     g2p: &Phonemizer,
     config: &ChunkConfig,
     script: &ScriptOptions,
 ) -> Result<ChapterPlan, ChunkError> {
+    let blocks = &chapter.blocks;
     let mut planned_blocks = Vec::with_capacity(blocks.len());
     let mut sentences = Vec::new();
     for (b, block) in blocks.iter().enumerate() {
@@ -256,8 +338,9 @@ fn plan_chapter(
     let planned = chunk::plan_reporting(&inputs, g2p, config)?;
     Ok(ChapterPlan {
         number: 0,
-        title: title.to_string(),
+        title: chapter.title.clone(),
         blocks: planned_blocks,
+        sections: chapter.sections.clone(),
         sentences,
         chunks: planned.chunks,
         split_words: planned.split_words,
@@ -273,6 +356,19 @@ pub struct ChapterSummary {
     pub chunks: usize,
     pub tokens: usize,
     pub estimated_ms: u64,
+    /// The chapter's sections, each with its rough start in the chapter.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<SectionSummary>,
+}
+
+/// A section of a chapter in `audiobook plan`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionSummary {
+    pub title: String,
+    /// 1 directly below the chapter.
+    pub depth: u8,
+    /// Estimated start from the chapter's start.
+    pub start_ms: u64,
 }
 
 impl BookPlan {
@@ -333,6 +429,12 @@ impl BookPlan {
                 chunks: c.chunks.len(),
                 tokens: c.token_count(),
                 estimated_ms: c.estimated_ms(speed),
+                sections: c
+                    .sections
+                    .iter()
+                    .zip(c.estimated_section_starts(speed))
+                    .map(|(s, start_ms)| SectionSummary { title: s.title.clone(), depth: s.depth, start_ms })
+                    .collect(),
             })
             .collect()
     }

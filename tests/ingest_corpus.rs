@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use audiobook::ingest::{Block, BlockKind, Book, CodeMode, IngestOptions, NotesMode, read_inputs};
+use audiobook::narrate::Settings;
 
 fn corpus(rel: &str) -> Option<PathBuf> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel);
@@ -201,6 +202,59 @@ fn accessible_epub_3_joins_split_files() {
     let Some(book) = read_with("epub/idpf-accessible-epub-3.epub", &opts) else { return };
     let code = book.chapters.iter().flat_map(|c| &c.blocks).filter(|b| b.kind == BlockKind::Code).count();
     assert!(code >= 100, "{code} announced code blocks");
+}
+
+#[test]
+fn issue_10_deeper_toc_entries_are_sections_at_their_headings() {
+    let Some(book) = read("epub/idpf-accessible-epub-3.epub") else { return };
+    let ch2 = &book.chapters[2];
+    let sections: Vec<(&str, u8)> = ch2.sections.iter().map(|s| (s.title.as_str(), s.depth)).collect();
+    // As in the nav: "A Solid Foundation" with its 15 entries, then two more level-2 entries.
+    assert_eq!(sections.len(), 18, "{sections:?}");
+    assert_eq!(sections[0], ("A Solid Foundation: Structure and Semantics", 1));
+    assert_eq!(sections[1], ("Data Integrity", 2));
+    assert_eq!(sections[17], ("The Untold Story: Metadata", 1));
+    for s in &ch2.sections {
+        assert_eq!(ch2.blocks[s.block].text, s.title, "section not at its heading");
+    }
+    let Some(book) = read("epub/idpf-childrens-literature.epub") else { return };
+    let clover = book.chapters.iter().find(|c| c.title == "190 A FOUR-LEAVED CLOVER").unwrap();
+    let parts: Vec<&str> = clover.sections.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(parts, ["I. The Rabbi and the Diadem", "II. Friendship", "III. True Charity", "IV. An Eastern Garden"]);
+}
+
+#[test]
+fn issue_10_no_planned_chapter_runs_past_an_hour() {
+    let settings = Settings::default();
+    for (rel, expected) in [
+        // Economy (2 h 10 min, no headings inside) becomes three parts.
+        (
+            "epub/se-walden.epub",
+            &["Economy (1/3)", "Economy (2/3)", "Economy (3/3)", "Where I Lived, and What I Lived For"][..],
+        ),
+        // Chapter 2 (1 h 02 min) is split at its TOC sub-entry "Getting Around", chapter 3 at "Tell It Like It Is".
+        (
+            "epub/idpf-accessible-epub-3.epub",
+            &[
+                "Preface",
+                "1. Introduction",
+                "2. Building a Better EPUB: Fundamental Accessibility",
+                "Getting Around: Navigating an EPUB",
+                "3. It’s Alive: Rich Content Accessibility",
+                "Tell It Like It Is: Text-to-Speech (TTS)",
+                "4. Conclusion",
+            ][..],
+        ),
+    ] {
+        let Some(book) = read(rel) else { return };
+        let plan = audiobook::narrate::plan(&book, &settings).unwrap();
+        let summaries = plan.summaries(settings.speed);
+        let titles: Vec<&str> = summaries.iter().map(|s| s.title.as_str()).collect();
+        assert_eq!(&titles[..expected.len()], expected, "{rel}");
+        for s in &summaries {
+            assert!(s.estimated_ms <= 60 * 60_000, "{rel}: {} lasts {} ms", s.title, s.estimated_ms);
+        }
+    }
 }
 
 #[test]

@@ -28,6 +28,21 @@ pub struct ChapterTimings {
     pub chunks: Vec<TimedChunk>,
     pub sentences: Vec<TimedSentence>,
     pub words: Vec<TimedWord>,
+    /// The chapter's sections (deeper TOC entries or headings), where players can show them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<TimedSection>,
+}
+
+/// A titled place inside the chapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedSection {
+    pub title: String,
+    /// 1 directly below the chapter, 2 below that.
+    pub depth: u8,
+    /// Its first block.
+    pub block: usize,
+    /// When its first sentence starts.
+    pub start_ms: u64,
 }
 
 /// Where a block of the chapter came from.
@@ -137,6 +152,20 @@ impl ChapterTimings {
                 }
             })
             .collect();
+        let sections = plan
+            .sections
+            .iter()
+            .filter_map(|section| {
+                // A section starts with its first spoken sentence; one with none has no time.
+                let first = timing.sentences.iter().find(|t| plan.sentences[t.index].block >= section.block)?;
+                Some(TimedSection {
+                    title: section.title.clone(),
+                    depth: section.depth,
+                    block: section.block,
+                    start_ms: first.start_ms,
+                })
+            })
+            .collect();
         Self {
             format: FORMAT,
             number: plan.number,
@@ -148,6 +177,7 @@ impl ChapterTimings {
             chunks,
             sentences,
             words,
+            sections,
         }
     }
 }
@@ -208,4 +238,45 @@ pub struct BookChapter {
     /// Where the chapter starts when the WAVs are played one after another.
     pub start_ms: u64,
     pub duration_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::assemble::timeline::SentenceTime;
+    use crate::chunk::ChunkConfig;
+    use crate::ingest::{Block, BlockKind, Book, Chapter, Section, Source};
+    use crate::phonemize::Phonemizer;
+
+    fn block(kind: BlockKind, text: &str) -> Block {
+        Block { kind, text: text.into(), source: Source { file: PathBuf::from("a.md"), range: 0..0 } }
+    }
+
+    #[test]
+    fn a_section_starts_when_its_first_sentence_is_heard() {
+        let mut chapter = Chapter::new(
+            "One",
+            vec![
+                block(BlockKind::Paragraph, "First words. More words."),
+                block(BlockKind::Heading { level: 2 }, "Later"),
+                block(BlockKind::Paragraph, "Last words."),
+            ],
+        );
+        chapter.sections = vec![Section { title: "Later".into(), block: 1, depth: 1 }];
+        let book = Book { chapters: vec![chapter], ..Book::default() };
+        let g2p = Phonemizer::new(Phonemizer::dialect_for_voice("af_heart").unwrap()).unwrap();
+        let plan = crate::plan::plan(&book, &g2p, &ChunkConfig::default()).unwrap();
+        let chapter = &plan.chapters[0];
+        assert_eq!(chapter.sentences.len(), 4);
+        // Times as the timeline would give them: sentence i starts at 1000 * i + 300.
+        let sentences = (0..4).map(|i| SentenceTime { index: i, start_ms: 1000 * i as u64 + 300, end_ms: 0 }).collect();
+        let timing = Timing { duration_ms: 5000, sentences, ..Timing::default() };
+        let timings = ChapterTimings::new(chapter, "01-one.wav", &timing);
+        let later = TimedSection { title: "Later".into(), depth: 1, block: 1, start_ms: 2300 };
+        assert_eq!(timings.sections, [later]);
+        let json = serde_json::to_string(&timings).unwrap();
+        assert!(json.contains(r#""sections":[{"title":"Later","depth":1,"block":1,"start_ms":2300}]"#), "{json}");
+    }
 }

@@ -471,6 +471,19 @@ pub struct ReadArgs {
     /// identifiers and paths are always read as their words.
     #[arg(long, value_enum, default_value = "announce")]
     pub long_tokens: LongTokensArg,
+
+    /// Which level of the table of contents (EPUB) or of headings (Markdown, text) makes the
+    /// chapters, 1 the outermost [default: the first level with more than one entry].
+    ///
+    /// Deeper entries are read as part of their chapter and recorded as its sections in the
+    /// timing sidecar.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=6))]
+    pub toc_depth: Option<u8>,
+
+    /// Split a chapter longer than this (estimated audio) at its own headings, or between
+    /// paragraphs when it has none; 0 never splits.
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    pub max_chapter_minutes: u32,
 }
 
 /// `--notes`.

@@ -42,6 +42,11 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
     for s in &summaries {
         table +=
             &format!("{:>4}  {:>7}  {:>6}  {:>8}  {}\n", s.index, s.words, s.chunks, clock(s.estimated_ms), s.title);
+        // Sections sit under their chapter, indented by depth, with where they start in it.
+        for section in &s.sections {
+            let indent = "  ".repeat(usize::from(section.depth));
+            table += &format!("{:>34}{indent}{} (at {})\n", "", section.title, clock(section.start_ms));
+        }
     }
     let words: usize = summaries.iter().map(|s| s.words).sum();
     let ms: u64 = summaries.iter().map(|s| s.estimated_ms).sum();

@@ -47,6 +47,7 @@ pub fn reading_settings(voice: &VoiceArgs, read: &ReadArgs) -> Settings {
         speed: voice.speed,
         read: ingest_options(read),
         any_language: read.any_language,
+        max_chapter_minutes: read.max_chapter_minutes,
         script: ScriptOptions {
             long_tokens: match read.long_tokens {
                 LongTokensArg::Announce => LongTokens::Announce,
@@ -127,6 +128,7 @@ fn ingest_options(read: &ReadArgs) -> IngestOptions {
             CodeArg::Read => CodeMode::Read,
             CodeArg::Announce => CodeMode::Announce,
         },
+        toc_depth: read.toc_depth,
         stdin_format: read.input_format.map(|f| match f {
             FormatArg::Epub => Format::Epub,
             FormatArg::Markdown => Format::Markdown,
@@ -164,6 +166,7 @@ mod tests {
         assert_eq!(settings.chunks, ChunkConfig::default());
         assert_eq!(settings.session, SessionConfig::default());
         assert_eq!(settings.read, IngestOptions::default());
+        assert_eq!(settings.max_chapter_minutes, defaults.max_chapter_minutes);
         assert_eq!(settings.export, ExportSettings::default());
         assert_eq!((settings.voice, settings.speed, settings.sessions), (defaults.voice, defaults.speed, 3));
     }

@@ -8,10 +8,20 @@
 //! Chapter rules:
 //! * Chapters start at the TOC entries (EPUB 3 nav, else the NCX), with the titles the TOC shows.
 //!   An entry pointing at `file#fragment` starts where that `id` is, so one file can hold several.
-//! * Nesting: an entry is a chapter and its sub-entries are sections of it, except when the entry
-//!   has no link or its own text up to its first sub-entry is only headings (a "Part" page, a
-//!   section title): then its sub-entries are chapters too. A chapter left with nothing but
-//!   headings is joined to the start of the next one, so "Part I" is read before chapter I.
+//!   Text before a document's first anchor joins the chapter before, or stands as its own chapter
+//!   (titled by its first heading) when it runs to 1,000 words or more.
+//! * Links that do not resolve from the TOC's folder are tried from the package folder, then by
+//!   a file name only one spine document has (with a warning). When fewer links resolve than not,
+//!   or none do, each spine document is a chapter titled by its first heading (with a warning).
+//! * Nesting: chapters are at the first level with more than one entry: a lone wrapper entry is
+//!   the book (cover, title page and other matter entries beside it do not count), its own text
+//!   front matter (a heading-only page of it is read before the first chapter). There an entry
+//!   is a chapter and its sub-entries are its [`Section`]s, except when the entry has no link or
+//!   its own text up to its first sub-entry is only headings (a "Part" page, a section title):
+//!   then its sub-entries are chapters too. `toc_depth` N instead makes
+//!   the entries of level N chapters (and those above it, for their own text). A chapter left with
+//!   nothing but headings is joined to the start of the next one, so "Part I" is read before
+//!   chapter I.
 //! * Spine items without a TOC entry join the chapter before them; text before the first entry
 //!   is front matter (title pages, dedications), read only with `keep_front_matter` or when it
 //!   runs to 1,000 words or more (text the TOC forgot).
@@ -21,8 +31,6 @@
 //!   names and TOC labels; also a chapter under 150 words that carries the book's title or a
 //!   licence notice (`Todo es mío`'s title page). `linear="no"` items are skipped unless `read_nonlinear`; a file the
 //!   spine lists twice is read once.
-//! * When no TOC entry resolves to a spine item, each spine document is a chapter titled by its
-//!   first heading.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read};
@@ -31,9 +39,12 @@ use std::sync::Arc;
 
 use rbook::prelude::*;
 
+use super::chapters::tidy;
 use super::html;
 use super::text::decode_document;
-use super::{Block, BlockKind, Book, BookMeta, Chapter, Cover, IngestError, IngestOptions, NotesMode, Warning};
+use super::{
+    Block, BlockKind, Book, BookMeta, Chapter, Cover, IngestError, IngestOptions, NotesMode, Section, Warning,
+};
 
 /// File-name tokens of documents that are front or back matter rather than reading text.
 const MATTER_NAME_TOKENS: &[&str] = &[
@@ -103,10 +114,34 @@ struct TocNode {
     children: Vec<TocNode>,
 }
 
+/// Where a chapter starts.
 struct Boundary {
     pos: Pos,
     title: String,
     matter: bool,
+}
+
+/// Where a section (a TOC entry below the chapter level) starts.
+struct Mark {
+    pos: Pos,
+    title: String,
+    depth: u8,
+}
+
+/// The chapter starts and section starts chosen from the TOC.
+#[derive(Default)]
+struct Selection {
+    bounds: Vec<Boundary>,
+    marks: Vec<Mark>,
+}
+
+/// How the TOC's links resolved.
+#[derive(Default)]
+struct LinkStats {
+    resolved: usize,
+    /// Resolved only by [`Links::repair`].
+    repaired: usize,
+    broken: usize,
 }
 
 /// Reads one EPUB held in memory.
@@ -139,38 +174,61 @@ pub(crate) fn read(path: &Path, bytes: Vec<u8>, opts: &IngestOptions) -> Result<
         meta.title = super::text::file_title(path);
     }
     let spine = load_spine(&epub, &entries, path, opts, &mut warnings);
-    let SpineDocs { docs, by_path, in_spine } = spine;
-    if docs.is_empty() {
+    if spine.docs.is_empty() {
         return Err(IngestError::Epub {
             path: path.to_path_buf(),
             reason: "the spine lists no readable documents".into(),
         });
     }
 
-    // The table of contents, resolved against the spine.
-    let mut broken = 0;
-    let toc = match epub.toc().contents() {
-        Some(root) => toc_nodes(&root, &docs, &by_path, &in_spine, &mut broken, 0),
-        None => Vec::new(),
-    };
-    if broken > 0 {
-        warn(&mut warnings, format!("{broken} table-of-contents links point to files not in the spine"));
-    }
-    let mut bounds = Vec::new();
-    select(&toc, &docs, &mut bounds);
-    let chapters = if bounds.is_empty() {
-        if !toc.is_empty() || broken > 0 {
-            warn(&mut warnings, "table of contents unusable, chapters taken from the spine".into());
-        }
-        spine_chapters(&docs, opts, &meta.title)
-    } else {
-        toc_chapters(bounds, &docs, opts, &meta.title)
-    };
+    let chapters = chapters_by_toc(&epub, &spine, opts, &meta.title, &mut warnings, path);
     let chapters = tidy(chapters);
     if chapters.is_empty() {
         return Err(IngestError::NoText { path: path.to_path_buf() });
     }
     Ok(Book { meta, chapters, warnings })
+}
+
+/// The chapters the table of contents gives, resolved against the spine; the spine's own when the
+/// TOC is missing or mostly broken.
+fn chapters_by_toc(
+    epub: &rbook::Epub,
+    spine: &SpineDocs,
+    opts: &IngestOptions,
+    book_title: &str,
+    warnings: &mut Vec<Warning>,
+    path: &Path,
+) -> Vec<Chapter> {
+    let warn = |w: &mut Vec<Warning>, message: String| w.push(Warning { file: path.to_path_buf(), message });
+    let docs = &spine.docs;
+    let links = Links::new(epub, spine);
+    let mut stats = LinkStats::default();
+    let toc = match epub.toc().contents() {
+        Some(root) => toc_nodes(&root, docs, &links, &mut stats, 0),
+        None => Vec::new(),
+    };
+    if stats.repaired > 0 {
+        let n = stats.repaired;
+        warn(warnings, format!("{n} table-of-contents links repaired (found from the package folder or by file name)"));
+    }
+    if stats.broken > 0 {
+        warn(warnings, format!("{} table-of-contents links point to files not in the spine", stats.broken));
+    }
+    let Selection { bounds, marks } = select(&toc, docs, opts.toc_depth);
+    // Most links broken: the TOC no longer says where chapters are, the spine still does.
+    let usable = !bounds.is_empty() && stats.resolved >= stats.broken;
+    if usable {
+        toc_chapters(bounds, &marks, docs, opts, book_title)
+    } else {
+        if !toc.is_empty() || stats.broken > 0 {
+            let (ok, all) = (stats.resolved, stats.resolved + stats.broken);
+            warn(
+                warnings,
+                format!("table of contents unusable ({ok} of {all} links resolve), chapters taken from the spine"),
+            );
+        }
+        spine_chapters(docs, opts, book_title)
+    }
 }
 
 /// The readable spine documents, in order, read once each.
@@ -334,9 +392,8 @@ fn read_meta(epub: &rbook::Epub, entries: &HashMap<String, Vec<u8>>) -> BookMeta
 fn toc_nodes(
     entry: &rbook::ebook::epub::toc::EpubTocEntry<'_>,
     docs: &[Doc],
-    by_path: &HashMap<String, usize>,
-    in_spine: &HashSet<String>,
-    broken: &mut usize,
+    links: &Links<'_>,
+    stats: &mut LinkStats,
     depth: usize,
 ) -> Vec<TocNode> {
     if depth > html::MAX_DEPTH {
@@ -344,38 +401,159 @@ fn toc_nodes(
     }
     let mut out = Vec::new();
     for child in entry.children().iter() {
-        let target = child.href().and_then(|href| {
-            let h = href.decode();
-            let (file, frag) = match h.split_once('#') {
-                Some((f, fr)) => (f.to_string(), Some(fr.to_string())),
-                None => (h.to_string(), None),
-            };
-            let key = zip_key(&file);
-            let Some(&d) = by_path.get(&key) else {
-                // Links to skipped non-linear items are expected; others resolve nowhere.
-                if !in_spine.contains(&key) {
-                    *broken += 1;
+        let href = child.href().map(|h| h.decode().into_owned());
+        let raw = child.href_raw().map(|h| h.decode().into_owned());
+        let target = href.and_then(|href| {
+            let (doc, frag) = match links.resolve(&href, raw.as_deref()) {
+                Link::Doc { doc, repaired, frag } => {
+                    stats.resolved += 1;
+                    stats.repaired += usize::from(repaired);
+                    (doc, frag)
                 }
-                return None;
+                // Links to skipped non-linear items are expected; others resolve nowhere.
+                Link::Skipped => return None,
+                Link::Broken => {
+                    stats.broken += 1;
+                    return None;
+                }
             };
-            let (block, seq) = frag.and_then(|f| docs[d].anchors.get(&f).copied()).unwrap_or((0, 0));
-            Some((d, block, seq))
+            let (block, seq) = frag.and_then(|f| docs[doc].anchors.get(&f).copied()).unwrap_or((0, 0));
+            Some((doc, block, seq))
         });
         out.push(TocNode {
             label: squash(child.label()),
             target,
-            children: toc_nodes(&child, docs, by_path, in_spine, broken, depth + 1),
+            children: toc_nodes(&child, docs, links, stats, depth + 1),
         });
     }
     out
 }
 
-/// Chooses chapter starts from the TOC tree (see the module doc for the nesting rule).
-fn select(nodes: &[TocNode], docs: &[Doc], out: &mut Vec<Boundary>) {
-    for n in nodes {
-        if let Some(pos) = n.target {
-            out.push(Boundary { pos, title: n.label.clone(), matter: label_is_matter(&n.label) });
+/// Resolves TOC links against the spine, repairing those written relative to the wrong folder.
+struct Links<'a> {
+    by_path: &'a HashMap<String, usize>,
+    in_spine: &'a HashSet<String>,
+    /// The package document's folder (`OEBPS`), without slashes at its ends.
+    package_dir: String,
+    /// File name -> document, for names only one spine document has.
+    by_name: HashMap<String, usize>,
+}
+
+enum Link {
+    Doc {
+        doc: usize,
+        frag: Option<String>,
+        repaired: bool,
+    },
+    /// A spine item that is not read (non-linear, not XHTML).
+    Skipped,
+    Broken,
+}
+
+impl<'a> Links<'a> {
+    fn new(epub: &rbook::Epub, spine: &'a SpineDocs) -> Self {
+        let mut names: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, d) in spine.docs.iter().enumerate() {
+            names.entry(file_name(&d.path).to_string()).or_default().push(i);
         }
+        let by_name = names.into_iter().filter(|(_, v)| v.len() == 1).map(|(k, v)| (k, v[0])).collect();
+        let package_dir = epub.package_directory().decode().trim_matches('/').to_string();
+        Links { by_path: &spine.by_path, in_spine: &spine.in_spine, package_dir, by_name }
+    }
+
+    /// `href` as rbook resolved it (from the TOC's own folder); `raw` as the TOC wrote it.
+    fn resolve(&self, href: &str, raw: Option<&str>) -> Link {
+        let (file, frag) = split_fragment(href);
+        let key = zip_key(file);
+        if let Some(&doc) = self.by_path.get(&key) {
+            return Link::Doc { doc, frag, repaired: false };
+        }
+        if self.in_spine.contains(&key) {
+            return Link::Skipped;
+        }
+        match raw.and_then(|raw| self.repair(raw)) {
+            Some(doc) => Link::Doc { doc, frag, repaired: true },
+            None => Link::Broken,
+        }
+    }
+
+    /// A link written relative to the package folder, or naming a file only one spine document has.
+    fn repair(&self, raw: &str) -> Option<usize> {
+        let (file, _) = split_fragment(raw);
+        let from_package = join_path(&self.package_dir, file);
+        self.by_path.get(&from_package).or_else(|| self.by_name.get(file_name(file))).copied()
+    }
+}
+
+fn split_fragment(href: &str) -> (&str, Option<String>) {
+    match href.split_once('#') {
+        Some((f, frag)) => (f, Some(frag.to_string())),
+        None => (href, None),
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `dir/rel` with `.` and `..` folded, as a zip key.
+fn join_path(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if rel.starts_with('/') { Vec::new() } else { dir.split('/').collect() };
+    for p in rel.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join("/")
+}
+
+/// Chooses chapter starts from the TOC tree. `depth` (1 = outermost) makes the entries of that
+/// level chapters; by default chapters start at the first level with more than one entry and
+/// follow the nesting rule of the module doc. Entries below a chapter become its sections.
+fn select(toc: &[TocNode], docs: &[Doc], depth: Option<u8>) -> Selection {
+    let mut chosen = Selection::default();
+    match depth {
+        Some(depth) => select_at(toc, 1, depth.max(1), &mut chosen),
+        None => {
+            let mut level = toc;
+            // A lone wrapper entry is the book, not a chapter: its own text is front matter,
+            // except a heading ("Section IV"), which is read before the first chapter.
+            while let Some(wrapper) = lone_wrapper(level, docs) {
+                for n in level.iter().filter(|n| !std::ptr::eq(*n, wrapper)) {
+                    // Cover and title page entries beside it keep their places (and are skipped).
+                    push_bound(n, &mut chosen);
+                }
+                if let (Some(from), Some(to)) = (wrapper.target, first_target(&wrapper.children))
+                    && only_headings(docs, from, to)
+                {
+                    push_bound(wrapper, &mut chosen);
+                }
+                level = &wrapper.children;
+            }
+            select_default(level, docs, &mut chosen);
+        }
+    }
+    chosen
+}
+
+/// The one entry of a level that is not front or back matter, when it has entries below it.
+fn lone_wrapper<'t>(level: &'t [TocNode], docs: &[Doc]) -> Option<&'t TocNode> {
+    let is_matter = |n: &TocNode| label_is_matter(&n.label) || n.target.is_some_and(|(d, _, _)| docs[d].matter);
+    let mut reading = level.iter().filter(|n| !is_matter(n));
+    match (reading.next(), reading.next()) {
+        (Some(only), None) if !only.children.is_empty() => Some(only),
+        _ => None,
+    }
+}
+
+fn select_default(nodes: &[TocNode], docs: &[Doc], out: &mut Selection) {
+    for n in nodes {
+        push_bound(n, out);
         if n.children.is_empty() {
             continue;
         }
@@ -385,8 +563,39 @@ fn select(nodes: &[TocNode], docs: &[Doc], out: &mut Vec<Boundary>) {
             (Some(from), Some(to)) => only_headings(docs, from, to),
         };
         if descend {
-            select(&n.children, docs, out);
+            select_default(&n.children, docs, out);
+        } else {
+            push_marks(&n.children, 1, &mut out.marks);
         }
+    }
+}
+
+fn select_at(nodes: &[TocNode], level: u8, depth: u8, out: &mut Selection) {
+    for n in nodes {
+        // Above the chosen level an entry's own text (before its first child) is a chapter too.
+        push_bound(n, out);
+        if level < depth {
+            select_at(&n.children, level + 1, depth, out);
+        } else {
+            push_marks(&n.children, 1, &mut out.marks);
+        }
+    }
+}
+
+fn push_bound(n: &TocNode, out: &mut Selection) {
+    if let Some(pos) = n.target {
+        out.bounds.push(Boundary { pos, title: n.label.clone(), matter: label_is_matter(&n.label) });
+    }
+}
+
+fn push_marks(nodes: &[TocNode], depth: u8, out: &mut Vec<Mark>) {
+    for n in nodes {
+        if let Some(pos) = n.target
+            && !n.label.is_empty()
+        {
+            out.push(Mark { pos, title: n.label.clone(), depth });
+        }
+        push_marks(&n.children, depth.saturating_add(1), out);
     }
 }
 
@@ -416,7 +625,16 @@ fn notes_between(docs: &[Doc], from: Pos, to: Pos) -> impl Iterator<Item = &Bloc
     })
 }
 
-fn toc_chapters(mut bounds: Vec<Boundary>, docs: &[Doc], opts: &IngestOptions, book_title: &str) -> Vec<Chapter> {
+fn toc_chapters(
+    mut bounds: Vec<Boundary>,
+    marks: &[Mark],
+    docs: &[Doc],
+    opts: &IngestOptions,
+    book_title: &str,
+) -> Vec<Chapter> {
+    bounds.sort_by_key(|b| b.pos);
+    let unlisted = long_unlisted_starts(&bounds, docs);
+    bounds.extend(unlisted);
     bounds.sort_by_key(|b| b.pos);
     let end: Pos = (docs.len(), 0, 0);
     let mut chapters = Vec::new();
@@ -425,10 +643,9 @@ fn toc_chapters(mut bounds: Vec<Boundary>, docs: &[Doc], opts: &IngestOptions, b
         // Text before the first TOC entry: title pages and dedications, read only on request,
         // unless it is long enough to be real text the TOC forgot.
         let blocks = gather(docs, (0, 0, 0), first, opts);
-        let words: usize = blocks.iter().map(|b| b.text.split_whitespace().count()).sum();
-        if opts.keep_front_matter || words >= UNLISTED_TEXT_WORDS {
+        if opts.keep_front_matter || word_count(&blocks) >= UNLISTED_TEXT_WORDS {
             let title = first_heading(&blocks).unwrap_or_else(|| book_title.to_string());
-            chapters.push(Chapter { title, blocks });
+            chapters.push(Chapter::new(title, blocks));
         }
     }
     for (k, b) in bounds.iter().enumerate() {
@@ -441,9 +658,46 @@ fn toc_chapters(mut bounds: Vec<Boundary>, docs: &[Doc], opts: &IngestOptions, b
         if !opts.keep_front_matter && looks_like_title_page(&title, &blocks, book_title) {
             continue;
         }
-        chapters.push(Chapter { title, blocks });
+        let sections = sections_in(marks, docs, b.pos, to, &title);
+        chapters.push(Chapter { title, blocks, sections });
     }
     chapters
+}
+
+/// A document whose first TOC entry points into its middle: the text before that anchor joins
+/// the chapter before, unless it is long enough to stand as a chapter of its own (titled by its
+/// first heading).
+fn long_unlisted_starts(bounds: &[Boundary], docs: &[Doc]) -> Vec<Boundary> {
+    let mut starts = Vec::new();
+    for pair in bounds.windows(2) {
+        let (prev, next) = (&pair[0], &pair[1]);
+        let doc_start = (next.pos.0, 0, 0);
+        if prev.pos.0 == next.pos.0 || next.pos == doc_start || docs[next.pos.0].matter {
+            continue;
+        }
+        let words: usize = blocks_between(docs, doc_start, next.pos).map(|b| b.text.split_whitespace().count()).sum();
+        if words >= UNLISTED_TEXT_WORDS {
+            starts.push(Boundary { pos: doc_start, title: String::new(), matter: false });
+        }
+    }
+    starts
+}
+
+/// The sections of the chapter `[from, to)` titled `title`, at their block in the chapter.
+fn sections_in(marks: &[Mark], docs: &[Doc], from: Pos, to: Pos, title: &str) -> Vec<Section> {
+    let mut sections: Vec<Section> = marks
+        .iter()
+        .filter(|m| m.pos >= from && m.pos < to)
+        .map(|m| Section { title: m.title.clone(), block: blocks_between(docs, from, m.pos).count(), depth: m.depth })
+        .filter(|s| s.block > 0 || s.title != title)
+        .collect();
+    sections.sort_by_key(|s| s.block);
+    sections.dedup_by(|a, b| a.block == b.block && a.title == b.title);
+    sections
+}
+
+fn word_count(blocks: &[Block]) -> usize {
+    blocks.iter().map(|b| b.text.split_whitespace().count()).sum()
 }
 
 fn gather(docs: &[Doc], from: Pos, to: Pos, opts: &IngestOptions) -> Vec<Block> {
@@ -460,7 +714,7 @@ fn spine_chapters(docs: &[Doc], opts: &IngestOptions, book_title: &str) -> Vec<C
         .map(|d| {
             let blocks = gather(docs, (d, 0, 0), (d + 1, 0, 0), opts);
             let title = first_heading(&blocks).unwrap_or_else(|| file_stem(&docs[d].path));
-            Chapter { title, blocks }
+            Chapter::new(title, blocks)
         })
         .filter(|c| opts.keep_front_matter || !looks_like_title_page(&c.title, &c.blocks, book_title))
         .collect()
@@ -468,8 +722,7 @@ fn spine_chapters(docs: &[Doc], opts: &IngestOptions, book_title: &str) -> Vec<C
 
 /// A short chapter that is the book's title page or a licence notice.
 fn looks_like_title_page(title: &str, blocks: &[Block], book_title: &str) -> bool {
-    let words: usize = blocks.iter().map(|b| b.text.split_whitespace().count()).sum();
-    if words >= SHORT_PAGE_WORDS {
+    if word_count(blocks) >= SHORT_PAGE_WORDS {
         return false;
     }
     let same_title = !book_title.is_empty() && title.trim().eq_ignore_ascii_case(book_title.trim());
@@ -487,27 +740,6 @@ const UNLISTED_TEXT_WORDS: usize = 1000;
 
 /// Pages shorter than this may be title or licence pages (see `looks_like_title_page`).
 const SHORT_PAGE_WORDS: usize = 150;
-
-/// Drops empty chapters and joins heading-only ones to the next chapter.
-pub(crate) fn tidy(chapters: Vec<Chapter>) -> Vec<Chapter> {
-    let mut out: Vec<Chapter> = Vec::new();
-    let mut carry: Vec<Block> = Vec::new();
-    for mut ch in chapters {
-        if ch.blocks.is_empty() {
-            continue;
-        }
-        if ch.blocks.iter().all(|b| matches!(b.kind, BlockKind::Heading { .. })) {
-            carry.append(&mut ch.blocks);
-            continue;
-        }
-        if !carry.is_empty() {
-            carry.append(&mut ch.blocks);
-            ch.blocks = std::mem::take(&mut carry);
-        }
-        out.push(ch);
-    }
-    out
-}
 
 fn first_heading(blocks: &[Block]) -> Option<String> {
     blocks.iter().find(|b| matches!(b.kind, BlockKind::Heading { .. })).map(|b| b.text.clone())

@@ -8,7 +8,9 @@
 //! A long file (at least [`SPLIT_WORDS`] words of readable text, like bat's README) is split at
 //! its top heading level; when that level holds a single document-title heading, at the next
 //! level down. The text before the first split heading keeps the file's title. Headings stay in
-//! the blocks either way.
+//! the blocks either way. `toc_depth` N instead splits at the Nth heading level the file uses
+//! (and the levels above it), a lone top heading being the page's title. Headings below the
+//! chapter level become the chapter's [`Section`]s.
 //!
 //! Reading: links are read as their text (a URL as text, as in autolinks, is shortened to its
 //! host), images only as alt text with `alt_text`, inline code as text, code blocks by
@@ -23,7 +25,9 @@ use pulldown_cmark::{BlockQuoteKind, Event, HeadingLevel, MetadataBlockKind, Opt
 use super::html::{CODE_ANNOUNCEMENT, fragment_text};
 use super::text::{decode_text, file_title};
 use super::text_clean::clean_inline;
-use super::{Block, BlockKind, Book, BookMeta, Chapter, CodeMode, IngestError, IngestOptions, NotesMode, Source};
+use super::{
+    Block, BlockKind, Book, BookMeta, Chapter, CodeMode, IngestError, IngestOptions, NotesMode, Section, Source,
+};
 
 /// Files with at least this many words of readable text are split into several chapters.
 pub const SPLIT_WORDS: usize = 1500;
@@ -41,7 +45,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8], opts: &IngestOptions) -> Result<Bo
             (h1.len() == 1).then(|| h1[0].text.clone())
         })
         .unwrap_or_else(|| file_title(path));
-    let chapters = split(parsed.blocks, parsed.notes, &page_title, parsed.front_title.is_some());
+    let chapters = split(parsed.blocks, parsed.notes, &page_title, parsed.front_title.is_some(), opts.toc_depth);
     if chapters.is_empty() {
         return Err(IngestError::NoText { path: path.to_path_buf() });
     }
@@ -324,33 +328,43 @@ fn front_matter_value(meta: &str, kind: MetadataBlockKind, key: &str) -> Option<
     })
 }
 
-fn split(blocks: Vec<Block>, notes: Vec<Block>, page_title: &str, is_titled_page: bool) -> Vec<Chapter> {
-    let words: usize = blocks.iter().map(|b| word_estimate(&b.text)).sum();
-    let level_of = |b: &Block| match b.kind {
-        BlockKind::Heading { level } => Some(level),
-        _ => None,
-    };
-    let mut split_level = None;
-    // Two or more H1s are chapters whatever the file's length (a book written as one file), unless
-    // front matter titles the file as one page of a docs site.
-    if !is_titled_page && blocks.iter().filter(|b| level_of(b) == Some(1)).count() >= 2 {
-        split_level = Some(1);
-    } else if words >= SPLIT_WORDS
-        && let Some(top) = blocks.iter().filter_map(level_of).min()
-    {
-        let at_top = blocks.iter().filter(|b| level_of(b) == Some(top)).count();
-        split_level =
-            if at_top >= 2 { Some(top) } else { blocks.iter().filter_map(level_of).filter(|&l| l > top).min() };
-        if let Some(l) = split_level
-            && blocks.iter().filter(|b| level_of(b) == Some(l)).count() < 2
-        {
-            split_level = None;
+fn split(
+    blocks: Vec<Block>,
+    notes: Vec<Block>,
+    page_title: &str,
+    is_titled_page: bool,
+    toc_depth: Option<u8>,
+) -> Vec<Chapter> {
+    // Heading levels in use, outermost first: `--toc-depth N` names the Nth of them.
+    let mut levels: Vec<u8> = blocks.iter().filter_map(heading_level).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    let rank = |level: u8| levels.iter().position(|&l| l == level).map_or(0, |r| r as u8 + 1);
+    // Headings that start chapters: those of the chosen level and the levels above it (entries
+    // above the level a listener navigates by are chapters too), else the default's one level.
+    let split_ranks = match toc_depth {
+        Some(depth) => {
+            let lone_title = |l: u8| blocks.iter().filter(|b| heading_level(b) == Some(l)).count() < 2;
+            // A lone top heading is the page's title, not a chapter of its own.
+            let split = |r: u8| r <= depth && !(r == 1 && depth == 1 && lone_title(levels[0]));
+            (1..=levels.len() as u8).filter(|&r| split(r)).collect::<Vec<u8>>()
         }
-    }
-    let mut chapters = vec![Chapter { title: page_title.to_string(), blocks: Vec::new() }];
+        None => default_split_level(&blocks, is_titled_page).map(rank).into_iter().collect(),
+    };
+    let base = split_ranks.iter().copied().max().unwrap_or(0);
+    let splits = |level: Option<u8>| level.is_some_and(|l| split_ranks.contains(&rank(l)));
+    let mut chapters = vec![Chapter::new(page_title, Vec::new())];
     for b in blocks {
-        if split_level.is_some() && level_of(&b) == split_level {
-            chapters.push(Chapter { title: b.text.clone(), blocks: Vec::new() });
+        let level = heading_level(&b);
+        if splits(level) {
+            chapters.push(Chapter::new(b.text.clone(), Vec::new()));
+        } else if let (Some(level), Some(c)) = (level, chapters.last_mut()) {
+            // Deeper headings are the chapter's sections; the title heading that opens it is not.
+            let opens_page = c.blocks.is_empty() && b.text == c.title;
+            if rank(level) > base && !opens_page {
+                let depth = rank(level) - base;
+                c.sections.push(Section { title: b.text.clone(), block: c.blocks.len(), depth });
+            }
         }
         if let Some(c) = chapters.last_mut() {
             c.blocks.push(b);
@@ -359,7 +373,42 @@ fn split(blocks: Vec<Block>, notes: Vec<Block>, page_title: &str, is_titled_page
     if let Some(c) = chapters.last_mut() {
         c.blocks.extend(notes);
     }
-    super::epub::tidy(chapters)
+    let mut chapters = super::chapters::tidy(chapters);
+    // Without a split level the page title's heading is the base, so its sections start at 1.
+    if split_ranks.is_empty() {
+        for c in &mut chapters {
+            let top = c.sections.iter().map(|s| s.depth).min().unwrap_or(1);
+            for s in &mut c.sections {
+                s.depth -= top - 1;
+            }
+        }
+    }
+    chapters
+}
+
+fn heading_level(b: &Block) -> Option<u8> {
+    match b.kind {
+        BlockKind::Heading { level } => Some(level),
+        _ => None,
+    }
+}
+
+/// Two or more H1s are chapters whatever the file's length (a book written as one file), unless
+/// front matter titles the file as one page of a docs site. A long file splits at its top level,
+/// or the next one down when the top holds a single document title.
+fn default_split_level(blocks: &[Block], is_titled_page: bool) -> Option<u8> {
+    let words: usize = blocks.iter().map(|b| word_estimate(&b.text)).sum();
+    let count = |l: u8| blocks.iter().filter(|b| heading_level(b) == Some(l)).count();
+    if !is_titled_page && count(1) >= 2 {
+        return Some(1);
+    }
+    if words < SPLIT_WORDS {
+        return None;
+    }
+    let top = blocks.iter().filter_map(heading_level).min()?;
+    let level =
+        if count(top) >= 2 { top } else { blocks.iter().filter_map(heading_level).filter(|&l| l > top).min()? };
+    (count(level) >= 2).then_some(level)
 }
 
 #[cfg(test)]
@@ -406,6 +455,24 @@ mod tests {
         let b = book(&md, &IngestOptions::default());
         let titles: Vec<_> = b.chapters.iter().map(|c| c.title.as_str()).collect();
         assert_eq!(titles, ["Title", "One", "Two", "Three"]);
+    }
+
+    #[test]
+    fn toc_depth_picks_the_heading_level_and_deeper_headings_are_sections() {
+        let md = "# Guide\n\nIntro.\n\n## Install\n\nSteps.\n\n### Linux\n\nApt.\n\n## Use\n\nRun it.\n";
+        let with = |toc_depth| book(md, &IngestOptions { toc_depth, ..IngestOptions::default() });
+        let titles = |b: &Book| b.chapters.iter().map(|c| c.title.clone()).collect::<Vec<_>>();
+        let sections = |c: &Chapter| c.sections.iter().map(|s| (s.title.clone(), s.block, s.depth)).collect::<Vec<_>>();
+        // Short, one H1: one chapter whose headings are its sections.
+        let one = with(None);
+        assert_eq!(titles(&one), ["Guide"]);
+        let expected = [("Install".to_string(), 2, 1), ("Linux".to_string(), 4, 2), ("Use".to_string(), 6, 1)];
+        assert_eq!(sections(&one.chapters[0]), expected);
+        assert_eq!(titles(&with(Some(1))), ["Guide"]);
+        let two = with(Some(2));
+        assert_eq!(titles(&two), ["Guide", "Install", "Use"]);
+        assert_eq!(sections(&two.chapters[1]), [("Linux".to_string(), 2, 1)]);
+        assert_eq!(titles(&with(Some(3))), ["Guide", "Install", "Linux", "Use"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+mod chapters;
 mod dir;
 mod epub;
 mod html;
@@ -17,6 +18,7 @@ mod markdown;
 mod text;
 mod text_clean;
 
+pub use chapters::split_long;
 pub use html::CODE_ANNOUNCEMENT;
 pub use markdown::SPLIT_WORDS;
 
@@ -56,6 +58,26 @@ pub struct Cover {
 pub struct Chapter {
     pub title: String,
     pub blocks: Vec<Block>,
+    /// Entries of the table of contents (or headings) below the chapter's level, in order: read
+    /// as part of the chapter, kept so that players can show them.
+    pub sections: Vec<Section>,
+}
+
+impl Chapter {
+    /// A chapter with no sections.
+    pub fn new(title: impl Into<String>, blocks: Vec<Block>) -> Self {
+        Chapter { title: title.into(), blocks, sections: Vec::new() }
+    }
+}
+
+/// A titled place inside a chapter: a deeper TOC entry or heading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub title: String,
+    /// Index of its first block in the chapter's blocks.
+    pub block: usize,
+    /// 1 for an entry directly below the chapter, 2 below that, and so on.
+    pub depth: u8,
 }
 
 /// A paragraph-like piece of text with its markup removed.
@@ -198,6 +220,10 @@ pub struct IngestOptions {
     /// Format of `-` (stdin); `None` sniffs it: zip magic is EPUB, Markdown-looking is Markdown.
     pub stdin_format: Option<Format>,
     pub limits: Limits,
+    /// The TOC level (EPUB) or heading level (Markdown, text) whose entries are chapters, 1 the
+    /// outermost; deeper entries become [`Section`]s. `None` picks the level a listener navigates
+    /// by (see each format's module doc).
+    pub toc_depth: Option<u8>,
 }
 
 /// Why an input could not be read. Each message names the file.

@@ -14,7 +14,8 @@
 //! paragraph's lines make the title (`CHAPTER I.` + `Down the Rabbit-Hole` -> one title); a
 //! bare label followed by one short title line after a blank line takes that line too. Three or
 //! more headings in a row with no text between them are a printed contents list and are dropped;
-//! one or two (a part title) join the next chapter. Text before the first heading is a title
+//! one or two (a part title) join the next chapter; with `toc_depth` 1 the parts are the
+//! chapters instead, and their chapters [`super::Section`]s. Text before the first heading is a title
 //! page and is dropped unless `keep_front_matter` or it is long (>= 200 words). A file with no
 //! headings is one chapter. Hard-wrapped lines are joined (a blank line ends a paragraph);
 //! paragraphs whose lines are mostly indented are verse, one [`BlockKind::Quote`] per line.
@@ -22,7 +23,7 @@
 use std::path::Path;
 
 use super::text_clean::clean_inline;
-use super::{Block, BlockKind, Book, BookMeta, Chapter, IngestError, IngestOptions, Source, Warning};
+use super::{Block, BlockKind, Book, BookMeta, Chapter, IngestError, IngestOptions, Section, Source, Warning};
 
 /// Decodes a text file (Markdown or plain text), refusing binary data.
 pub(crate) fn decode_text(path: &Path, bytes: &[u8], warnings: &mut Vec<Warning>) -> Result<String, IngestError> {
@@ -376,6 +377,8 @@ fn chapters_from(paras: Vec<Para>, path: &Path, opts: &IngestOptions, book_title
     }
     let mut chapters = Vec::new();
     let mut run: Vec<Draft> = Vec::new();
+    // For each chapter pushed after the front matter: the part title it opens, if any.
+    let mut parts: Vec<Option<(String, usize)>> = Vec::new();
     let has_headings = drafts.len() > 1;
     for (k, d) in drafts.into_iter().enumerate() {
         if k == 0 {
@@ -386,7 +389,8 @@ fn chapters_from(paras: Vec<Para>, path: &Path, opts: &IngestOptions, book_title
                 } else {
                     book_title.to_string()
                 };
-                chapters.push(Chapter { title, blocks: d.blocks });
+                chapters.push(Chapter::new(title, d.blocks));
+                parts.push(None);
             }
             continue;
         }
@@ -395,16 +399,47 @@ fn chapters_from(paras: Vec<Para>, path: &Path, opts: &IngestOptions, book_title
             continue;
         }
         let mut blocks = Vec::new();
+        let mut part = None;
         if run.len() < 3 {
+            part = run.first().and_then(|r| r.title.clone());
             for r in run.drain(..) {
                 blocks.extend(r.blocks);
             }
         }
         run.clear();
+        let chapter_heading = blocks.len();
         blocks.extend(d.blocks);
-        chapters.push(Chapter { title: d.title.unwrap_or_default(), blocks });
+        chapters.push(Chapter::new(d.title.unwrap_or_default(), blocks));
+        parts.push(part.map(|title| (title, chapter_heading)));
+    }
+    if opts.toc_depth == Some(1) && parts.iter().any(Option::is_some) {
+        return chapters_by_part(chapters, parts);
     }
     chapters
+}
+
+/// `--toc-depth 1` in a book of parts: each part is a chapter, its chapters are sections.
+/// `parts[i]` is the part that chapter `i` opens, with the index of the chapter's own heading.
+fn chapters_by_part(chapters: Vec<Chapter>, parts: Vec<Option<(String, usize)>>) -> Vec<Chapter> {
+    let mut out: Vec<Chapter> = Vec::new();
+    let mut in_part = false;
+    for (ch, part) in chapters.into_iter().zip(parts) {
+        match (part, out.last_mut()) {
+            // The part's heading lines open its first chapter's blocks.
+            (Some((title, heading)), _) => {
+                let section = Section { title: ch.title, block: heading, depth: 1 };
+                out.push(Chapter { title, blocks: ch.blocks, sections: vec![section] });
+                in_part = true;
+            }
+            (None, Some(whole)) if in_part => {
+                whole.sections.push(Section { title: ch.title, block: whole.blocks.len(), depth: 1 });
+                whole.blocks.extend(ch.blocks);
+            }
+            // Chapters before the first part stay chapters.
+            (None, _) => out.push(ch),
+        }
+    }
+    out
 }
 
 /// A short line that reads like a title: no sentence punctuation at its end.
@@ -420,6 +455,21 @@ fn is_title_line(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn toc_depth_1_makes_parts_the_chapters_and_their_chapters_sections() {
+        let text = "PART ONE\n\nCHAPTER I\n\nThe first chapter begins here and goes on.\n\nCHAPTER II\n\nThe second chapter.\n\nPART TWO\n\nCHAPTER III\n\nThe third chapter.\n";
+        let read_with = |toc_depth| {
+            read(Path::new("b.txt"), text.as_bytes(), &IngestOptions { toc_depth, ..IngestOptions::default() }).unwrap()
+        };
+        let titles = |b: &Book| b.chapters.iter().map(|c| c.title.clone()).collect::<Vec<_>>();
+        assert_eq!(titles(&read_with(None)), ["CHAPTER I", "CHAPTER II", "CHAPTER III"]);
+        let parts = read_with(Some(1));
+        assert_eq!(titles(&parts), ["PART ONE", "PART TWO"]);
+        let sections: Vec<_> = parts.chapters[0].sections.iter().map(|s| (s.title.as_str(), s.block)).collect();
+        assert_eq!(sections, [("CHAPTER I", 1), ("CHAPTER II", 3)]);
+        assert_eq!(parts.chapters[0].blocks[3].text, "CHAPTER II");
+    }
 
     fn book(s: &str) -> Book {
         match read(Path::new("t.txt"), s.as_bytes(), &IngestOptions::default()) {

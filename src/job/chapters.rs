@@ -74,6 +74,14 @@ pub fn states(plan: &BookPlan, settings: &Settings, job: &JobDir, previous: Opti
                 &sources,
                 chapter.blocks.iter().map(|b| &b.spoken.source).collect::<Vec<_>>(),
             ));
+            // Sections are in the sidecar; folded in only when there are some, so that the keys
+            // of chapters without sections stay those earlier runs recorded.
+            let key = if chapter.sections.is_empty() {
+                key
+            } else {
+                let sections: Vec<_> = chapter.sections.iter().map(|s| (&s.title, s.block, s.depth)).collect();
+                hash::json_sha256(&(key, sections))
+            };
             let recorded =
                 previous.is_some_and(|m| m.chapters.iter().any(|r| r.done && r.key == key && r.audio == files.audio));
             let duration_ms = recorded
