@@ -208,6 +208,70 @@ fn sigkill_at_any_point_then_resume_gives_identical_bytes() {
 }
 
 #[test]
+fn twenty_sigkills_at_seeded_random_moments_then_resume_give_identical_bytes() {
+    // AUDIOBOOK_KILL_SEED=N reruns one sequence of kill moments exactly.
+    let seed: u64 = std::env::var("AUDIOBOOK_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_261_128);
+    let mut state = seed.max(1);
+    let mut next_delay_ms = || {
+        // xorshift64: a fixed sequence per seed, no dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % 500
+    };
+    // Three chapters of about 130 words, in chunks of about 60 tokens: some 40 chunks, so the
+    // kills land all through the build, not only in its first chunks.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("three-chapters");
+    std::fs::create_dir_all(&input).unwrap();
+    for (i, name) in ["01-arrival.md", "02-departure.md", "03-return.md"].iter().enumerate() {
+        let text = std::fs::read_to_string(fixture().join(["01-arrival.md", "02-departure.md"][i % 2])).unwrap();
+        let body = text.split_once('\n').map_or(text.as_str(), |(_, rest)| rest);
+        std::fs::write(input.join(name), format!("# Part {}\n{body}\n{body}", i + 1)).unwrap();
+    }
+    let clean = dir.path().join("clean");
+    let first = build(&input, &clean, &[]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let out = dir.path().join("book");
+    let mut live_kills = 0;
+    for kill in 1..=20 {
+        // Odd kills at a random moment of the start (reading, planning, loading the model);
+        // even ones at a random moment after the run has stored a chunk, while it renders and
+        // writes chapters.
+        let delay = next_delay_ms();
+        let before = chunk_files(&out);
+        let mut child = spawn(&input, &out);
+        if kill % 2 == 0 {
+            wait_for("a chunk or the end", Duration::from_secs(120), || {
+                chunk_files(&out) > before || out.join("book.json").exists()
+            });
+        } else {
+            wait_for("the lock", Duration::from_secs(120), || out.join(".audiobook/lock").exists());
+        }
+        std::thread::sleep(Duration::from_millis(delay * 3));
+        let running = child.try_wait().unwrap().is_none();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        live_kills += usize::from(running);
+        let state = if running { "mid-run" } else { "already done" };
+        eprintln!("kill {kill} (seed {seed}) at +{} ms: {state}, {} chunks stored", delay * 3, chunk_files(&out));
+    }
+    let resumed = build(&input, &out, &["--json"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let names = |dir: &Path| {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&out), names(&clean), "no temporary file is left behind");
+    let outputs: Vec<String> = names(&clean).into_iter().filter(|n| !n.starts_with('.')).collect();
+    assert_eq!(outputs.len(), 7, "three WAVs, three sidecars, book.json: {outputs:?}");
+    assert_same_files(&clean, &out, &outputs.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(live_kills >= 10, "only {live_kills} of 20 kills hit a running build (seed {seed})");
+}
+
+#[test]
 fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     let clean = &clean_build();
     let dir = tempfile::tempdir().unwrap();
