@@ -181,6 +181,10 @@ impl Error {
             Error::Assets(AssetError::Offline { .. } | AssetError::Tool { .. } | AssetError::Package { .. }) => {
                 Some("see models/README.md for where to get the files and where to put them".into())
             }
+            Error::Assets(AssetError::Missing { what: "ONNX Runtime library", .. }) => Some(
+                "point --ort-lib (or ORT_DYLIB_PATH) at libonnxruntime, or leave both unset to use the fetched one"
+                    .into(),
+            ),
             Error::Assets(AssetError::Checksum { .. } | AssetError::Missing { .. } | AssetError::Unhealthy { .. }) => {
                 Some("run `audiobook models fetch` to fetch the files again, or point --model-dir at good ones".into())
             }

@@ -401,3 +401,64 @@ fn a_chunk_that_cannot_be_stored_makes_a_partial_build_that_a_rerun_completes() 
     assert_eq!(summary(&rerun)["chunks_rendered"], 1, "only the failed chunk is rendered again");
     assert_same_outputs(clean, &out);
 }
+
+/// A small tmpfs mounted at a folder for as long as this lives (root, Linux only).
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// Mounts one of `size` at `dir`, or says why it cannot and gives `None`.
+    fn mount(dir: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let size = format!("size={size}");
+        let mounted = Process::new("mount").args(["-t", "tmpfs", "-o", &size, "tmpfs"]).arg(dir).output();
+        if mounted.as_ref().is_ok_and(|o| o.status.success()) {
+            return Some(Self(dir.to_path_buf()));
+        }
+        eprintln!("skipped: cannot mount a tmpfs here (needs root): {mounted:?}");
+        None
+    }
+
+    fn remount(&self, options: &str) {
+        let status = Process::new("mount").args(["-o", &format!("remount,{options}")]).arg(&self.0).status();
+        assert!(status.unwrap().success(), "remount {options}");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Process::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_and_a_read_only_folder_are_one_line_errors_and_the_same_command_then_resumes() {
+    let clean = &clean_build();
+    let dir = tempfile::tempdir().unwrap();
+    // 2 MB holds some chunks but not the book: the disk fills mid-build.
+    let Some(disk) = Tmpfs::mount(&dir.path().join("disk"), "2m") else { return };
+    let out = disk.0.join("book");
+    let full = build(&fixture(), &out, &["-q"]);
+    let stderr = String::from_utf8_lossy(&full.stderr).into_owned();
+    assert_eq!(full.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("No space left on device") && stderr.contains("book"), "{stderr}");
+    let stored = chunk_files(&out);
+    assert!(stored > 0, "some chunks were stored before the disk filled");
+
+    disk.remount("size=64m");
+    disk.remount("ro");
+    let read_only = build(&fixture(), &out, &["-q"]);
+    let stderr = String::from_utf8_lossy(&read_only.stderr).into_owned();
+    assert_eq!(read_only.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Read-only file system") && stderr.contains("book"), "{stderr}");
+    disk.remount("rw");
+
+    // Nothing stored before the faults is rendered again.
+    let resumed = build(&fixture(), &out, &["--json"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert_same_outputs(clean, &out);
+    let clean_summary: Value = serde_json::from_str(clean_build_and_events().1.lines().last().unwrap()).unwrap();
+    let total = clean_summary["chunks_rendered"].as_u64().unwrap();
+    let rendered = summary(&resumed)["chunks_rendered"].as_u64().unwrap();
+    assert_eq!(rendered + stored as u64, total, "{stored} chunks kept, {rendered} rendered, of {total}");
+}

@@ -117,3 +117,16 @@ fn a_file_that_is_not_onnx_runtime_is_named_as_not_a_library() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("libonnxruntime.so: not a shared library"), "{err}");
 }
+
+#[test]
+fn a_missing_runtime_library_is_named_with_the_flag_that_chose_it() {
+    let out = Command::cargo_bin("audiobook")
+        .unwrap()
+        .args(["say", "Hi", "-o", "-", "--ort-lib", "/no/such/libonnxruntime.so"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("ONNX Runtime library not found at /no/such/libonnxruntime.so"), "{err}");
+    assert!(err.lines().nth(1).is_some_and(|hint| hint.contains("--ort-lib")), "{err}");
+}

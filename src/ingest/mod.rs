@@ -308,6 +308,14 @@ fn check_book_size(book: &Book, path: &Path, opts: &IngestOptions) -> Result<(),
     Ok(())
 }
 
+/// Parses one XHTML content document into its spoken blocks and returns how many it found: the
+/// HTML reader on its own, for the fuzzer (`fuzz/`), which cannot reach private modules.
+#[doc(hidden)]
+pub fn html_blocks_for_fuzzing(html: &str) -> usize {
+    let doc = html::extract(&html::parse(html), Path::new("fuzz.xhtml"), &IngestOptions::default());
+    doc.blocks.len() + doc.notes.len()
+}
+
 /// Reads one input held in memory; `name` is used in sources, warnings and errors.
 /// `format: None` sniffs it as for stdin.
 pub fn read_bytes(

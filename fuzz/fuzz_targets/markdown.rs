@@ -1,0 +1,11 @@
+//! Any bytes read as Markdown: an error or a book, never a panic, a hang or unbounded memory.
+#![no_main]
+
+use std::path::Path;
+
+use audiobook::ingest::{Format, IngestOptions, read_bytes};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = read_bytes(Path::new("fuzz.markdown"), data.to_vec(), Some(Format::Markdown), &IngestOptions::default());
+});
