@@ -238,9 +238,9 @@ pub fn books_in(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 /// Takes `outdir` for a build with `settings`: created if needed, and locked, so a second build
-/// into it is refused at once, before any model is loaded, and so is a folder holding another
-/// book's audiobook. The outputs are checked first ([`check_outputs`]).
-pub fn open_job(outdir: &Path, settings: &Settings, book: &Book) -> Result<Job> {
+/// into it (or a path that is a file, or a read-only folder) is refused at once, before the book
+/// is planned or any model is loaded. The outputs are checked first ([`check_outputs`]).
+pub fn open_job(outdir: &Path, settings: &Settings) -> Result<Job> {
     check_outputs(settings)?;
     let job_settings = JobSettings {
         // The canonical blend: the same mix written two ways is the same chunk keys.
@@ -251,10 +251,14 @@ pub fn open_job(outdir: &Path, settings: &Settings, book: &Book) -> Result<Job> 
         export: settings.export.clone(),
         keep_chunks: settings.keep_chunks,
     };
-    let job = Job::open(outdir, job_settings)?;
+    Ok(Job::open(outdir, job_settings)?)
+}
+
+/// Refuses to narrate `book` into a job folder that holds another book's audiobook; call it
+/// once the book is read, before it is planned.
+pub fn check_same_book(job: &Job, book: &Book) -> Result<()> {
     let titles: Vec<&str> = book.chapters.iter().map(|c| c.title.as_str()).collect();
-    job.check_same_book(&InputRecord::from_book(book), &titles)?;
-    Ok(job)
+    Ok(job.check_same_book(&InputRecord::from_book(book), &titles)?)
 }
 
 /// Narrates a planned book into the job's folder, resumably, reporting [`Event`]s as it goes and

@@ -107,11 +107,14 @@ impl Book<'_> {
         let settings = &Settings { lexicon: narrate::load_lexicon(self.lexicon, inputs)?, ..self.settings.clone() };
         report_lexicon(&settings.lexicon, printer);
         let ReadBook { book, left_out } = narrate::read(inputs, settings)?;
+        // The cheap refusals before planning and loading the model, the slow steps: a busy,
+        // read-only or file-shaped output folder, or one holding another book.
+        let job = narrate::open_job(outdir, settings)?;
+        narrate::check_same_book(&job, &book)?;
         report_reading(&book, &left_out, printer);
         let plan = narrate::plan(&book, settings)?;
         warn_unspoken(&plan, printer);
 
-        let job = narrate::open_job(outdir, settings, &book)?;
         let engine = match engine {
             Some(engine) => engine,
             None => {
