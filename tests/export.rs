@@ -415,3 +415,34 @@ fn an_intro_or_outro_in_each_supported_format_decodes_to_24_khz_mono_of_its_leng
         assert!(rms > 0.03, "{name} is the tone, not silence: {rms}");
     }
 }
+
+#[test]
+fn a_corpus_epub_previewed_into_an_m4b_has_the_tables_chapters_at_book_json_times_with_cover_and_loudness() {
+    require_ffmpeg();
+    let Some(shared) = common::shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // --preview: two sentences of each chapter, so the whole book's structure in seconds.
+    let run = build(&shared.join("corpus/epub/idpf-wasteland.epub"), &out, &["--format", "m4b", "--preview"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let book = json(&out.join("book.json"));
+    let chapters = book["chapters"].as_array().unwrap();
+    let titles: Vec<&str> = chapters.iter().map(|c| c["title"].as_str().unwrap()).collect();
+    assert_eq!(titles.len(), 5, "the poem's five parts, as its table of contents lists them: {titles:?}");
+    assert!(titles[0].contains("BURIAL OF THE DEAD") && titles[4].contains("THUNDER"), "{titles:?}");
+
+    let probe = ffprobe(&out.join("book.m4b"));
+    let marks = probe["chapters"].as_array().unwrap();
+    assert_eq!(marks.len(), chapters.len());
+    for (mark, chapter) in marks.iter().zip(chapters) {
+        assert_eq!(mark["tags"]["title"], chapter["title"]);
+        let start = chapter["start_ms"].as_f64().unwrap() / 1000.0;
+        assert!((seconds(&mark["start_time"]) - start).abs() <= AAC_FRAME_S, "{mark} vs {chapter}");
+    }
+    let total = book["duration_ms"].as_f64().unwrap() / 1000.0;
+    assert!((seconds(&probe["format"]["duration"]) - total).abs() <= AAC_FRAME_S, "{}", probe["format"]);
+    assert_eq!(probe["format"]["tags"]["title"], book["title"]);
+    assert_eq!(streams(&probe, "video").len(), 1, "the EPUB's cover");
+    let (lufs, true_peak) = ffmpeg_loudness(&out.join("book.m4b"));
+    assert!((lufs - -19.0).abs() <= 1.0 && true_peak <= -3.0, "{lufs} LUFS, {true_peak} dBTP");
+}
