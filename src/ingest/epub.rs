@@ -775,6 +775,13 @@ fn squash(s: &str) -> String {
 
 /// rbook's messages as one lowercase clause.
 fn rbook_reason(msg: &str) -> String {
+    // "[InvalidResource - `ResourceKind("")@Value("/OEBPS/x.opf")`]: specified file not found in
+    // archive": the file is what a reader needs, not rbook's debug form.
+    if msg.contains("not found in archive")
+        && let Some(file) = msg.split("Value(\"").nth(1).and_then(|rest| rest.split('"').next())
+    {
+        return format!("{} is named in the EPUB but missing from its archive", file.trim_start_matches('/'));
+    }
     let msg = msg.trim().trim_end_matches('.');
     let mut c = msg.chars();
     match c.next() {
@@ -786,6 +793,12 @@ fn rbook_reason(msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_package_file_is_named_plainly() {
+        let raw = "[InvalidResource - `ResourceKind(\"\")@Value(\"/OEBPS/missing.opf\")`]: specified file not found in archive";
+        assert_eq!(rbook_reason(raw), "OEBPS/missing.opf is named in the EPUB but missing from its archive");
+    }
 
     #[test]
     fn matter_names() {
