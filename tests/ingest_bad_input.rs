@@ -351,3 +351,20 @@ fn stdin_style_bytes_are_sniffed() {
     assert_eq!(txt.chapters[0].blocks[0].text, "plain words wrapped");
     assert!(read_bytes(Path::new("-"), Vec::new(), None, &IngestOptions::default()).is_err());
 }
+
+#[test]
+fn a_package_in_utf16_without_a_byte_order_mark_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let opf: Vec<u8> = simple_opf(&["c1.xhtml"]).encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let path = write(
+        dir.path(),
+        "sixteen.epub",
+        &epub_zip(&[
+            ("META-INF/container.xml", CONTAINER.as_bytes()),
+            ("OEBPS/content.opf", &opf),
+            ("OEBPS/c1.xhtml", b"<html><body><p>Hello there.</p></body></html>"),
+        ]),
+    );
+    let e = read_err(&path, &IngestOptions::default());
+    assert!(e.to_string().contains("OEBPS/content.opf is UTF-16 without the byte-order mark"), "{e}");
+}

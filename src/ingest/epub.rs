@@ -175,10 +175,11 @@ pub(crate) fn read(path: &Path, bytes: Vec<u8>, opts: &IngestOptions) -> Result<
     }
     let spine = load_spine(&epub, &entries, path, opts, &mut warnings);
     if spine.docs.is_empty() {
-        return Err(IngestError::Epub {
-            path: path.to_path_buf(),
-            reason: "the spine lists no readable documents".into(),
-        });
+        let reason = match package_in_utf16_without_bom(&entries) {
+            Some(opf) => format!("{opf} is UTF-16 without the byte-order mark XML requires; save it as UTF-8"),
+            None => "the spine lists no readable documents".into(),
+        };
+        return Err(IngestError::Epub { path: path.to_path_buf(), reason });
     }
 
     let chapters = chapters_by_toc(&epub, &spine, opts, &meta.title, &mut warnings, path);
@@ -771,6 +772,14 @@ fn zip_key(href: &str) -> String {
 /// undefined (`&lol9;`), dropped.
 fn squash(s: &str) -> String {
     super::html::decode_entities(s).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The package file, when container.xml names one that is UTF-16 without a byte-order mark: a
+/// parser then reads nothing from it, and the reason would otherwise stay hidden.
+fn package_in_utf16_without_bom(entries: &HashMap<String, Vec<u8>>) -> Option<String> {
+    let container = String::from_utf8_lossy(entries.get("META-INF/container.xml")?).into_owned();
+    let opf = container.split("full-path=\"").nth(1)?.split('"').next()?.to_string();
+    super::text::utf16_without_bom(entries.get(&opf)?).map(|_| opf)
 }
 
 /// rbook's messages as one lowercase clause.

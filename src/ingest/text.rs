@@ -85,7 +85,7 @@ pub(crate) fn decode_document(bytes: &[u8]) -> String {
 
 /// UTF-16 without a byte-order mark: in its first 8 KiB, at least a third of the code units
 /// have a NUL high byte (ASCII letters, spaces, newlines) on one side and almost none on the other.
-fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+pub(crate) fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     let head = &bytes[..bytes.len().min(8192) & !1];
     let units = head.len() / 2;
     if units < 2 {
