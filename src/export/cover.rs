@@ -94,8 +94,7 @@ impl Cover {
             .output()
             .map_err(|source| ExportError::Spawn { path: self.path.clone(), source })?;
         if !output.status.success() || output.stdout.is_empty() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let last_line = stderr.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("no image").to_owned();
+            let last_line = super::ffmpeg::last_line(&output.stderr).unwrap_or_else(|| "no image".into());
             return Err(ExportError::Ffmpeg { path: self.path.clone(), last_line });
         }
         Ok(output.stdout)

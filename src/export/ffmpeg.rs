@@ -86,11 +86,7 @@ impl<'a> Encoder<'a> {
         let stderr = self.stderr.take().and_then(|t| t.join().ok()).unwrap_or_default();
         let ok = matches!(&status, Ok(s) if s.success());
         let result = if !ok {
-            let last_line = String::from_utf8_lossy(&stderr)
-                .lines()
-                .map(str::trim)
-                .rfind(|l| !l.is_empty())
-                .map_or_else(|| describe(&status), str::to_owned);
+            let last_line = last_line(&stderr).unwrap_or_else(|| describe(&status));
             Err(ExportError::Ffmpeg { path: self.target.clone(), last_line })
         } else {
             streamed.and_then(|()| flushed.map_err(|source| ExportError::Io { path: self.target.clone(), source }))
@@ -104,6 +100,11 @@ impl<'a> Encoder<'a> {
             }
         }
     }
+}
+
+/// ffmpeg's last non-empty line on stderr: with `-loglevel error`, why it failed.
+pub(super) fn last_line(stderr: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(stderr).lines().map(str::trim).rfind(|l| !l.is_empty()).map(str::to_owned)
 }
 
 fn describe(status: &std::io::Result<std::process::ExitStatus>) -> String {
