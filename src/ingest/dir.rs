@@ -15,7 +15,7 @@ use std::path::Path;
 
 use walkdir::{DirEntry, WalkDir};
 
-use super::{Book, Format, IngestError, IngestOptions, Warning, read_file_as};
+use super::{Book, Format, IngestError, IngestOptions, TextBudget, Warning, read_file_as};
 
 const BUILD_DIRS: &[&str] = &["target", "node_modules", "_build", "build", "dist", "__pycache__"];
 
@@ -35,6 +35,7 @@ pub(crate) fn read(root: &Path, opts: &IngestOptions) -> Result<Book, IngestErro
         .filter_entry(|e| e.depth() == 0 || !ignored(e));
     let mut files = 0;
     let mut seen = HashSet::new();
+    let mut budget = TextBudget::default();
     while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(e) => e,
@@ -65,12 +66,8 @@ pub(crate) fn read(root: &Path, opts: &IngestOptions) -> Result<Book, IngestErro
         files += 1;
         match read_file_as(entry.path(), format, opts) {
             Ok(part) => {
-                if book.meta.language.is_none() {
-                    book.meta.language = part.meta.language;
-                }
-                book.chapters.extend(part.chapters);
-                book.warnings.extend(part.warnings);
-                super::check_book_size(&book, entry.path(), opts)?;
+                budget.take(&part, entry.path(), opts)?;
+                book.append(part);
             }
             Err(e) => {
                 book.warnings.push(Warning { file: entry.path().to_path_buf(), message: format!("skipped: {e}") })

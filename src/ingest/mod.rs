@@ -31,6 +31,18 @@ pub struct Book {
     pub warnings: Vec<Warning>,
 }
 
+impl Book {
+    /// Adds the chapters and warnings of `part`, a later input of the same book; its language
+    /// stands in only where this book states none.
+    fn append(&mut self, part: Book) {
+        if self.meta.language.is_none() {
+            self.meta.language = part.meta.language;
+        }
+        self.chapters.extend(part.chapters);
+        self.warnings.extend(part.warnings);
+    }
+}
+
 /// What the book says about itself.
 #[derive(Debug, Clone, Default)]
 pub struct BookMeta {
@@ -260,6 +272,7 @@ pub enum IngestError {
 /// The book's metadata comes from the first input; chapters and warnings from all of them.
 pub fn read_inputs<P: AsRef<Path>>(paths: &[P], opts: &IngestOptions) -> Result<Book, IngestError> {
     let mut book: Option<Book> = None;
+    let mut budget = TextBudget::default();
     for p in paths {
         let path = p.as_ref();
         let part = if path == Path::new("-") {
@@ -280,32 +293,30 @@ pub fn read_inputs<P: AsRef<Path>>(paths: &[P], opts: &IngestOptions) -> Result<
             let format = dir::format_of(path).or_else(|| sniff(&bytes));
             read_bytes(path, bytes, format, opts)?
         };
+        budget.take(&part, path, opts)?;
         match book.as_mut() {
             None => book = Some(part),
-            Some(b) => {
-                if b.meta.language.is_none() {
-                    b.meta.language = part.meta.language;
-                }
-                b.chapters.extend(part.chapters);
-                b.warnings.extend(part.warnings);
-            }
-        }
-        if let Some(b) = &book {
-            check_book_size(b, path, opts)?;
+            Some(b) => b.append(part),
         }
     }
     book.ok_or(IngestError::NoInput)
 }
 
-/// Refuses a book with more text than [`Limits::max_book_text_bytes`], naming the input that
-/// took it over.
-fn check_book_size(book: &Book, path: &Path, opts: &IngestOptions) -> Result<(), IngestError> {
-    let limit = opts.limits.max_book_text_bytes;
-    let text: usize = book.chapters.iter().flat_map(|c| &c.blocks).map(|b| b.text.len()).sum();
-    if text > limit {
-        return Err(IngestError::BookTooLong { path: path.to_path_buf(), limit_mib: limit >> 20 });
+/// The text a book has taken so far, against [`Limits::max_book_text_bytes`]; counted part by
+/// part as inputs are read, so a folder of many files is summed once.
+#[derive(Default)]
+struct TextBudget(usize);
+
+impl TextBudget {
+    /// Counts `part`'s text, refusing it when the book goes over the cap (`path` took it over).
+    fn take(&mut self, part: &Book, path: &Path, opts: &IngestOptions) -> Result<(), IngestError> {
+        let limit = opts.limits.max_book_text_bytes;
+        self.0 += part.chapters.iter().flat_map(|c| &c.blocks).map(|b| b.text.len()).sum::<usize>();
+        if self.0 > limit {
+            return Err(IngestError::BookTooLong { path: path.to_path_buf(), limit_mib: limit >> 20 });
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Parses one XHTML content document into its spoken blocks and returns how many it found: the
