@@ -188,6 +188,11 @@ impl Error {
             Error::Assets(AssetError::Checksum { .. } | AssetError::Missing { .. } | AssetError::Unhealthy { .. }) => {
                 Some("run `audiobook models fetch` to fetch the files again, or point --model-dir at good ones".into())
             }
+            Error::Engine(EngineError::Gpu(_)) => Some(
+                "--device cuda needs an NVIDIA driver, CUDA 13 and cuDNN 9 (libcudart.so.13, libcublas.so.13, \
+                 libcudnn.so.9, ...) on the library path or in --cuda-lib-dir"
+                    .into(),
+            ),
             Error::Engine(EngineError::Load(_)) | Error::Voice(VoiceError::Corrupt { .. }) => {
                 Some("run `audiobook models status` to check the model files".into())
             }

@@ -103,6 +103,30 @@ fn an_empty_path_variable_counts_as_unset() {
 }
 
 #[test]
+fn switches_take_the_values_people_set_in_the_environment() {
+    let fox = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/fox.txt");
+    for value in ["1", "yes", "true", "0", ""] {
+        let out = Command::cargo_bin("audiobook")
+            .unwrap()
+            .env("AUDIOBOOK_OFFLINE", value)
+            .env("AUDIOBOOK_NO_PROGRESS", value)
+            .args(["plan", fox])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "AUDIOBOOK_OFFLINE={value}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn a_device_that_does_not_exist_is_a_usage_error() {
+    let out =
+        Command::cargo_bin("audiobook").unwrap().args(["say", "Hi", "-o", "-", "--device", "tpu"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("'tpu' is not a device: use cpu, cuda or cuda:N"), "{err}");
+}
+
+#[test]
 fn a_file_that_is_not_onnx_runtime_is_named_as_not_a_library() {
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("libonnxruntime.so");

@@ -1,9 +1,11 @@
-//! The command line, as clap definitions only. This file imports nothing but clap and std, so a
-//! generator can include it to write the man page.
+//! The command line, as clap definitions only: nothing here decides or runs anything
+//! (`settings` turns these values into the library's).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::kokoro::Device;
 
 /// Turn documents into narrated audiobooks with the Kokoro-82M model, locally.
 ///
@@ -40,7 +42,7 @@ pub struct OutputArgs {
 
     /// No progress bar and no periodic progress lines (what is done is still said). audiobook
     /// prints no colour of its own; help is plain when NO_COLOR is set or stdout is no terminal.
-    #[arg(long, global = true, env = "AUDIOBOOK_NO_PROGRESS")]
+    #[arg(long, global = true, env = "AUDIOBOOK_NO_PROGRESS", value_parser = switch())]
     pub no_progress: bool,
 }
 
@@ -49,6 +51,12 @@ pub struct OutputArgs {
 fn path_or_unset() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
     use clap::builder::TypedValueParser;
     clap::builder::OsStringValueParser::new().map(PathBuf::from)
+}
+
+/// An on/off switch's environment variable: empty, 0, false, no and off mean off, anything else on
+/// (`AUDIOBOOK_OFFLINE=1` as much as `=true`).
+fn switch() -> clap::builder::FalseyValueParser {
+    clap::builder::FalseyValueParser::new()
 }
 
 /// Where the model files are (see models/README.md).
@@ -76,8 +84,18 @@ pub struct ModelArgs {
     pub cache_dir: Option<PathBuf>,
 
     /// Never fetch model files; fail and say what is missing instead.
-    #[arg(long, global = true, env = "AUDIOBOOK_OFFLINE")]
+    #[arg(long, global = true, env = "AUDIOBOOK_OFFLINE", value_parser = switch())]
     pub offline: bool,
+
+    /// Where the model runs: cpu, or cuda (cuda:N for GPU number N) on an NVIDIA GPU; cuda fetches
+    /// ONNX Runtime's CUDA build on first use and needs CUDA 13 and cuDNN 9.
+    #[arg(long, global = true, env = "AUDIOBOOK_DEVICE", default_value_t = Device::Cpu, value_name = "DEVICE")]
+    pub device: Device,
+
+    /// Folders holding the CUDA and cuDNN libraries for --device cuda, if they are not on the
+    /// library path (several: repeat the flag, or separate them with ':').
+    #[arg(long, global = true, env = "AUDIOBOOK_CUDA_LIB_DIR", value_delimiter = ':', value_name = "DIR")]
+    pub cuda_lib_dir: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,13 +282,14 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub voice: VoiceArgs,
 
-    /// Model sessions rendering at once [default: one per core].
+    /// Model sessions rendering at once [default: one per core; 2 on a GPU].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 
-    /// Intra-op threads of each session.
-    #[arg(long, value_name = "T", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: u16,
+    /// Intra-op threads of each session [default: 1; on a GPU, the cores shared among the
+    /// sessions, for the nodes that stay on the CPU].
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 
     #[command(flatten)]
     pub pauses: PauseArgs,

@@ -20,7 +20,7 @@ use crate::narrate::{self, ReadBook, Settings};
 
 pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
     let started = Instant::now();
-    let settings = settings::build_settings(args)?;
+    let settings = settings::build_settings(args, models.device)?;
     // Before reading the book: a missing ffmpeg should not cost the user a long read and plan.
     narrate::check_outputs(&settings)?;
 

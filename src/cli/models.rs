@@ -53,7 +53,8 @@ fn file_status(role: &'static str, path: &Path) -> FileStatus {
 }
 
 pub fn status(files: &ModelFiles, printer: &Printer) -> Result<ExitCode> {
-    let mut rows = vec![file_status("model", &files.model), file_status("onnxruntime", &files.ort_lib)];
+    let mut rows = vec![file_status("model", &files.model)];
+    rows.extend(files.runtime_libraries().iter().map(|lib| file_status("onnxruntime", lib)));
     match &files.voices {
         assets::VoiceStore::Dir(dir) => {
             rows.extend(voices::catalogue().iter().map(|v| file_status("voice", &dir.join(format!("{}.bin", v.name)))))

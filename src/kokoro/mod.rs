@@ -3,10 +3,11 @@
 //! Every entry point (`build`, `say`, a server) starts one [`Engine`] and shares it: a
 //! [`SessionPool`] of Kokoro sessions built from one model, and the voice packs. Inside:
 //! `assets` finds and fetches the model files, `runtime` loads ONNX Runtime and the model bytes,
-//! `session` runs one session and returns audio with exact frames per token, `pool` lends
-//! sessions out, `voices` loads voice packs.
+//! `session` runs one session (on the CPU or, through `device`, a GPU) and returns audio with
+//! exact frames per token, `pool` lends sessions out, `voices` loads voice packs.
 
 pub mod assets;
+mod device;
 pub mod pool;
 mod runtime;
 mod session;
@@ -15,6 +16,7 @@ pub mod voices;
 
 use std::time::Instant;
 
+pub use device::Device;
 pub use pool::{Checkout, PoolStats, SessionPool};
 pub use session::{EngineError, MAX_TOKENS, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig};
 

@@ -22,6 +22,9 @@ impl Runtime {
     /// Loads ONNX Runtime (once per process) and the model file, checking the model against the
     /// checksum its name implies unless an earlier run stamped it unchanged.
     pub fn load(files: &ModelFiles) -> Result<Self> {
+        if files.device.is_gpu() {
+            super::device::preload_cuda(&files.cuda_lib_dirs)?;
+        }
         let env = environment(&files.ort_lib)?;
         let bytes = std::fs::read(&files.model).map_err(Error::io(&files.model))?;
         if bytes.is_empty() {

@@ -12,6 +12,8 @@ use ort::session::Session;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::value::Tensor;
 
+use super::device::{self, Device};
+
 /// Output samples per second.
 pub const SAMPLE_RATE: u32 = 24_000;
 /// Samples in one duration frame (25 ms).
@@ -28,6 +30,8 @@ pub enum EngineError {
     Runtime { path: std::path::PathBuf, detail: String },
     #[error("cannot load the Kokoro model: {0}")]
     Load(String),
+    #[error("the CUDA provider did not start: {0}")]
+    Gpu(String),
     #[error("inference failed: {0}")]
     Run(String),
     #[error("{0} token ids given; one call takes 1 to 510")]
@@ -53,11 +57,20 @@ pub struct SessionConfig {
     /// ONNX Runtime's CPU memory arena: it keeps the largest chunk's activations reserved for
     /// good, so a session's memory is set by the longest chunk it ever ran.
     pub arena: bool,
+    /// Where the session runs; on a GPU, the intra-op threads serve the nodes left on the CPU.
+    pub device: Device,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self { intra_threads: 1, spinning: false, memory_pattern: false, optimization: 3, arena: true }
+        Self {
+            intra_threads: 1,
+            spinning: false,
+            memory_pattern: false,
+            optimization: 3,
+            arena: true,
+            device: Device::Cpu,
+        }
     }
 }
 
@@ -141,7 +154,15 @@ impl Kokoro {
         builder = builder.with_memory_pattern(config.memory_pattern).map_err(option)?;
         builder = builder.with_optimization_level(level).map_err(option)?;
         let cpu = ort::ep::CPU::default().with_arena_allocator(config.arena).build();
-        builder = builder.with_execution_providers([cpu]).map_err(option)?;
+        builder = match config.device {
+            Device::Cpu => builder.with_execution_providers([cpu]).map_err(option)?,
+            Device::Cuda(id) => {
+                let cuda = ort::ep::CUDA::default().with_device_id(id).build().error_on_failure();
+                let unavailable =
+                    |e: ort::Error<SessionBuilder>| device::unavailable(&plain_ort_message(&e.to_string()));
+                builder.with_execution_providers([cuda, cpu]).map_err(unavailable)?
+            }
+        };
         let session = builder.commit_from_memory(&model.0).map_err(load)?;
         let has = |name: &str| session.outputs().iter().any(|o| o.name() == name);
         if !has("audio") || !has(DURATION_TENSOR) {
