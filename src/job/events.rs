@@ -77,6 +77,7 @@ mod tests {
             audio_ms_rendered: 9000,
             interrupted: false,
             duration_ms: Some(20_000),
+            idle_tail_ms: 1200,
         };
         let pool = PoolStats {
             sessions: 2,

@@ -24,6 +24,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::time::Instant;
 
 pub use self::chapter::ChapterFiles;
 use self::chapters::{ChapterState, Progress};
@@ -88,6 +89,9 @@ pub struct Outcome {
     pub interrupted: bool,
     /// The book's total duration, when every chapter is done.
     pub duration_ms: Option<u64>,
+    /// Session-milliseconds spent idle at the end of rendering: from each worker running out of
+    /// chunks to the last chunk's end (the tail a schedule leaves).
+    pub idle_tail_ms: u64,
 }
 
 /// An output folder, locked for one job.
@@ -183,6 +187,7 @@ impl Job {
                 audio_ms_rendered: 0,
                 interrupted: false,
                 duration_ms: None,
+                idle_tail_ms: 0,
             },
             events,
         };
@@ -242,6 +247,7 @@ impl Coordinator<'_, '_> {
     fn render(&mut self, renderer: &Renderer, tasks: &[Task]) -> Result<(), JobError> {
         let workers = renderer.pool.size().clamp(1, tasks.len());
         let (sender, updates) = mpsc::channel();
+        let mut out_of_work = Vec::with_capacity(workers);
         std::thread::scope(|scope| -> Result<(), JobError> {
             for _ in 0..workers {
                 let sender = sender.clone();
@@ -274,6 +280,7 @@ impl Coordinator<'_, '_> {
                             }
                         }
                     }
+                    Update::OutOfWork => out_of_work.push(Instant::now()),
                     Update::Failed { index, error } => {
                         let task = &tasks[index];
                         self.outcome.chunks_failed += 1;
@@ -288,6 +295,8 @@ impl Coordinator<'_, '_> {
             }
             Ok(())
         })?;
+        let end = Instant::now();
+        self.outcome.idle_tail_ms = out_of_work.iter().map(|t| (end - *t).as_millis() as u64).sum();
         self.save_manifest()
     }
 

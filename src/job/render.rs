@@ -36,6 +36,8 @@ pub enum Update {
     Rendered { index: usize, samples: usize },
     /// Task `index` failed.
     Failed { index: usize, error: ChunkFailure },
+    /// A worker found no task left; its session idles until the others finish.
+    OutOfWork,
 }
 
 /// What every worker shares.
@@ -54,7 +56,10 @@ impl Renderer<'_> {
     pub fn work(&self, updates: &Sender<Update>) {
         while !self.stop.load(Ordering::SeqCst) {
             let index = self.next.fetch_add(1, Ordering::SeqCst);
-            let Some(task) = self.tasks.get(index) else { return };
+            let Some(task) = self.tasks.get(index) else {
+                let _ = updates.send(Update::OutOfWork);
+                return;
+            };
             let _ = updates.send(Update::Started { index });
             let update = match self.render(task) {
                 Ok(samples) => Update::Rendered { index, samples },
