@@ -266,6 +266,8 @@ fn headline() {
         side.row(words);
     }
     let load = summary["load_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+    let tail = summary["idle_tail_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+    println!("idle tail of our build: {tail:.1} session-seconds waiting for the last chunks");
     println!(
         "\nours / the floor: {:.3} end to end, {:.3} without model loading ({load:.1} s)",
         wall / floor_side.wall_s,

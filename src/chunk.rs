@@ -154,6 +154,23 @@ pub fn plan_reporting(sentences: &[SentenceIn], g2p: &Phonemizer, config: &Chunk
     Ok(Planned { chunks, split_words })
 }
 
+/// Splits `chunk` after its first sentence, when it holds more than one: the second part starts
+/// at the next sentence, with a sentence pause before it. A streaming caller uses this to make
+/// its first chunk short, so the first audio comes sooner.
+pub fn split_after_first_sentence(mut chunk: Chunk) -> Vec<Chunk> {
+    let first = chunk.tokens.first().map(|t| t.sentence);
+    let Some(at) = chunk.tokens.iter().position(|t| Some(t.sentence) != first) else { return vec![chunk] };
+    let start = chunk.tokens[at].ids.start;
+    let tokens = chunk.tokens.split_off(at);
+    let ids = chunk.ids.split_off(start);
+    // Sentences inside a chunk are joined by one space token, which now ends nothing.
+    if chunk.ids.last() == Some(&SPACE_ID) {
+        chunk.ids.pop();
+    }
+    let tokens = tokens.into_iter().map(|t| TokenSpan { ids: t.ids.start - start..t.ids.end - start, ..t }).collect();
+    vec![chunk, Chunk { ids, tokens, boundary: Boundary::Sentence }]
+}
+
 fn append(chunk: &mut Chunk, piece: Piece) {
     let last = piece.words.len().saturating_sub(1);
     for (i, (word, spoken)) in piece.words.into_iter().enumerate() {

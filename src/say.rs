@@ -81,6 +81,9 @@ pub struct Speaker<'a> {
     /// Planned chunks not spoken yet.
     chunks: std::collections::VecDeque<Chunk>,
     timeline: Timeline,
+    /// Whether anything was planned yet: the first sentence is a chunk of its own, so that a
+    /// listener hears it after one sentence's rendering rather than a whole chunk's.
+    started: bool,
 }
 
 impl<'a> Speaker<'a> {
@@ -103,6 +106,7 @@ impl<'a> Speaker<'a> {
             sentences: Vec::new(),
             chunks: std::collections::VecDeque::new(),
             timeline: Timeline::new(settings.pauses),
+            started: false,
         })
     }
 
@@ -143,6 +147,13 @@ impl<'a> Speaker<'a> {
         let mut chunks = chunk::plan(&inputs, self.g2p, &self.settings.chunks)?;
         for token in chunks.iter_mut().flat_map(|c| &mut c.tokens) {
             token.sentence += base;
+        }
+        let mut chunks = chunks.into_iter();
+        if !self.started
+            && let Some(first) = chunks.next()
+        {
+            self.started = true;
+            self.chunks.extend(chunk::split_after_first_sentence(first));
         }
         self.chunks.extend(chunks);
         Ok(())

@@ -99,6 +99,28 @@ proptest! {
     }
 
     #[test]
+    fn splitting_off_the_first_sentence_keeps_every_token_and_id(sentences in prop::collection::vec(sentence(), 1..5)) {
+        let spoken = script::for_listening(&sentences.join(" "));
+        let texts: Vec<String> = script::sentences(&spoken.text).into_iter().map(|r| spoken.text[r].to_string()).collect();
+        let inputs: Vec<SentenceIn> = texts.iter().enumerate().map(|(i, t)| SentenceIn { text: t, starts_paragraph: i == 0 }).collect();
+        let first = chunk::plan(&inputs, g2p(), &ChunkConfig { target_tokens: 510, max_tokens: 510 }).unwrap().remove(0);
+        let parts = chunk::split_after_first_sentence(first.clone());
+        let sentences_in = |c: &chunk::Chunk| c.tokens.iter().map(|t| t.sentence).collect::<std::collections::BTreeSet<_>>();
+        prop_assert_eq!(parts.len(), if sentences_in(&first).len() > 1 { 2 } else { 1 });
+        prop_assert_eq!(sentences_in(&parts[0]).len(), 1, "the first part is one sentence");
+        // The parts hold the same tokens, each with the same ids, and lose only the joining space.
+        let tokens: Vec<(String, Vec<i64>)> = parts.iter().flat_map(|c| c.tokens.iter().map(|t| (t.text.clone(), c.ids[t.ids.clone()].to_vec()))).collect();
+        let whole: Vec<(String, Vec<i64>)> = first.tokens.iter().map(|t| (t.text.clone(), first.ids[t.ids.clone()].to_vec())).collect();
+        prop_assert_eq!(tokens, whole);
+        let ids: usize = parts.iter().map(|c| c.ids.len()).sum();
+        prop_assert_eq!(ids + parts.len() - 1, first.ids.len());
+        if let Some(second) = parts.get(1) {
+            prop_assert_eq!(second.boundary, chunk::Boundary::Sentence);
+            prop_assert!(!second.ids.is_empty() && !parts[0].ids.is_empty());
+        }
+    }
+
+    #[test]
     fn no_word_however_long_makes_planning_fail(
         words in prop::collection::vec(any_word(), 1..40),
         max in 20usize..=510,

@@ -121,7 +121,8 @@ impl WavOut {
         let header = wav::streaming_header();
         if output == Path::new("-") {
             let mut stdout = std::io::stdout();
-            stdout.write_all(&header).map_err(Error::io("<stdout>"))?;
+            // Flushed at once: a player at the other end of a pipe can open the stream now.
+            stdout.write_all(&header).and_then(|_| stdout.flush()).map_err(Error::io("<stdout>"))?;
             return Ok(Self::Stdout(stdout));
         }
         let mut out = BufWriter::new(AtomicFile::create(output).map_err(Error::io(output))?);
