@@ -88,6 +88,9 @@ pub enum Error {
     /// Inputs with nothing to read aloud.
     #[error("{}: no chapters with text to read", path.display())]
     NoChapters { path: PathBuf },
+    /// A flag or a file it names whose value cannot be used (`--host`, an API key file).
+    #[error("{what}: {problem}")]
+    BadValue { what: String, problem: String },
     /// A config file (audiobook.toml) that cannot be used.
     #[error("{}: {problem}", path.display())]
     Config { path: PathBuf, problem: String },
@@ -143,6 +146,7 @@ impl Error {
                 | Error::Phonemize(PhonemizeError::Lexicon(_))
                 | Error::Ingest(_)
                 | Error::Language(_)
+                | Error::BadValue { .. }
                 | Error::Job(
                     JobError::Busy(_)
                         | JobError::NotAFolder(_)

@@ -47,6 +47,9 @@ pub mod say;
 // The front door: one settings value and the calls every entry point makes.
 pub mod narrate;
 
+// The engine over HTTP: `audiobook serve`.
+pub mod serve;
+
 // The command line.
 pub mod cli;
 

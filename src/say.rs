@@ -36,7 +36,7 @@ pub struct SpeechTiming {
 }
 
 /// A piece of text and when it is heard.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimedText {
     pub text: String,
     pub start_ms: u64,
@@ -59,11 +59,23 @@ pub fn check_text(text: &str, source_name: &str) -> Result<()> {
     }
 }
 
-/// One chunk of speech as it should be heard: `silence` samples of pause, then `samples`.
-#[derive(Debug, Clone, PartialEq)]
+/// One chunk of speech as it should be heard: `silence` samples of pause, then `samples`, with
+/// the exact times (from the start of the whole speech) of what it says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpokenChunk {
+    /// Its place in the speech, from 0.
+    pub index: usize,
+    #[serde(skip)]
     pub silence: usize,
+    #[serde(skip)]
     pub samples: Vec<f32>,
+    /// Where its audio starts and ends (the silence before it not counted).
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// The sentences it speaks (a sentence split across chunks is listed in each, with the
+    /// times known so far) and its words.
+    pub sentences: Vec<TimedText>,
+    pub words: Vec<TimedText>,
 }
 
 /// Speaks a text chunk by chunk, in order, so a caller can write (or stream) each chunk's audio
@@ -125,8 +137,33 @@ impl<'a> Speaker<'a> {
             Ok(rendered) => rendered,
             Err(e) => return Some(Err(e.into())),
         };
+        let words_before = self.timeline.timing().words.len();
         let placed = self.timeline.push(&chunk, &rendered);
-        Some(Ok(SpokenChunk { silence: placed.silence, samples: placed.audio.to_vec() }))
+        let (silence, samples) = (placed.silence, placed.audio.to_vec());
+        let timing = self.timeline.timing();
+        let Some(placed) = timing.chunks.last() else {
+            return Some(Err(Error::EmptyText { source_name: "the text".into() }));
+        };
+        let text_of = |i: usize| self.sentences.get(i).map(|(t, _)| t.clone()).unwrap_or_default();
+        let sentences = timing
+            .sentences
+            .iter()
+            .filter(|s| (placed.sentences[0]..placed.sentences[1]).contains(&s.index))
+            .map(|s| TimedText { text: text_of(s.index), start_ms: s.start_ms, end_ms: s.end_ms })
+            .collect();
+        let words = timing.words[words_before..]
+            .iter()
+            .map(|w| TimedText { text: w.text.clone(), start_ms: w.start_ms, end_ms: w.end_ms })
+            .collect();
+        Some(Ok(SpokenChunk {
+            index: placed.index,
+            silence,
+            samples,
+            start_ms: placed.start_ms,
+            end_ms: placed.end_ms,
+            sentences,
+            words,
+        }))
     }
 
     /// Ends the speech: the trailing silence to write, and the timings.

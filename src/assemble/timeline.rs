@@ -161,6 +161,11 @@ impl Timeline {
         Placed { silence: silence as usize, audio }
     }
 
+    /// Everything placed so far.
+    pub fn timing(&self) -> &Timing {
+        &self.timing
+    }
+
     /// Ends the timeline: the trailing silence to write, and the timing.
     pub fn finish(mut self) -> (usize, Timing) {
         let tail = ms_to_samples(self.pauses.tail_ms);

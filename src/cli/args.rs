@@ -109,6 +109,7 @@ pub enum Command {
     #[command(subcommand)]
     Models(ModelsCommand),
     Completions(CompletionsArgs),
+    Serve(ServeArgs),
     Config(ConfigArgs),
     /// Find and fix the words the G2P would mispronounce.
     ///
@@ -207,6 +208,55 @@ pub struct ScanArgs {
 
 /// Speak a text to a WAV file (24 kHz mono 16-bit).
 ///
+/// Serve the engine over HTTP: POST /tts (a WAV, or chunks streamed with their exact word times
+/// as NDJSON, SSE or multipart), OpenAI's POST /v1/audio/speech, GET /voices, /health, /livez,
+/// /readyz, /stats, and a page at / to listen and watch each word as it is spoken.
+///
+/// It binds to loopback unless told otherwise. Requests beyond --jobs speaking and --queue
+/// waiting get 503 with Retry-After. With API keys set (--api-key-file, AUDIOBOOK_API_KEYS),
+/// every route but the probes and the page needs one.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "AUDIOBOOK_HOST")]
+    pub host: String,
+
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = 3000, env = "AUDIOBOOK_PORT")]
+    pub port: u16,
+
+    /// Requests speaking at once, one model session each [default: 1].
+    #[arg(long, default_value_t = 1, env = "AUDIOBOOK_JOBS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// Requests waiting for a session; more are refused with 503.
+    #[arg(long, default_value_t = 16, env = "AUDIOBOOK_QUEUE")]
+    pub queue: u16,
+
+    /// Intra-op threads of each session [default: the cores shared among the sessions].
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// The longest text one request may give, in characters.
+    #[arg(long, default_value_t = 100_000, env = "AUDIOBOOK_MAX_CHARS")]
+    pub max_chars: usize,
+
+    /// The longest one request may take to speak, in seconds.
+    #[arg(long, default_value_t = 600, env = "AUDIOBOOK_TIMEOUT")]
+    pub timeout: u64,
+
+    /// A file of API keys, one a line; AUDIOBOOK_API_KEYS adds keys separated by commas.
+    #[arg(long, env = "AUDIOBOOK_API_KEY_FILE", value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// An origin browsers may call from (repeat it; `*` for any) [default: none, same origin only].
+    #[arg(long = "cors-origin", env = "AUDIOBOOK_CORS_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+
+    #[command(flatten)]
+    pub voice: VoiceArgs,
+}
+
 /// The text comes from the argument, or from stdin when there is none. Long text is split at
 /// sentence boundaries and joined with natural pauses.
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod plan;
 pub mod printer;
 mod progress;
 mod say;
+mod serve;
 mod settings;
 
 use std::process::ExitCode;
@@ -129,6 +130,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Voices => models::list_voices(printer),
         Command::Lexicon(LexiconCommand::Scan(args)) => lexicon::scan(args, printer),
         Command::Config(args) => show_config(&args.command, printer),
+        Command::Serve(args) => serve::run(args, &cli.models, printer),
         Command::Completions(args) => {
             let mut out = Vec::new();
             completions(args.shell, &mut out);
