@@ -114,6 +114,18 @@ fn two_and_three_shards_assemble_to_the_single_build_and_a_missing_shard_is_name
             tokens.push(report["tokens_owned"].as_u64().unwrap());
         }
         if n == 3 {
+            // `status` shows each shard's progress: 1/3 and 3/3 done, 2/3 with nothing stored.
+            let status = run(command("status", &root.path().join("unused"), &["--store", store, "--json"]));
+            assert_eq!(status.status.code(), Some(3), "{}", stderr(&status));
+            let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+            let shards = status["shards"].as_array().unwrap();
+            assert_eq!(shards.len(), 3, "{status}");
+            assert_eq!(shards[1]["shard"], "2/3");
+            assert_eq!(shards[1]["chunks_stored"], 0);
+            for done in [&shards[0], &shards[2]] {
+                assert_eq!(done["chunks_stored"], done["chunks"], "{status}");
+            }
+            assert!(!root.path().join("unused").exists(), "status writes nothing");
             let out = root.path().join("assembled-without-2");
             let failed = assemble(&out, store);
             assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));

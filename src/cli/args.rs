@@ -88,6 +88,10 @@ pub enum Command {
     /// settings and --store as the shards; a chunk missing from the store is an error naming the
     /// shard to rerun.
     Assemble(BuildArgs),
+    /// Show how far the shards of a book have got in --store: per shard, its chunks and how many
+    /// of them are stored. Give it the same input, settings and --store as the shards; renders
+    /// and writes nothing.
+    Status(BuildArgs),
     Plan(PlanArgs),
     Say(SayArgs),
     /// List the voices, their language and gender, and whether this build can speak them, with

@@ -11,6 +11,7 @@ pub mod printer;
 mod progress;
 mod say;
 mod settings;
+mod status;
 
 use std::process::ExitCode;
 
@@ -125,6 +126,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
     match &cli.command {
         Command::Build(args) => build::run(args, &cli.models, printer, false),
         Command::Assemble(args) => build::run(args, &cli.models, printer, true),
+        Command::Status(args) => status::run(args, &cli.models, printer),
         Command::Plan(args) => plan::run(args, printer),
         Command::Say(args) => say::run(cli, args, printer),
         Command::Voices => models::list_voices(printer),

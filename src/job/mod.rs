@@ -22,7 +22,7 @@ pub mod manifest;
 mod outputs;
 mod render;
 pub mod shard;
-mod shared;
+pub mod shared;
 mod tasks;
 
 use std::collections::HashSet;

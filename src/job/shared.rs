@@ -1,7 +1,8 @@
 //! A job over a shared chunk store. Input: the plan's chunks and a [`Chunks`] store. Output:
 //! chunks fetched from the store into the job folder before rendering (`fetch`), a clear error
 //! naming the shards to rerun when `assemble` finds some missing (`missing_error`), and a shard
-//! run that renders only its own chunks into the store (`Job::run_shard`).
+//! run that renders only its own chunks into the store (`Job::run_shard`), and each shard's
+//! progress (`status`).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -11,6 +12,7 @@ use rayon::prelude::*;
 
 use super::chapters::{self, ChapterState};
 use super::dir::JobDir;
+use super::manifest::{Settings, chunk_key};
 use super::render::{Renderer, Update};
 use super::shard::{self, PlanRecord, Shard, ShardReport};
 use super::tasks::{self, Task};
@@ -19,6 +21,7 @@ use crate::hash;
 use crate::kokoro::{Engine, SAMPLE_RATE};
 use crate::plan::{BookPlan, estimated_chunk_ms};
 use crate::store::Chunks;
+use serde::{Deserialize, Serialize};
 
 /// Copies every task's chunk the store holds into the job folder (checked on the way); returns
 /// the tasks still to render.
@@ -35,17 +38,20 @@ pub fn fetch<'a>(store: &Chunks, dir: &JobDir, tasks: Vec<Task<'a>>) -> Result<V
 
 /// The name of a plan's record in the store: a hash of every chapter's chunk keys, so shards and
 /// `assemble` of the same input and settings find the same one.
-fn plan_record_name(states: &[ChapterState]) -> String {
-    let keys: Vec<&Vec<String>> = states.iter().map(|s| &s.keys).collect();
+fn plan_record_name(keys: &[&Vec<String>]) -> String {
     format!("shards/{}.json", hash::json_sha256(&keys))
 }
 
-/// Every distinct chunk of the plan once, with its chapter.
-fn all_tasks<'a>(plan: &'a BookPlan, states: &[ChapterState]) -> Vec<Task<'a>> {
+fn chapter_keys(states: &[ChapterState]) -> Vec<&Vec<String>> {
+    states.iter().map(|s| &s.keys).collect()
+}
+
+/// Every distinct chunk of the plan once, with its chapter; `keys` are each chapter's chunk keys.
+fn all_tasks<'a>(plan: &'a BookPlan, keys: &[&Vec<String>]) -> Vec<Task<'a>> {
     let mut seen = HashSet::new();
     let mut tasks = Vec::new();
     for (c, chapter) in plan.chapters.iter().enumerate() {
-        for (chunk, key) in chapter.chunks.iter().zip(&states[c].keys) {
+        for (chunk, key) in chapter.chunks.iter().zip(keys[c]) {
             if seen.insert(key.clone()) {
                 tasks.push(Task { chapter: c, chunk, key: key.clone() });
             }
@@ -68,17 +74,16 @@ pub fn missing_error(
     states: &[ChapterState],
     missing: &[Task],
 ) -> Result<JobError, JobError> {
-    let total = all_tasks(plan, states).len();
+    let keys_by_chapter = chapter_keys(states);
+    let all = all_tasks(plan, &keys_by_chapter);
+    let total = all.len();
     let mut keys: Vec<String> = missing.iter().take(3).map(|t| t.key[..12.min(t.key.len())].to_string()).collect();
     if missing.len() > keys.len() {
         keys.push("...".into());
     }
-    let record = store
-        .get_record(&plan_record_name(states))?
-        .and_then(|bytes| serde_json::from_slice::<PlanRecord>(&bytes).ok());
-    let remedy = match record {
+    let remedy = match plan_record(store, &keys_by_chapter)? {
         Some(record) => {
-            let owners = owners(&all_tasks(plan, states), record.shards);
+            let owners = owners(&all, record.shards);
             let mut shards: Vec<usize> = missing.iter().filter_map(|t| owners.get(&t.key).copied()).collect();
             shards.sort_unstable();
             shards.dedup();
@@ -86,7 +91,7 @@ pub fn missing_error(
                 shards.iter().map(|&index| Shard { index, count: record.shards }.to_string()).collect();
             format!("rerun shard {} with the same input and settings, or build without --assemble", names.join(", "))
         }
-        None => "no shard of this book has finished with this store: run the shards first, with the same input, settings and --store".into(),
+        None => "no shard of this book has run with this store: run the shards first, with the same input, settings and --store".into(),
     };
     Ok(JobError::MissingChunks {
         store: spec.to_string(),
@@ -95,6 +100,73 @@ pub fn missing_error(
         keys: keys.join(", "),
         remedy,
     })
+}
+
+/// The store's record of how the book with these chunk keys is split, if a shard has run.
+fn plan_record(store: &Chunks, keys: &[&Vec<String>]) -> Result<Option<PlanRecord>, JobError> {
+    let bytes = store.get_record(&plan_record_name(keys))?;
+    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
+/// How far the shards of a book have got in a store: per shard, its chunks and how many of them
+/// are stored. `shards` is empty when no shard of this book has run with this store.
+pub fn status(store: &Chunks, spec: &str, plan: &BookPlan, settings: &Settings) -> Result<StoreStatus, JobError> {
+    let keys: Vec<Vec<String>> = plan
+        .chapters
+        .iter()
+        .map(|c| {
+            c.chunks
+                .iter()
+                .map(|k| chunk_key(&settings.model_sha256, &settings.voice, settings.speed, &k.ids))
+                .collect()
+        })
+        .collect();
+    let keys_by_chapter: Vec<&Vec<String>> = keys.iter().collect();
+    let all = all_tasks(plan, &keys_by_chapter);
+    let stored: Vec<bool> = all.par_iter().map(|t| store.contains(&t.key)).collect::<Result<_, _>>()?;
+    let mut status = StoreStatus {
+        store: spec.to_string(),
+        chunks: all.len(),
+        chunks_stored: stored.iter().filter(|&&s| s).count(),
+        shards: Vec::new(),
+    };
+    if let Some(record) = plan_record(store, &keys_by_chapter)? {
+        let owners = owners(&all, record.shards);
+        status.shards = (0..record.shards)
+            .map(|index| ShardStatus {
+                shard: Shard { index, count: record.shards }.to_string(),
+                chunks: 0,
+                chunks_stored: 0,
+                tokens: 0,
+            })
+            .collect();
+        for (task, stored) in all.iter().zip(stored) {
+            let shard = &mut status.shards[owners[&task.key]];
+            shard.chunks += 1;
+            shard.tokens += task.chunk.ids.len();
+            shard.chunks_stored += usize::from(stored);
+        }
+    }
+    Ok(status)
+}
+
+/// What `audiobook status --store` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStatus {
+    pub store: String,
+    pub chunks: usize,
+    pub chunks_stored: usize,
+    pub shards: Vec<ShardStatus>,
+}
+
+/// One shard's progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardStatus {
+    /// `K/N`.
+    pub shard: String,
+    pub chunks: usize,
+    pub chunks_stored: usize,
+    pub tokens: usize,
 }
 
 impl Job {
@@ -113,8 +185,13 @@ impl Job {
         };
         let settings = self.key_settings(plan, engine);
         let states = chapters::states(plan, &settings, &self.dir, None);
-        let all = all_tasks(plan, &states);
+        let keys_by_chapter = chapter_keys(&states);
+        let all = all_tasks(plan, &keys_by_chapter);
         let owners = owners(&all, shard.count);
+        // Tells `assemble` and `status` how the book is split, to name the shard of a chunk.
+        let record = PlanRecord { shards: shard.count, chunks: all.len() };
+        let json = serde_json::to_vec(&record).map_err(crate::Error::json("shard record"))?;
+        store.put_record(&plan_record_name(&keys_by_chapter), &json)?;
         let mine: Vec<Task> = all.iter().filter(|t| owners[&t.key] == shard.index).cloned().collect();
 
         // What the store already holds is done; a chunk left in the scratch folder by a run
@@ -178,12 +255,6 @@ impl Job {
         }
         report.interrupted =
             stop.load(Ordering::SeqCst) && report.chunks_already_stored + report.chunks_rendered < report.chunks_owned;
-        if report.chunks_failed == 0 && !report.interrupted {
-            // Tells `assemble` how the book was split, to name the shard a missing chunk is from.
-            let record = PlanRecord { shards: shard.count, chunks: all.len() };
-            let json = serde_json::to_vec(&record).map_err(crate::Error::json("shard record"))?;
-            store.put_record(&plan_record_name(&states), &json)?;
-        }
         events(Event::ShardDone(report.clone()));
         Ok(report)
     }
