@@ -58,6 +58,11 @@ fn shard_report(out: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report: Value = serde_json::from_str(stdout.lines().last().expect("a JSON line")).unwrap();
     assert_eq!(report["event"], "shard_done", "{report}");
+    let mut fields: Vec<&String> = report.as_object().unwrap().keys().filter(|k| *k != "event").collect();
+    fields.sort();
+    let mut documented = common::documented_events()["shard_done"].clone();
+    documented.sort();
+    assert_eq!(fields, documented.iter().collect::<Vec<_>>(), "shard_done's fields as docs/events.md lists them");
     report
 }
 
