@@ -16,6 +16,7 @@ use crate::language::LanguageError;
 use crate::lexicon::LexiconError;
 use crate::phonemize::PhonemizeError;
 use crate::plan::PickError;
+use crate::store::StoreError;
 
 /// Every way the process can end, and its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +123,12 @@ pub enum Error {
     Panicked { what: &'static str },
 }
 
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        Error::Job(JobError::Store(error))
+    }
+}
+
 impl Error {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
@@ -152,6 +159,9 @@ impl Error {
                         | JobError::NotAFolder(_)
                         | JobError::OtherBook { .. }
                         | JobError::WouldReplace { .. }
+                        | JobError::MissingChunks { .. }
+                        | JobError::Shard(_)
+                        | JobError::Store(StoreError::Spec { .. })
                 )
                 | Error::Pick(_)
                 | Error::Config { .. }

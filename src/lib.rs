@@ -38,6 +38,9 @@ pub mod assemble;
 // What listeners play: M4B, MP3 and Opus from the chapter WAVs, through ffmpeg, with loudness.
 pub mod export;
 
+// Rendered chunks shared between machines: a folder or object storage, compressed and checked.
+pub mod store;
+
 // A planned book narrated into a folder, resumably: tasks, rendering, chapters, manifest.
 pub mod job;
 

@@ -15,7 +15,8 @@ use crate::chunk::ChunkConfig;
 use crate::error::{Error, Result};
 use crate::export::{self, ExportSettings};
 use crate::ingest::{self, Book, IngestOptions};
-use crate::job::{Event, Job, JobSettings, Summary, manifest::InputRecord};
+use crate::job::shared::{self, StoreStatus};
+use crate::job::{Event, Job, JobSettings, Summary, manifest, manifest::InputRecord};
 use crate::kokoro::assets::ModelFiles;
 use crate::kokoro::voices;
 use crate::kokoro::voices::VoicePack;
@@ -27,6 +28,7 @@ use crate::plan::{self, BookPlan, ChapterLimit, ChapterPick};
 use crate::say::{self, Speaker, Speech, SpeechSettings, WordPhonemes};
 pub use crate::say::{MAX_TEXT_BYTES as MAX_SAY_TEXT_BYTES, check_text};
 use crate::script::ScriptOptions;
+use crate::store::Chunks;
 
 /// Everything a narration is asked to do, whoever asks.
 #[derive(Debug, Clone, PartialEq)]
@@ -252,6 +254,21 @@ pub fn open_job(outdir: &Path, settings: &Settings) -> Result<Job> {
         keep_chunks: settings.keep_chunks,
     };
     Ok(Job::open(outdir, job_settings)?)
+}
+
+/// How far the shards of a planned book have got in the chunk store `spec` names: per shard, its
+/// chunks and how many are stored (`audiobook status --store`).
+pub fn store_status(spec: &str, plan: &BookPlan, engine: &Engine, settings: &Settings) -> Result<StoreStatus> {
+    let key_settings = manifest::Settings {
+        voice: voices::Blend::parse(&settings.voice)?.to_string(),
+        speed: settings.speed,
+        model_sha256: engine.model_sha256().to_string(),
+        pauses: settings.pauses,
+        chunk_target_tokens: settings.chunks.target_tokens,
+        preview: plan.preview,
+    };
+    let store = Chunks::new(crate::store::open(spec)?);
+    Ok(shared::status(&store, spec, plan, &key_settings)?)
 }
 
 /// Refuses to narrate `book` into a job folder that holds another book's audiobook; call it

@@ -101,7 +101,7 @@ fn keys(value: &Value) -> Vec<String> {
 #[test]
 fn the_json_event_stream_is_what_docs_events_md_says() {
     let documented = common::documented_events();
-    assert_eq!(documented.len(), 8, "seven kinds and the pool: {documented:?}");
+    assert_eq!(documented.len(), 9, "eight kinds (shard_done: tests/shard.rs) and the pool: {documented:?}");
     let sorted = |kind: &str| {
         let mut fields = documented[kind].clone();
         fields.sort();

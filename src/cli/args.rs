@@ -101,6 +101,15 @@ pub struct ModelArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Build(BuildArgs),
+    /// Write a book from the chunks its shards (`build --shard K/N --store ...`) put in --store:
+    /// the chapters, book.json and any --format, rendering nothing. Give it the same input,
+    /// settings and --store as the shards; a chunk missing from the store is an error naming the
+    /// shard to rerun.
+    Assemble(BuildArgs),
+    /// Show how far the shards of a book have got in --store: per shard, its chunks and how many
+    /// of them are stored. Give it the same input, settings and --store as the shards; renders
+    /// and writes nothing.
+    Status(BuildArgs),
     Plan(PlanArgs),
     Say(SayArgs),
     /// List the voices, their language and gender, and whether this build can speak them, with
@@ -363,7 +372,31 @@ pub struct BuildArgs {
     pub keep_chunks: bool,
 
     #[command(flatten)]
+    pub share: ShareArgs,
+
+    #[command(flatten)]
     pub tuning: TuningArgs,
+}
+
+/// One book across many machines: shards render into a shared chunk store, then `assemble`
+/// writes the book from it, byte for byte what one machine would write.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Sharing across machines")]
+pub struct ShareArgs {
+    /// A chunk store the machines share: a folder (local or NFS), or an s3://, gs:// or az:// URL
+    /// (credentials, region and endpoint from the usual AWS_*, GOOGLE_* and AZURE_* variables;
+    /// AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true for a local S3 server). Chunks found there are not
+    /// rendered; rendered ones are put there, compressed and checked on every read.
+    #[arg(long, env = "AUDIOBOOK_STORE", value_name = "PATH|URL")]
+    pub store: Option<String>,
+
+    /// Render only shard K of N (1-based) of the book's chunks into --store and write no chapter;
+    /// `audiobook assemble` with the same input, settings and --store then writes the book. The
+    /// chunks are split by their token count, the same way on every machine. Without K/N, the
+    /// shard comes from a job array: SLURM_ARRAY_TASK_ID (from SLURM_ARRAY_TASK_MIN) of
+    /// SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX (0-based) of AUDIOBOOK_SHARDS.
+    #[arg(long, value_name = "K/N", num_args = 0..=1, default_missing_value = "", requires = "store")]
+    pub shard: Option<String>,
 }
 
 /// Which part of the book is narrated.

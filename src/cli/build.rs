@@ -15,12 +15,21 @@ use super::printer::Printer;
 use super::progress::{BuildProgress, clock};
 use super::settings;
 use crate::error::{ExitStatus, Result};
+use crate::job::JobError;
+use crate::job::shard::{Shard, ShardError, ShardReport};
 use crate::kokoro::{Engine, assets};
 use crate::narrate::{self, ReadBook, Settings};
 
-pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
+pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer, assemble: bool) -> Result<ExitCode> {
     let started = Instant::now();
     let settings = settings::build_settings(args, models.device)?;
+    let shard = args.share.shard.as_deref().map(Shard::from_flag).transpose().map_err(JobError::from)?;
+    if assemble && shard.is_some() {
+        return Err(JobError::Shard(ShardError::ShardInAssemble).into());
+    }
+    if assemble && args.share.store.is_none() {
+        return Err(JobError::Shard(ShardError::NeedsStore("assemble")).into());
+    }
     // Before reading the book: a missing ffmpeg should not cost the user a long read and plan.
     narrate::check_outputs(&settings)?;
 
@@ -44,6 +53,9 @@ pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
         printer,
         stop: &stop,
         each: args.each,
+        store: args.share.store.as_deref(),
+        shard,
+        assemble,
     };
     if !args.each {
         let outdir = args.output.clone().unwrap_or_else(|| narrate::default_outdir(&args.inputs, &settings));
@@ -92,6 +104,12 @@ struct Book<'a> {
     stop: &'a AtomicBool,
     /// Whether more books follow on the same engine.
     each: bool,
+    /// `--store`, the chunk store shared across machines.
+    store: Option<&'a str>,
+    /// `--shard`: render only this shard's chunks into the store.
+    shard: Option<Shard>,
+    /// `audiobook assemble`: write the book from the store, rendering nothing.
+    assemble: bool,
 }
 
 impl Book<'_> {
@@ -109,7 +127,10 @@ impl Book<'_> {
         let ReadBook { book, left_out } = narrate::read(inputs, settings)?;
         // The cheap refusals before planning and loading the model, the slow steps: a busy,
         // read-only or file-shaped output folder, or one holding another book.
-        let job = narrate::open_job(outdir, settings)?;
+        let mut job = narrate::open_job(outdir, settings)?;
+        if let Some(spec) = self.store {
+            job.share(spec, self.assemble)?;
+        }
         narrate::check_same_book(&job, &book)?;
         report_reading(&book, &left_out, printer);
         let plan = narrate::plan(&book, settings)?;
@@ -127,6 +148,11 @@ impl Book<'_> {
         };
 
         let mut progress = BuildProgress::new(*printer);
+        if let Some(shard) = self.shard {
+            let report = job.run_shard(&plan, engine, shard, &mut |e| progress.show(&e), self.stop)?;
+            progress.finish();
+            return Ok(report_shard(&report, started, printer));
+        }
         let summary = narrate::build(&job, &book, &plan, engine, &mut |e| progress.show(&e), self.stop, started)?;
         progress.finish();
 
@@ -170,4 +196,39 @@ impl Book<'_> {
         ));
         Ok(ExitStatus::Success)
     }
+}
+
+/// Says what a shard run put in the store, and the exit status that follows.
+fn report_shard(report: &ShardReport, started: Instant, printer: &Printer) -> ExitStatus {
+    let wall = started.elapsed().as_secs_f64();
+    let saved = if report.bytes_raw > 0 {
+        format!(", stored in {:.0}% of their raw size", report.bytes_stored as f64 * 100.0 / report.bytes_raw as f64)
+    } else {
+        String::new()
+    };
+    printer.info(&format!(
+        "audiobook: shard {}: {} of the book's {} chunks ({} tokens); {} already in the store, {} rendered ({}) in {wall:.1} s{saved}",
+        report.shard,
+        report.chunks_owned,
+        report.chunks_total,
+        report.tokens_owned,
+        report.chunks_already_stored,
+        report.chunks_rendered,
+        clock(report.audio_ms_rendered),
+    ));
+    if report.interrupted {
+        printer.important(&format!(
+            "audiobook: shard {} interrupted; run the same command to render the rest",
+            report.shard
+        ));
+        return ExitStatus::Interrupted;
+    }
+    if report.chunks_failed > 0 {
+        printer.important(&format!(
+            "audiobook: error: shard {}: {} chunks failed; run the same command to retry them",
+            report.shard, report.chunks_failed
+        ));
+        return ExitStatus::Partial;
+    }
+    ExitStatus::Success
 }

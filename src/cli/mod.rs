@@ -12,6 +12,7 @@ mod progress;
 mod say;
 mod serve;
 mod settings;
+mod status;
 
 use std::process::ExitCode;
 
@@ -124,7 +125,9 @@ pub(crate) fn one_line(message: &str) -> String {
 
 fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
     match &cli.command {
-        Command::Build(args) => build::run(args, &cli.models, printer),
+        Command::Build(args) => build::run(args, &cli.models, printer, false),
+        Command::Assemble(args) => build::run(args, &cli.models, printer, true),
+        Command::Status(args) => status::run(args, &cli.models, printer),
         Command::Plan(args) => plan::run(args, printer),
         Command::Say(args) => say::run(cli, args, printer),
         Command::Voices => models::list_voices(printer),

@@ -98,6 +98,7 @@ impl BuildProgress {
                 }
             }
             Event::Summary(_) => {}
+            Event::ShardDone(_) => {}
         }
     }
 

@@ -63,13 +63,23 @@ impl JobDir {
 
     /// Stores a chunk's audio and frames atomically.
     pub fn write_chunk(&self, key: &str, rendered: &Rendered) -> Result<(), JobError> {
+        self.write_chunk_bytes(key, &encode_chunk(rendered))
+    }
+
+    /// Stores a chunk file's bytes (from [`encode_chunk`], or a chunk store) atomically; bytes
+    /// that are no whole chunk are refused.
+    pub fn write_chunk_bytes(&self, key: &str, bytes: &[u8]) -> Result<(), JobError> {
         let path = self.chunk_path(key);
-        let mut bytes = Vec::with_capacity(16 + rendered.frames.len() * 4 + rendered.samples.len() * 4);
-        bytes.extend_from_slice(CHUNK_MAGIC);
-        bytes.extend_from_slice(&(rendered.frames.len() as u32).to_le_bytes());
-        bytes.extend(rendered.frames.iter().flat_map(|f| f.to_le_bytes()));
-        bytes.extend(rendered.samples.iter().flat_map(|s| s.to_le_bytes()));
-        atomic::write(&path, &bytes).map_err(io_err(&path))
+        if decode_chunk(bytes).is_none() {
+            return Err(io_err(&path)(io::Error::new(io::ErrorKind::InvalidData, "not a complete chunk")));
+        }
+        atomic::write(&path, bytes).map_err(io_err(&path))
+    }
+
+    /// A chunk file's bytes as stored.
+    pub fn read_chunk_bytes(&self, key: &str) -> Result<Vec<u8>, JobError> {
+        let path = self.chunk_path(key);
+        fs::read(&path).map_err(io_err(&path))
     }
 
     /// Reads a chunk back; a file that does not hold a whole chunk is an error.
@@ -143,6 +153,16 @@ impl JobDir {
     pub fn remove_output(&self, name: &str) {
         let _ = fs::remove_file(self.root.join(name));
     }
+}
+
+/// A chunk's file bytes: a magic, the frame count, the frames, then the samples as f32.
+pub fn encode_chunk(rendered: &Rendered) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(12 + rendered.frames.len() * 4 + rendered.samples.len() * 4);
+    bytes.extend_from_slice(CHUNK_MAGIC);
+    bytes.extend_from_slice(&(rendered.frames.len() as u32).to_le_bytes());
+    bytes.extend(rendered.frames.iter().flat_map(|f| f.to_le_bytes()));
+    bytes.extend(rendered.samples.iter().flat_map(|s| s.to_le_bytes()));
+    bytes
 }
 
 fn decode_chunk(bytes: &[u8]) -> Option<Rendered> {

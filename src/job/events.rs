@@ -36,6 +36,8 @@ pub enum Event {
     OutputWritten { format: OutputFormat, path: String, duration_ms: u64 },
     /// The last event: how the build ended.
     Summary(Summary),
+    /// The last event of a shard run (`build --shard`): what it put in the store.
+    ShardDone(super::shard::ShardReport),
 }
 
 /// How a build ended (the job's [`Outcome`], its fields inline), with the engine's figures.

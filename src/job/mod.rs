@@ -9,6 +9,9 @@
 //! with the same bytes as a run never interrupted. Once every chapter is done it measures the
 //! book's loudness, writes `book.json` and encodes the asked-for formats from the chapter WAVs
 //! (`outputs`). Progress goes out as [`Event`]s.
+//!
+//! Across machines (`shared`), a job takes chunks from a shared store before rendering, and a
+//! shard run renders only the chunks its shard owns (`shard`) into that store.
 
 mod chapter;
 mod chapters;
@@ -18,11 +21,13 @@ mod index;
 pub mod manifest;
 mod outputs;
 mod render;
+pub mod shard;
+pub mod shared;
 mod tasks;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -39,6 +44,7 @@ use crate::export::ExportSettings;
 use crate::ingest::BookMeta;
 use crate::kokoro::{Engine, SAMPLE_RATE};
 use crate::plan::{BookPlan, estimated_chunk_ms};
+use crate::store::Chunks;
 
 /// Errors that stop a job as a whole (a failed chunk only makes it partial).
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +64,13 @@ pub enum JobError {
     /// A build of part of a book aimed at a folder holding more of it.
     #[error("{}: this build would replace {what}; give it another -o", path.display())]
     WouldReplace { path: PathBuf, what: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// `assemble` found chunks no shard has put in the store yet.
+    #[error("{store}: {missing} of {total} chunks are not in the store ({keys}); {remedy}")]
+    MissingChunks { store: String, missing: usize, total: usize, keys: String, remedy: String },
+    #[error(transparent)]
+    Shard(#[from] shard::ShardError),
 }
 
 /// What a job narrates with: everything that changes the audio or its timing.
@@ -98,12 +111,38 @@ pub struct Outcome {
 pub struct Job {
     dir: JobDir,
     settings: JobSettings,
+    /// The shared chunk store, and how it is spelled on the command line.
+    store: Option<(Chunks, String)>,
+    /// Write the book from the shared store only; render nothing.
+    assemble_only: bool,
 }
 
 impl Job {
     /// Creates `outdir` if needed and takes its lock; a second job gets [`JobError::Busy`].
     pub fn open(outdir: &Path, settings: JobSettings) -> Result<Self, JobError> {
-        Ok(Self { dir: JobDir::open(outdir)?, settings })
+        Ok(Self { dir: JobDir::open(outdir)?, settings, store: None, assemble_only: false })
+    }
+
+    /// Shares chunks through the store `spec` names (a folder or an object-storage URL): chunks
+    /// found there are not rendered, and rendered ones are put there. With `assemble_only`, a
+    /// chunk missing from the store is an error naming the shards to rerun.
+    pub fn share(&mut self, spec: &str, assemble_only: bool) -> Result<(), JobError> {
+        self.store = Some((Chunks::new(crate::store::open(spec)?), spec.to_string()));
+        self.assemble_only = assemble_only;
+        Ok(())
+    }
+
+    /// The settings a manifest and the chunk keys are made from.
+    fn key_settings(&self, plan: &BookPlan, engine: &Engine) -> Settings {
+        let settings = &self.settings;
+        Settings {
+            voice: settings.voice.clone(),
+            speed: settings.speed,
+            model_sha256: engine.model_sha256().to_string(),
+            pauses: settings.pauses,
+            chunk_target_tokens: settings.chunk_target_tokens,
+            preview: plan.preview,
+        }
     }
 
     /// Refuses a folder that holds another book's audiobook, which a build would overwrite
@@ -139,20 +178,19 @@ impl Job {
         stop: &AtomicBool,
     ) -> crate::Result<Outcome> {
         let settings = &self.settings;
-        let job_settings = Settings {
-            voice: settings.voice.clone(),
-            speed: settings.speed,
-            model_sha256: engine.model_sha256().to_string(),
-            pauses: settings.pauses,
-            chunk_target_tokens: settings.chunk_target_tokens,
-            preview: plan.preview,
-        };
+        let job_settings = self.key_settings(plan, engine);
         let previous = self.dir.load_manifest();
         let states = chapters::states(plan, &job_settings, &self.dir, previous.as_ref());
         chapters::check_partial(plan, &job_settings, previous.as_ref(), &states)
             .map_err(|what| JobError::WouldReplace { path: self.dir.root().to_path_buf(), what })?;
         chapters::remove_stale_outputs(&self.dir, previous.as_ref(), &states);
-        let tasks = tasks::missing(plan, &states, &self.dir);
+        let mut tasks = tasks::missing(plan, &states, &self.dir);
+        if let Some((store, spec)) = &self.store {
+            tasks = shared::fetch(store, &self.dir, tasks)?;
+            if self.assemble_only && !tasks.is_empty() {
+                return Err(shared::missing_error(store, spec, plan, &states, &tasks)?.into());
+            }
+        }
 
         let estimate = |tokens: usize| estimated_chunk_ms(tokens, settings.speed);
         let reused = states.iter().filter(|s| s.is_done()).count();
@@ -208,6 +246,9 @@ impl Job {
                 tasks: &tasks,
                 next: AtomicUsize::new(0),
                 stop,
+                store: self.store.as_ref().map(|(store, _)| store),
+                bytes_raw: AtomicU64::new(0),
+                bytes_stored: AtomicU64::new(0),
             };
             coordinator.render(&renderer, &tasks)?;
         }

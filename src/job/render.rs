@@ -2,17 +2,18 @@
 //!
 //! One worker thread per session takes the next task from a shared counter (the task list is
 //! ordered so no long tail is left), checks a session out for it, checks that no word lost its
-//! audio, stores it atomically, and tells the coordinator over a channel.
+//! audio, stores it atomically (in the shared chunk store too, when there is one), and tells the coordinator over a channel.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 
 use super::JobError;
-use super::dir::JobDir;
+use super::dir::{JobDir, encode_chunk};
 use super::tasks::Task;
 use crate::chunk::Chunk;
 use crate::kokoro::voices::VoicePack;
 use crate::kokoro::{EngineError, Rendered, SessionPool};
+use crate::store::{Chunks, StoreError};
 
 /// Why one chunk could not be rendered; the rest of the book goes on.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,8 @@ pub enum ChunkFailure {
     SilentWord(String),
     #[error(transparent)]
     Store(#[from] JobError),
+    #[error(transparent)]
+    Shared(#[from] StoreError),
 }
 
 /// What a worker tells the coordinator.
@@ -49,6 +52,11 @@ pub struct Renderer<'a> {
     pub tasks: &'a [Task<'a>],
     pub next: AtomicUsize,
     pub stop: &'a AtomicBool,
+    /// The shared store every rendered chunk also goes to, if any.
+    pub store: Option<&'a Chunks>,
+    /// Chunk bytes rendered, and as the shared store keeps them.
+    pub bytes_raw: AtomicU64,
+    pub bytes_stored: AtomicU64,
 }
 
 impl Renderer<'_> {
@@ -75,7 +83,13 @@ impl Renderer<'_> {
         let ids = &task.chunk.ids;
         let rendered = self.pool.checkout(None)?.infer(ids, self.voice.style_for(ids.len()), self.speed)?;
         check_every_word_heard(task.chunk, &rendered)?;
-        self.job_dir.write_chunk(&task.key, &rendered)?;
+        let bytes = encode_chunk(&rendered);
+        if let Some(store) = self.store {
+            let stored = store.put(&task.key, &bytes)?;
+            self.bytes_stored.fetch_add(stored as u64, Ordering::Relaxed);
+        }
+        self.bytes_raw.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.job_dir.write_chunk_bytes(&task.key, &bytes)?;
         Ok(rendered.samples.len())
     }
 }
