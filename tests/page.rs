@@ -1,0 +1,61 @@
+//! The page at `/` in a real headless browser (Debian's Chromium, driven by playwright-core from
+//! tests/page/check.mjs): it speaks a sentence and the highlighted word advances in order to the
+//! last word. Skipped, saying why, where Chromium, Node.js or playwright-core is missing
+//! (`.ci/run` installs them; PLAYWRIGHT_DIR names the folder whose node_modules holds it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn playwright_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("PLAYWRIGHT_DIR").map(PathBuf::from).or_else(|| {
+        let cache = std::env::var_os("AUDIOBOOK_CACHE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/audiobook")))?;
+        Some(cache.join("tools/node"))
+    })?;
+    dir.join("node_modules/playwright-core").is_dir().then_some(dir)
+}
+
+#[test]
+fn the_page_highlights_each_word_in_order_as_it_is_spoken() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    let (Some(playwright), true, true) = (playwright_dir(), node, std::path::Path::new(&chromium).exists()) else {
+        eprintln!("skipped: needs {chromium}, node and playwright-core (PLAYWRIGHT_DIR)");
+        return;
+    };
+    let mut server = Command::new(env!("CARGO_BIN_EXE_audiobook"))
+        .args(["serve", "--port", "0", "--voice", "af_heart"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect(&line).to_string();
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let started = Instant::now();
+    while !Command::new("curl").args(["-sf", &format!("{url}/readyz")]).output().is_ok_and(|o| o.status.success()) {
+        assert!(started.elapsed() < Duration::from_secs(120), "the server did not get ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/page/check.mjs");
+    let output = Command::new("node").arg(script).arg(format!("{url}/")).env("PLAYWRIGHT_DIR", &playwright).output();
+    let _ = server.kill();
+    let _ = server.wait();
+    let output = output.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let words = seen["words"].as_u64().unwrap();
+    let order: Vec<u64> = seen["seen"].as_array().unwrap().iter().map(|w| w.as_u64().unwrap()).collect();
+    eprintln!("highlighted: {order:?} of {words} words");
+    assert!(words >= 10, "the sentence's words are on the page");
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "the highlight only moves forward: {order:?}");
+    assert_eq!(order.last().copied(), Some(words - 1), "it reaches the last word");
+    assert!(order.len() as u64 >= words / 2, "it steps through the words, not straight to the end: {order:?}");
+}
