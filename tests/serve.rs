@@ -129,7 +129,12 @@ fn streamed_chunks_come_in_order_with_exact_times_and_the_same_audio_as_the_whol
 }
 
 fn the_openai_route_streams_a_wav_of_unknown_length_and_answers_errors_in_its_envelope(server: &Server) {
-    let mut wav = post(server, "/v1/audio/speech", &json!({ "model": "tts-1", "input": SHORT, "voice": "heart" }), &[]);
+    let mut wav = post(
+        server,
+        "/v1/audio/speech",
+        &json!({ "model": "tts-1", "input": SHORT, "voice": "heart", "response_format": "wav" }),
+        &[],
+    );
     assert_eq!(wav.status().as_u16(), 200);
     let wav = wav.body_mut().read_to_vec().unwrap();
     assert_eq!(&wav[40..44], &[0xff; 4], "a streamed WAV says its length is unknown");
@@ -145,8 +150,17 @@ fn the_openai_route_streams_a_wav_of_unknown_length_and_answers_errors_in_its_en
     );
     assert_eq!(pcm.body_mut().read_to_vec().unwrap(), wav_data(&ours));
 
-    let mut sse =
-        post(server, "/v1/audio/speech", &json!({ "input": SHORT, "voice": "af_heart", "stream_format": "sse" }), &[]);
+    // OpenAI's default format, mp3, through ffmpeg when the server has it.
+    let mut mp3 = post(server, "/v1/audio/speech", &json!({ "input": SHORT, "voice": "af_heart" }), &[]);
+    if audiobook::export::find_ffmpeg().is_some() {
+        assert_eq!(mp3.headers()["content-type"], "audio/mpeg");
+        let mp3 = mp3.body_mut().read_to_vec().unwrap();
+        assert!(mp3.starts_with(b"ID3") || mp3[0] == 0xff, "an MP3 stream");
+        assert!(mp3.len() > 5000, "{} bytes", mp3.len());
+    }
+
+    let sse_body = json!({ "input": SHORT, "voice": "af_heart", "response_format": "pcm", "stream_format": "sse" });
+    let mut sse = post(server, "/v1/audio/speech", &sse_body, &[]);
     let sse = sse.body_mut().read_to_string().unwrap();
     assert!(sse.contains("speech.audio.delta") && sse.contains("speech.audio.done"));
 

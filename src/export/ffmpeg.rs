@@ -103,6 +103,35 @@ impl<'a> Encoder<'a> {
 }
 
 /// ffmpeg's last non-empty line on stderr: with `-loglevel error`, why it failed.
+/// Encodes `samples` in memory: ffmpeg reads them on stdin and writes the file on stdout, with
+/// `args` choosing the codec and the muxer (for a server, which writes no files). `what` names the
+/// result in errors.
+pub fn encode_in_memory(ffmpeg: &Path, samples: &[f32], args: &[&str], what: &str) -> Result<Vec<u8>, ExportError> {
+    let path = PathBuf::from(what);
+    let rate = SAMPLE_RATE.to_string();
+    let mut child = Command::new(ffmpeg)
+        .args(["-hide_banner", "-loglevel", "error"])
+        .args(["-f", "f32le", "-ar", rate.as_str(), "-ac", "1", "-i", "pipe:0"])
+        .args(args)
+        .arg("pipe:1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| ExportError::Spawn { path: path.clone(), source })?;
+    let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let mut stdin = child.stdin.take();
+    // Fed on its own thread: ffmpeg's stdout must be read while it still takes input.
+    let feeder = std::thread::spawn(move || stdin.as_mut().map(|s| s.write_all(&bytes)));
+    let output = child.wait_with_output().map_err(|source| ExportError::Io { path: path.clone(), source })?;
+    let _ = feeder.join();
+    if !output.status.success() {
+        let last_line = last_line(&output.stderr).unwrap_or_else(|| describe(&Ok(output.status)));
+        return Err(ExportError::Ffmpeg { path, last_line });
+    }
+    Ok(output.stdout)
+}
+
 pub(super) fn last_line(stderr: &[u8]) -> Option<String> {
     String::from_utf8_lossy(stderr).lines().map(str::trim).rfind(|l| !l.is_empty()).map(str::to_owned)
 }

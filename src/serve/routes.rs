@@ -256,16 +256,37 @@ async fn openai_speech(Shared(state): Shared<Arc<State>>, bytes: Bytes) -> Resul
     let request: SpeechBody = body(&bytes).map_err(openai)?;
     let _ = request.model;
     let input = request.input.ok_or_else(|| ApiError::bad("input", "input is missing").openai())?;
-    let format = request.response_format.unwrap_or_else(|| "wav".into());
-    if !matches!(format.as_str(), "wav" | "pcm") {
-        return Err(ApiError::bad(
-            "response_format",
-            format!("response_format '{format}' is not one this server makes: wav, pcm"),
-        )
-        .openai());
+    // OpenAI's default is mp3.
+    let format = request.response_format.unwrap_or_else(|| "mp3".into());
+    let encoded = encoded_format(&format);
+    if !matches!(format.as_str(), "wav" | "pcm") && encoded.is_none() {
+        let message = format!("response_format '{format}' is not one of wav, pcm, mp3, opus, flac, aac");
+        return Err(ApiError::bad("response_format", message).openai());
+    }
+    let ffmpeg = crate::export::find_ffmpeg();
+    if encoded.is_some() && ffmpeg.is_none() {
+        let message = format!("response_format '{format}' needs ffmpeg on the server; wav and pcm need nothing");
+        return Err(ApiError::bad("response_format", message).openai());
+    }
+    let sse = request.stream_format.as_deref() == Some("sse");
+    if sse && encoded.is_some() {
+        let message = format!("stream_format sse sends 16-bit PCM deltas: ask for response_format pcm, not {format}");
+        return Err(ApiError::bad("stream_format", message).openai());
     }
     let checked = Request::check(&state, input, request.voice, request.speed, "input").map_err(openai)?;
     let parts = speech::start(&state, checked).map_err(openai)?;
+    if let (Some((content_type, args)), Some(ffmpeg)) = (encoded, ffmpeg) {
+        // Compressed formats are encoded whole, in memory, off the async runtime.
+        let (samples, _, _) = speech::collect(parts).await.map_err(openai)?;
+        let what = format!("the {format} answer");
+        let failed = |message: &str| ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, message).openai();
+        let bytes =
+            tokio::task::spawn_blocking(move || crate::export::encode_in_memory(&ffmpeg, &samples, args, &what))
+                .await
+                .map_err(|_| failed("the encoder stopped"))?
+                .map_err(|_| failed("ffmpeg could not encode the audio"))?;
+        return Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response());
+    }
     match request.stream_format.as_deref().unwrap_or("audio") {
         "sse" => Ok(streamed(parts, "text/event-stream", openai_sse_part, None)),
         "audio" if format == "wav" => {
@@ -277,6 +298,17 @@ async fn openai_speech(Shared(state): Shared<Arc<State>>, bytes: Bytes) -> Resul
             Err(ApiError::bad("stream_format", format!("stream_format '{other}' is not one of audio, sse")).openai())
         }
     }
+}
+
+/// The content type and ffmpeg's codec and muxer for a compressed `response_format`.
+fn encoded_format(format: &str) -> Option<(&'static str, &'static [&'static str])> {
+    Some(match format {
+        "mp3" => ("audio/mpeg", &["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"]),
+        "opus" => ("audio/ogg", &["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"]),
+        "flac" => ("audio/flac", &["-c:a", "flac", "-f", "flac"]),
+        "aac" => ("audio/aac", &["-c:a", "aac", "-b:a", "128k", "-f", "adts"]),
+        _ => return None,
+    })
 }
 
 /// Audio only: the pause and speech of a chunk, or the closing silence, as 16-bit PCM.
