@@ -22,7 +22,7 @@ use crate::lexicon;
 pub const FILE_NAME: &str = "audiobook.toml";
 
 /// Subcommands that read config files (their options are the keys a file may set).
-const READERS: [&[&str]; 4] = [&["build"], &["plan"], &["say"], &["lexicon", "scan"]];
+const READERS: [&[&str]; 5] = [&["build"], &["plan"], &["say"], &["lexicon", "scan"], &["serve"]];
 
 /// The command line with the config files applied.
 pub struct Resolved {
