@@ -152,9 +152,10 @@ fn two_and_three_shards_assemble_to_the_single_build_and_a_missing_shard_is_name
     }
 }
 
-/// The number of blobs in a folder store.
+/// The number of finished blobs in a folder store (a write in progress is a hidden temp file).
 fn blobs(store: &Path) -> usize {
-    std::fs::read_dir(store.join("chunks")).map_or(0, |d| d.filter(|e| e.is_ok()).count())
+    std::fs::read_dir(store.join("chunks"))
+        .map_or(0, |d| d.filter_map(Result::ok).filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count())
 }
 
 fn kill_when(mut child: Child, what: &str, done: impl Fn() -> bool) {
