@@ -27,9 +27,7 @@ mod tasks;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use self::chapter::ChapterFiles;
 use self::chapters::{ChapterState, Progress};
@@ -238,18 +236,8 @@ impl Job {
             // Sessions are built only when there is something to render.
             engine.pool().start()?;
             let voice = engine.voice(&settings.voice)?;
-            let renderer = Renderer {
-                pool: engine.pool(),
-                voice: &voice,
-                speed: settings.speed,
-                job_dir: &self.dir,
-                tasks: &tasks,
-                next: AtomicUsize::new(0),
-                stop,
-                store: self.store.as_ref().map(|(store, _)| store),
-                bytes_raw: AtomicU64::new(0),
-                bytes_stored: AtomicU64::new(0),
-            };
+            let store = self.store.as_ref().map(|(store, _)| store);
+            let renderer = Renderer::new(engine.pool(), &voice, settings.speed, &self.dir, &tasks, stop, store);
             coordinator.render(&renderer, &tasks)?;
         }
         let Coordinator { states, mut manifest, mut outcome, events, .. } = coordinator;
@@ -286,58 +274,42 @@ struct Coordinator<'a, 'e> {
 impl Coordinator<'_, '_> {
     /// Renders `tasks` with one worker per session, assembling chapters as their chunks arrive.
     fn render(&mut self, renderer: &Renderer, tasks: &[Task]) -> Result<(), JobError> {
-        let workers = renderer.pool.size().clamp(1, tasks.len());
-        let (sender, updates) = mpsc::channel();
-        let mut out_of_work = Vec::with_capacity(workers);
-        std::thread::scope(|scope| -> Result<(), JobError> {
-            for _ in 0..workers {
-                let sender = sender.clone();
-                scope.spawn(move || renderer.work(&sender));
-            }
-            drop(sender);
-            for update in updates {
-                match update {
-                    Update::Started { index } => {
-                        let c = tasks[index].chapter;
-                        if self.states[c].progress == Progress::Pending {
-                            self.states[c].progress = Progress::Started;
-                            let chapter = &self.plan.chapters[c];
-                            (self.events)(Event::ChapterStarted {
-                                chapter: chapter.number,
-                                title: chapter.title.clone(),
-                            });
+        self.outcome.idle_tail_ms = renderer.run(|update| -> Result<(), JobError> {
+            match update {
+                Update::Started { index } => {
+                    let c = tasks[index].chapter;
+                    if self.states[c].progress == Progress::Pending {
+                        self.states[c].progress = Progress::Started;
+                        let chapter = &self.plan.chapters[c];
+                        (self.events)(Event::ChapterStarted { chapter: chapter.number, title: chapter.title.clone() });
+                    }
+                }
+                Update::Rendered { index, samples } => {
+                    let audio_ms = samples as u64 * 1000 / u64::from(SAMPLE_RATE);
+                    self.outcome.chunks_rendered += 1;
+                    self.outcome.audio_ms_rendered += audio_ms;
+                    let chapter = self.plan.chapters[tasks[index].chapter].number;
+                    (self.events)(Event::ChunkRendered { chapter, audio_ms });
+                    // A chunk shared by several chapters may complete each of them.
+                    for c in 0..self.plan.chapters.len() {
+                        if self.states[c].keys.contains(&tasks[index].key) {
+                            self.finish_chapter_if_ready(c)?;
                         }
                     }
-                    Update::Rendered { index, samples } => {
-                        let audio_ms = samples as u64 * 1000 / u64::from(SAMPLE_RATE);
-                        self.outcome.chunks_rendered += 1;
-                        self.outcome.audio_ms_rendered += audio_ms;
-                        let chapter = self.plan.chapters[tasks[index].chapter].number;
-                        (self.events)(Event::ChunkRendered { chapter, audio_ms });
-                        // A chunk shared by several chapters may complete each of them.
-                        for c in 0..self.plan.chapters.len() {
-                            if self.states[c].keys.contains(&tasks[index].key) {
-                                self.finish_chapter_if_ready(c)?;
-                            }
-                        }
-                    }
-                    Update::OutOfWork => out_of_work.push(Instant::now()),
-                    Update::Failed { index, error } => {
-                        let task = &tasks[index];
-                        self.outcome.chunks_failed += 1;
-                        self.failed_keys.insert(task.key.clone());
-                        (self.events)(Event::ChunkFailed {
-                            chapter: self.plan.chapters[task.chapter].number,
-                            text: tasks::text(self.plan, task),
-                            error: error.to_string(),
-                        });
-                    }
+                }
+                Update::Failed { index, error } => {
+                    let task = &tasks[index];
+                    self.outcome.chunks_failed += 1;
+                    self.failed_keys.insert(task.key.clone());
+                    (self.events)(Event::ChunkFailed {
+                        chapter: self.plan.chapters[task.chapter].number,
+                        text: tasks::text(self.plan, task),
+                        error: error.to_string(),
+                    });
                 }
             }
             Ok(())
         })?;
-        let end = Instant::now();
-        self.outcome.idle_tail_ms = out_of_work.iter().map(|t| (end - *t).as_millis() as u64).sum();
         self.save_manifest()
     }
 

@@ -5,7 +5,8 @@
 //! audio, stores it atomically (in the shared chunk store too, when there is one), and tells the coordinator over a channel.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{self, Sender};
+use std::time::Instant;
 
 use super::JobError;
 use super::dir::{JobDir, encode_chunk};
@@ -39,35 +40,79 @@ pub enum Update {
     Rendered { index: usize, samples: usize },
     /// Task `index` failed.
     Failed { index: usize, error: ChunkFailure },
-    /// A worker found no task left; its session idles until the others finish.
-    OutOfWork,
 }
 
 /// What every worker shares.
 pub struct Renderer<'a> {
-    pub pool: &'a SessionPool,
-    pub voice: &'a VoicePack,
-    pub speed: f32,
+    pool: &'a SessionPool,
+    voice: &'a VoicePack,
+    speed: f32,
     pub job_dir: &'a JobDir,
     pub tasks: &'a [Task<'a>],
-    pub next: AtomicUsize,
-    pub stop: &'a AtomicBool,
+    next: AtomicUsize,
+    stop: &'a AtomicBool,
     /// The shared store every rendered chunk also goes to, if any.
-    pub store: Option<&'a Chunks>,
+    store: Option<&'a Chunks>,
     /// Chunk bytes rendered, and as the shared store keeps them.
     pub bytes_raw: AtomicU64,
     pub bytes_stored: AtomicU64,
 }
 
-impl Renderer<'_> {
+impl<'a> Renderer<'a> {
+    /// A renderer of `tasks` on `pool` in `voice`, storing into `job_dir` and, if given, `store`.
+    pub fn new(
+        pool: &'a SessionPool,
+        voice: &'a VoicePack,
+        speed: f32,
+        job_dir: &'a JobDir,
+        tasks: &'a [Task<'a>],
+        stop: &'a AtomicBool,
+        store: Option<&'a Chunks>,
+    ) -> Self {
+        Self {
+            pool,
+            voice,
+            speed,
+            job_dir,
+            tasks,
+            next: AtomicUsize::new(0),
+            stop,
+            store,
+            bytes_raw: AtomicU64::new(0),
+            bytes_stored: AtomicU64::new(0),
+        }
+    }
+
+    /// Renders the tasks with one worker per session (no more than there are tasks), handing
+    /// each update to `on_update` on the calling thread as it happens. Returns the idle tail: the
+    /// session-milliseconds from each worker running out of tasks to the last one's end.
+    pub fn run<E>(&self, mut on_update: impl FnMut(Update) -> Result<(), E>) -> Result<u64, E> {
+        let workers = self.pool.size().clamp(1, self.tasks.len());
+        let (sender, updates) = mpsc::channel();
+        std::thread::scope(|scope| {
+            let finished: Vec<_> = (0..workers)
+                .map(|_| {
+                    let sender = sender.clone();
+                    scope.spawn(move || {
+                        self.work(&sender);
+                        Instant::now()
+                    })
+                })
+                .collect();
+            drop(sender);
+            for update in updates {
+                on_update(update)?;
+            }
+            let end = Instant::now();
+            Ok(finished.into_iter().filter_map(|w| w.join().ok()).map(|t| (end - t).as_millis() as u64).sum())
+        })
+    }
+
     /// Runs one worker until the tasks run out or a stop is asked for.
-    pub fn work(&self, updates: &Sender<Update>) {
+    fn work(&self, updates: &Sender<Update>) {
         while !self.stop.load(Ordering::SeqCst) {
             let index = self.next.fetch_add(1, Ordering::SeqCst);
-            let Some(task) = self.tasks.get(index) else {
-                let _ = updates.send(Update::OutOfWork);
-                return;
-            };
+            let Some(task) = self.tasks.get(index) else { return };
             let _ = updates.send(Update::Started { index });
             let update = match self.render(task) {
                 Ok(samples) => Update::Rendered { index, samples },

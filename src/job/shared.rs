@@ -5,8 +5,7 @@
 //! progress (`status`).
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
@@ -237,18 +236,8 @@ impl Job {
         if !to_render.is_empty() {
             engine.pool().start()?;
             let voice = engine.voice(&settings.voice)?;
-            let renderer = Renderer {
-                pool: engine.pool(),
-                voice: &voice,
-                speed: settings.speed,
-                job_dir: &self.dir,
-                tasks: &to_render,
-                next: AtomicUsize::new(0),
-                stop,
-                store: Some(store),
-                bytes_raw: AtomicU64::new(0),
-                bytes_stored: AtomicU64::new(0),
-            };
+            let renderer =
+                Renderer::new(engine.pool(), &voice, settings.speed, &self.dir, &to_render, stop, Some(store));
             render_into_store(&renderer, plan, &mut report, events);
             report.bytes_raw += renderer.bytes_raw.load(Ordering::Relaxed);
             report.bytes_stored += renderer.bytes_stored.load(Ordering::Relaxed);
@@ -263,34 +252,27 @@ impl Job {
 /// Runs the renderer's workers, counting what lands in the store; the scratch copies go.
 fn render_into_store(renderer: &Renderer, plan: &BookPlan, report: &mut ShardReport, events: &mut dyn FnMut(Event)) {
     let tasks = renderer.tasks;
-    let workers = renderer.pool.size().clamp(1, tasks.len());
-    let (sender, updates) = mpsc::channel();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let sender = sender.clone();
-            scope.spawn(move || renderer.work(&sender));
-        }
-        drop(sender);
-        for update in updates {
-            match update {
-                Update::Started { .. } | Update::OutOfWork => {}
-                Update::Rendered { index, samples } => {
-                    let audio_ms = samples as u64 * 1000 / u64::from(SAMPLE_RATE);
-                    report.chunks_rendered += 1;
-                    report.audio_ms_rendered += audio_ms;
-                    renderer.job_dir.remove_chunk(&tasks[index].key);
-                    events(Event::ChunkRendered { chapter: plan.chapters[tasks[index].chapter].number, audio_ms });
-                }
-                Update::Failed { index, error } => {
-                    report.chunks_failed += 1;
-                    let task = &tasks[index];
-                    events(Event::ChunkFailed {
-                        chapter: plan.chapters[task.chapter].number,
-                        text: tasks::text(plan, task),
-                        error: error.to_string(),
-                    });
-                }
+    // A shard reports no idle tail: filling its machine is the scheduler's job.
+    let Ok(_idle_tail_ms) = renderer.run::<std::convert::Infallible>(|update| {
+        match update {
+            Update::Started { .. } => {}
+            Update::Rendered { index, samples } => {
+                let audio_ms = samples as u64 * 1000 / u64::from(SAMPLE_RATE);
+                report.chunks_rendered += 1;
+                report.audio_ms_rendered += audio_ms;
+                renderer.job_dir.remove_chunk(&tasks[index].key);
+                events(Event::ChunkRendered { chapter: plan.chapters[tasks[index].chapter].number, audio_ms });
+            }
+            Update::Failed { index, error } => {
+                report.chunks_failed += 1;
+                let task = &tasks[index];
+                events(Event::ChunkFailed {
+                    chapter: plan.chapters[task.chapter].number,
+                    text: tasks::text(plan, task),
+                    error: error.to_string(),
+                });
             }
         }
+        Ok(())
     });
 }
