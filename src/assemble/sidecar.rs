@@ -76,6 +76,11 @@ pub struct TimedSentence {
     pub chars: [usize; 2],
     pub start_ms: u64,
     pub end_ms: u64,
+    /// The `id` of the element that holds it in the read-along EPUB (`--format epub`), once that
+    /// is written; sentences the book's markup could not hold on their own share their
+    /// neighbour's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epub_id: Option<String>,
 }
 
 /// One word.
@@ -134,6 +139,7 @@ impl ChapterTimings {
                     chars,
                     start_ms: t.start_ms,
                     end_ms: t.end_ms,
+                    epub_id: None,
                 }
             })
             .collect();

@@ -419,9 +419,17 @@ pub struct PickArgs {
 pub struct ExportArgs {
     /// Output formats, comma-separated: wav (a WAV and timing sidecar per chapter, always
     /// written), m4b (book.m4b: AAC with chapters, tags and cover), mp3 and opus (one file per
-    /// chapter beside its WAV). m4b, mp3 and opus need ffmpeg.
+    /// chapter beside its WAV), epub (book.epub: a read-along EPUB 3 whose text is highlighted
+    /// sentence by sentence as it plays; a copy of an EPUB 3 input, else a plain book of the
+    /// text; it carries the chapter MP3s). All but wav need ffmpeg.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "wav", value_name = "FORMAT")]
     pub format: Vec<OutputFormatArg>,
+
+    /// Subtitles, comma-separated: srt, vtt (WebVTT with each word's time). One file per chapter
+    /// beside its WAV, and book.srt or book.vtt for the whole book beside book.m4b. Cues are
+    /// sentences or parts of one in the book's own words, two lines of 42 characters at most.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMAT")]
+    pub subtitles: Vec<SubtitleArg>,
 
     /// Cover image for m4b, mp3 and opus (JPEG or PNG; other images are converted) [default:
     /// the EPUB's cover].
@@ -451,6 +459,14 @@ pub enum OutputFormatArg {
     M4b,
     Mp3,
     Opus,
+    Epub,
+}
+
+/// `--subtitles`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SubtitleArg {
+    Srt,
+    Vtt,
 }
 
 /// `--loudness`.

@@ -3,7 +3,7 @@
 
 use super::args::{
     BuildArgs, ChunkArgs, CodeArg, ExportArgs, FormatArg, LongTokensArg, LoudnessArg, ModelArgs, NotesArg,
-    OutputFormatArg, PauseArgs, PickArgs, ReadArgs, SayArgs, VoiceArgs,
+    OutputFormatArg, PauseArgs, PickArgs, ReadArgs, SayArgs, SubtitleArg, VoiceArgs,
 };
 use std::path::PathBuf;
 
@@ -116,7 +116,12 @@ fn export_settings(args: &ExportArgs) -> ExportSettings {
                 OutputFormatArg::M4b => OutputFormat::M4b,
                 OutputFormatArg::Mp3 => OutputFormat::Mp3,
                 OutputFormatArg::Opus => OutputFormat::Opus,
+                OutputFormatArg::Epub => OutputFormat::Epub,
             })
+            .chain(args.subtitles.iter().map(|s| match s {
+                SubtitleArg::Srt => OutputFormat::Srt,
+                SubtitleArg::Vtt => OutputFormat::Vtt,
+            }))
             .collect(),
         cover: args.cover.clone(),
         intro: args.intro.clone(),

@@ -39,6 +39,36 @@ fn load_clip(file: Option<&ClipFile>, target: LoudnessTarget) -> Result<Option<C
     Ok(Some(clip))
 }
 
+/// The M4B's chapters in samples: the intro, the book's chapters and the outro, one after another.
+fn marks(book: &BookAudio, intro: Option<&Clip>, outro: Option<&Clip>) -> Result<Vec<Mark>, ExportError> {
+    let mut marks = Vec::with_capacity(book.chapters.len() + 2);
+    let mut start = 0;
+    let mut mark = |title: &str, samples: u64| {
+        marks.push(Mark { title: title.to_string(), start, end: start + samples });
+        start += samples;
+    };
+    if let Some(intro) = intro {
+        mark("Intro", intro.samples.len() as u64);
+    }
+    for chapter in &book.chapters {
+        mark(&chapter.title, wav_samples(&book.dir.join(&chapter.wav))?);
+    }
+    if let Some(outro) = outro {
+        mark("Outro", outro.samples.len() as u64);
+    }
+    Ok(marks)
+}
+
+/// Where each of the book's chapters starts in the M4B, in samples (after the intro, if any).
+pub fn chapter_starts(book: &BookAudio, extras: &Extras) -> Result<Vec<u64>, ExportError> {
+    let intro = match &extras.intro {
+        Some(file) => Some(clip::load(&file.path)?),
+        None => None,
+    };
+    let marks = marks(book, intro.as_ref(), None)?;
+    Ok(marks[usize::from(intro.is_some())..].iter().map(|m| m.start).collect())
+}
+
 /// Encodes the intro, the book's chapter WAVs in order (scaled by `gain`) and the outro into
 /// `book.m4b`, all through one true-peak limiter unless loudness is off: the book is one stream,
 /// so the limiter's state runs on across chapter boundaries, and it keeps every sample count, so
@@ -55,21 +85,8 @@ pub fn encode(
     let cover = extras.cover.as_ref();
     let intro = load_clip(extras.intro.as_ref(), extras.loudness)?;
     let outro = load_clip(extras.outro.as_ref(), extras.loudness)?;
-    let mut marks = Vec::with_capacity(book.chapters.len() + 2);
-    let mut start = 0;
-    let mut mark = |title: &str, samples: u64| {
-        marks.push(Mark { title: title.to_string(), start, end: start + samples });
-        start += samples;
-    };
-    if let Some(intro) = &intro {
-        mark("Intro", intro.samples.len() as u64);
-    }
-    for chapter in &book.chapters {
-        mark(&chapter.title, wav_samples(&book.dir.join(&chapter.wav))?);
-    }
-    if let Some(outro) = &outro {
-        mark("Outro", outro.samples.len() as u64);
-    }
+    let marks = marks(book, intro.as_ref(), outro.as_ref())?;
+    let total = marks.last().map_or(0, |m| m.end);
     let text = metadata::ffmetadata(&book.tags, &marks, SAMPLE_RATE);
     let io_err = |source| ExportError::Io { path: scratch.into(), source };
     let mut meta = tempfile::Builder::new().prefix("chapters-").suffix(".txt").tempfile_in(scratch).map_err(io_err)?;
@@ -111,5 +128,5 @@ pub fn encode(
         feed(&mut stage).and_then(|()| stage.finish()).map(|_| ())
     };
     encoder.finish(streamed)?;
-    Ok(Written { format: OutputFormat::M4b, file: FILE.to_string(), duration_ms: samples_ms(start) })
+    Ok(Written { format: OutputFormat::M4b, file: FILE.to_string(), duration_ms: samples_ms(total) })
 }

@@ -1,8 +1,10 @@
 //! What listeners play: the finished chapter WAVs turned into an M4B audiobook (AAC, both chapter
 //! forms, tags, cover) or one MP3 or Opus file per chapter, through the system ffmpeg, with one
-//! static loudness gain for the whole book.
+//! static loudness gain for the whole book; and what readers follow: subtitles and a read-along
+//! EPUB 3, from the timing sidecars.
 //!
-//! This is the job's last step. It reads only the chapter WAVs (the chunk store is gone by then),
+//! This is the job's last step. It reads only the chapter WAVs and sidecars (the chunk store is
+//! gone by then),
 //! so adding a format to a finished build encodes without rendering anything; each output has a
 //! key over the chapters' keys, the encoder settings, the tags, the cover and the gain, and the
 //! job skips an output whose key and files are already there. WAV needs nothing; the other
@@ -16,7 +18,9 @@ pub mod limiter;
 pub mod loudness;
 mod m4b;
 pub mod metadata;
+pub mod readalong;
 mod sink;
+pub mod subtitles;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -43,6 +47,12 @@ pub enum OutputFormat {
     Mp3,
     /// One Ogg Opus file per chapter, beside its WAV.
     Opus,
+    /// SRT subtitles per chapter beside its WAV, and `book.srt` beside an M4B.
+    Srt,
+    /// WebVTT subtitles with word timestamps, per chapter and `book.vtt` beside an M4B.
+    Vtt,
+    /// A read-along EPUB 3 (`book.epub`) whose text is highlighted as the chapter MP3s play.
+    Epub,
 }
 
 impl OutputFormat {
@@ -53,12 +63,24 @@ impl OutputFormat {
             OutputFormat::M4b => "m4b",
             OutputFormat::Mp3 => "mp3",
             OutputFormat::Opus => "opus",
+            OutputFormat::Srt => "srt",
+            OutputFormat::Vtt => "vtt",
+            OutputFormat::Epub => "epub",
         }
     }
 
-    /// Whether it is encoded by ffmpeg (everything but WAV).
+    /// Whether it is made after the chapters are done (everything but WAV).
     pub fn encoded(self) -> bool {
         self != OutputFormat::Wav
+    }
+
+    /// Whether the system ffmpeg writes it.
+    pub fn needs_ffmpeg(self) -> bool {
+        matches!(self, OutputFormat::M4b | OutputFormat::Mp3 | OutputFormat::Opus | OutputFormat::Epub)
+    }
+
+    fn is_subtitles(self) -> bool {
+        matches!(self, OutputFormat::Srt | OutputFormat::Vtt)
     }
 
     /// What the encoder is asked for: part of the output's key, so a change re-encodes.
@@ -68,6 +90,8 @@ impl OutputFormat {
             OutputFormat::M4b => m4b::ENCODER,
             OutputFormat::Mp3 => chapters::MP3_ENCODER,
             OutputFormat::Opus => chapters::OPUS_ENCODER,
+            OutputFormat::Srt | OutputFormat::Vtt => subtitles::SETTINGS,
+            OutputFormat::Epub => readalong::SETTINGS,
         }
     }
 }
@@ -105,9 +129,13 @@ impl Default for ExportSettings {
 }
 
 impl ExportSettings {
-    /// The formats ffmpeg encodes, each once, in a fixed order.
+    /// The formats made after the chapters, each once, in a fixed order.
+    /// The read-along EPUB carries the chapter MP3s, so it brings them.
     pub fn encoded(&self) -> Vec<OutputFormat> {
         let mut formats: Vec<OutputFormat> = self.formats.iter().copied().filter(|f| f.encoded()).collect();
+        if formats.contains(&OutputFormat::Epub) {
+            formats.push(OutputFormat::Mp3);
+        }
         formats.sort();
         formats.dedup();
         formats
@@ -142,15 +170,19 @@ pub enum ExportError {
     Meter { source: ebur128::Error },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: cannot write the read-along book: {problem}", path.display())]
+    ReadAlong { path: PathBuf, problem: String },
+    #[error("{}: not a timing sidecar this build can read ({problem}); rebuild the chapter", path.display())]
+    Sidecar { path: PathBuf, problem: String },
 }
 
 /// Checks, before anything is rendered, that every asked-for format can be written: ffmpeg is on
 /// PATH if any format needs it, and `--cover`, `--intro` and `--outro` name readable files.
 pub fn check(settings: &ExportSettings) -> Result<(), ExportError> {
-    if let Some(format) = settings.encoded().first()
+    if let Some(format) = settings.encoded().into_iter().find(|f| f.needs_ffmpeg())
         && ffmpeg::find().is_none()
     {
-        return Err(ExportError::NoFfmpeg { format: *format });
+        return Err(ExportError::NoFfmpeg { format });
     }
     if let Some(path) = &settings.cover {
         std::fs::File::open(path).map_err(|source| ExportError::Cover { path: path.clone(), source })?;
@@ -169,6 +201,8 @@ pub struct Extras {
     pub intro: Option<ClipFile>,
     pub outro: Option<ClipFile>,
     pub loudness: LoudnessTarget,
+    /// Whether an M4B is written, so subtitles for the whole book go beside it.
+    pub m4b: bool,
 }
 
 /// An intro or outro file and the hash of its bytes.
@@ -199,6 +233,7 @@ impl Extras {
             intro: settings.intro.as_deref().map(ClipFile::open).transpose()?,
             outro: settings.outro.as_deref().map(ClipFile::open).transpose()?,
             loudness: settings.loudness,
+            m4b: settings.formats.contains(&OutputFormat::M4b),
         })
     }
 }
@@ -210,6 +245,8 @@ pub struct BookAudio {
     pub dir: PathBuf,
     pub tags: Tags,
     pub chapters: Vec<ChapterAudio>,
+    /// The EPUB the book was read from, when it was one.
+    pub source_epub: Option<readalong::SourceEpub>,
 }
 
 /// One finished chapter.
@@ -218,6 +255,8 @@ pub struct ChapterAudio {
     pub title: String,
     /// Its WAV's file name in the output folder.
     pub wav: String,
+    /// Its timing sidecar's file name in the output folder.
+    pub timings: String,
 }
 
 impl ChapterAudio {
@@ -238,12 +277,20 @@ pub struct Written {
 }
 
 /// The files `format` makes for `book`, by name in the output folder.
-pub fn output_files(format: OutputFormat, book: &BookAudio) -> Vec<String> {
+pub fn output_files(format: OutputFormat, book: &BookAudio, extras: &Extras) -> Vec<String> {
+    let per_chapter = |extension: &str| book.chapters.iter().map(|c| c.sibling(extension)).collect::<Vec<_>>();
     match format {
         OutputFormat::Wav => book.chapters.iter().map(|c| c.wav.clone()).collect(),
         OutputFormat::M4b => vec![m4b::FILE.to_string()],
-        OutputFormat::Mp3 => book.chapters.iter().map(|c| c.sibling("mp3")).collect(),
-        OutputFormat::Opus => book.chapters.iter().map(|c| c.sibling("opus")).collect(),
+        OutputFormat::Epub => vec![readalong::FILE.to_string()],
+        OutputFormat::Mp3 | OutputFormat::Opus => per_chapter(format.name()),
+        OutputFormat::Srt | OutputFormat::Vtt => {
+            let mut files = per_chapter(format.name());
+            if extras.m4b {
+                files.push(format!("book.{}", format.name()));
+            }
+            files
+        }
     }
 }
 
@@ -260,9 +307,12 @@ pub fn output_key(
     extras: &Extras,
     gain_db: f64,
 ) -> String {
-    // Only the M4B carries the intro and outro (and their gain follows the target).
+    // Only the M4B carries the intro and outro (and their gain follows the target); the whole
+    // book's subtitles beside it start after the intro.
     let clips = (format == OutputFormat::M4b && (extras.intro.is_some() || extras.outro.is_some()))
         .then(|| (&extras.intro, &extras.outro, format!("{:?}", extras.loudness)));
+    let book_subtitles = (format.is_subtitles() && extras.m4b).then_some(&extras.intro);
+    let source_epub = (format == OutputFormat::Epub).then_some(&book.source_epub);
     hash::json_sha256(&(
         KEY_VERSION,
         format,
@@ -274,6 +324,8 @@ pub fn output_key(
         format!("{gain_db:.2}"),
         clips,
         limits(extras).then_some(limiter::SETTINGS),
+        book_subtitles,
+        source_epub,
     ))
 }
 
@@ -294,11 +346,15 @@ pub fn encode(
     stop: &AtomicBool,
     written: &mut dyn FnMut(Written),
 ) -> Result<(), ExportError> {
+    if format.is_subtitles() {
+        return subtitles::write(format, book, extras, written);
+    }
     let ffmpeg = ffmpeg::find().ok_or(ExportError::NoFfmpeg { format })?;
     let gain = loudness::linear(gain_db);
     let cover = extras.cover.as_ref();
     match format {
-        OutputFormat::Wav => Ok(()),
+        OutputFormat::Wav | OutputFormat::Srt | OutputFormat::Vtt => Ok(()),
+        OutputFormat::Epub => readalong::write(book, written),
         OutputFormat::M4b => m4b::encode(&ffmpeg, book, extras, gain, scratch, stop).map(written),
         OutputFormat::Mp3 | OutputFormat::Opus => {
             chapters::encode(&ffmpeg, format, book, cover, gain, limits(extras), scratch, stop, written)
@@ -324,15 +380,24 @@ mod tests {
         BookAudio {
             dir: PathBuf::from("out"),
             tags: Tags { title: "T".into(), authors: vec![], language: None, voice: "bf_lily".into(), year: None },
-            chapters: vec![ChapterAudio { title: "One".into(), wav: "01-one.wav".into() }],
+            chapters: vec![ChapterAudio {
+                title: "One".into(),
+                wav: "01-one.wav".into(),
+                timings: "01-one.json".into(),
+            }],
+            source_epub: None,
         }
     }
 
     #[test]
     fn per_chapter_files_sit_beside_their_wav_and_the_m4b_is_one_file() {
-        assert_eq!(output_files(OutputFormat::Mp3, &book()), ["01-one.mp3"]);
-        assert_eq!(output_files(OutputFormat::Opus, &book()), ["01-one.opus"]);
-        assert_eq!(output_files(OutputFormat::M4b, &book()), ["book.m4b"]);
+        let none = Extras::default();
+        assert_eq!(output_files(OutputFormat::Mp3, &book(), &none), ["01-one.mp3"]);
+        assert_eq!(output_files(OutputFormat::Opus, &book(), &none), ["01-one.opus"]);
+        assert_eq!(output_files(OutputFormat::M4b, &book(), &none), ["book.m4b"]);
+        assert_eq!(output_files(OutputFormat::Vtt, &book(), &none), ["01-one.vtt"]);
+        let m4b = Extras { m4b: true, ..Extras::default() };
+        assert_eq!(output_files(OutputFormat::Srt, &book(), &m4b), ["01-one.srt", "book.srt"]);
     }
 
     #[test]

@@ -62,6 +62,12 @@ pub(crate) enum NodeKind {
 pub(crate) struct Node {
     pub kind: NodeKind,
     pub children: Vec<usize>,
+    pub parent: usize,
+    /// Where it is in the input: an element from its start tag's `<` to its end tag's `>` (or to
+    /// where it was implicitly closed), a text node its raw text.
+    pub span: Range<usize>,
+    /// Where an element's start tag ends (just after its `>`).
+    pub open_end: usize,
 }
 
 /// A parsed document: node 0 is a synthetic root.
@@ -132,7 +138,13 @@ impl Dom {
 /// Parses (X)HTML leniently. Never fails.
 pub(crate) fn parse(input: &str) -> Dom {
     let mut dom = Dom {
-        nodes: vec![Node { kind: NodeKind::Element { name: String::new(), attrs: vec![] }, children: vec![] }],
+        nodes: vec![Node {
+            kind: NodeKind::Element { name: String::new(), attrs: vec![] },
+            children: vec![],
+            parent: 0,
+            span: 0..input.len(),
+            open_end: 0,
+        }],
         repairs: 0,
     };
     let bytes = input.as_bytes();
@@ -146,8 +158,9 @@ pub(crate) fn parse(input: &str) -> Dom {
         let slice = &input[range.clone()];
         let text = if raw { slice.to_string() } else { decode_entities(slice) };
         let id = dom.nodes.len();
-        dom.nodes.push(Node { kind: NodeKind::Text { text, range }, children: vec![] });
         let parent = *stack.last().unwrap_or(&0);
+        let (span, open_end) = (range.clone(), range.start);
+        dom.nodes.push(Node { kind: NodeKind::Text { text, range }, children: vec![], parent, span, open_end });
         dom.nodes[parent].children.push(id);
     };
     while i < bytes.len() {
@@ -185,6 +198,7 @@ pub(crate) fn parse(input: &str) -> Dom {
             text_start = i;
         } else if let Some(end_tag) = rest.strip_prefix("</") {
             push_text(&mut dom, &stack, text_start..i, false);
+            let end_tag_start = i;
             let name_end = end_tag.find(|c: char| c.is_whitespace() || c == '>').map_or(rest.len(), |p| p + 2);
             let name = rest[2..name_end].to_ascii_lowercase();
             i = rest[name_end..].find('>').map_or(bytes.len(), |p| i + name_end + p + 1);
@@ -194,6 +208,9 @@ pub(crate) fn parse(input: &str) -> Dom {
                     if pos + 1 != stack.len() {
                         dom.repairs += 1;
                     }
+                    // Elements left open inside it end where its end tag starts.
+                    close(&mut dom, &stack[pos + 1..], end_tag_start);
+                    close(&mut dom, &stack[pos..=pos], i);
                     stack.truncate(pos);
                 }
                 // `<meta ...></meta>` is well-formed XHTML for a void element.
@@ -202,6 +219,7 @@ pub(crate) fn parse(input: &str) -> Dom {
             }
         } else if rest.len() > 1 && rest.as_bytes()[1].is_ascii_alphabetic() {
             push_text(&mut dom, &stack, text_start..i, false);
+            let tag_start = i;
             let (tag_end, name, attrs, self_closing) = parse_tag(input, i);
             i = tag_end;
             text_start = i;
@@ -209,22 +227,25 @@ pub(crate) fn parse(input: &str) -> Dom {
             if let Some(&top) = stack.last()
                 && ((name == "p" && dom.name(top) == "p") || (name == "li" && dom.name(top) == "li"))
             {
+                close(&mut dom, &[top], tag_start);
                 stack.pop();
             }
             let raw_text = name == "script" || name == "style";
             let id = dom.nodes.len();
-            dom.nodes.push(Node { kind: NodeKind::Element { name: name.clone(), attrs }, children: vec![] });
             let parent = *stack.last().unwrap_or(&0);
+            let kind = NodeKind::Element { name: name.clone(), attrs };
+            dom.nodes.push(Node { kind, children: vec![], parent, span: tag_start..i, open_end: i });
             dom.nodes[parent].children.push(id);
             if raw_text && !self_closing {
-                let close = format!("</{name}");
-                i = match find_ignore_case(&bytes[i..], close.as_bytes()) {
+                let end_tag = format!("</{name}");
+                i = match find_ignore_case(&bytes[i..], end_tag.as_bytes()) {
                     Some(p) => {
                         let after = i + p;
                         input[after..].find('>').map_or(bytes.len(), |q| after + q + 1)
                     }
                     None => bytes.len(),
                 };
+                close(&mut dom, &[id], i);
                 text_start = i;
             } else if !self_closing && !VOID.contains(&name.as_str()) {
                 if stack.len() >= MAX_DEPTH {
@@ -240,7 +261,15 @@ pub(crate) fn parse(input: &str) -> Dom {
         }
     }
     push_text(&mut dom, &stack, text_start..bytes.len(), false);
+    close(&mut dom, &stack[1..], bytes.len());
     dom
+}
+
+/// Ends the spans of `elements` at `end`.
+fn close(dom: &mut Dom, elements: &[usize], end: usize) {
+    for &id in elements {
+        dom.nodes[id].span.end = end;
+    }
 }
 
 fn find_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -749,7 +778,7 @@ fn collect_named(dom: &Dom, id: usize, name: &str, out: &mut Vec<usize>, depth: 
     }
 }
 
-fn is_block(name: &str) -> bool {
+pub(crate) fn is_block(name: &str) -> bool {
     matches!(
         name,
         "p" | "div"
@@ -933,6 +962,24 @@ mod tests {
                 (BlockKind::ImageAlt, "A whale")
             ]
         );
+    }
+
+    #[test]
+    fn elements_know_where_they_are_in_the_input() {
+        let html = "<body><p>One <em>two</em><br/>three<p>four</body>";
+        let dom = parse(html);
+        let span = |name: &str, nth: usize| {
+            let id = (0..dom.nodes.len()).filter(|&i| dom.name(i) == name).nth(nth).unwrap();
+            &html[dom.nodes[id].span.clone()]
+        };
+        assert_eq!(span("em", 0), "<em>two</em>");
+        assert_eq!(span("br", 0), "<br/>");
+        assert_eq!(span("p", 0), "<p>One <em>two</em><br/>three", "closed by the next <p>");
+        assert_eq!(span("p", 1), "<p>four", "closed by </body>");
+        assert_eq!(span("body", 0), html);
+        let em = dom.find("em").unwrap();
+        assert_eq!(&html[dom.nodes[em].span.start..dom.nodes[em].open_end], "<em>");
+        assert_eq!(dom.name(dom.nodes[em].parent), "p");
     }
 
     #[test]

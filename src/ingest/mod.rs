@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 mod chapters;
 mod dir;
 mod epub;
-mod html;
+pub(crate) mod html;
 mod markdown;
-mod text;
+pub(crate) mod text;
 mod text_clean;
 
 pub use chapters::split_long;

@@ -7,11 +7,12 @@
 use super::chapters::ChapterState;
 use super::dir::{JobDir, STATE_DIR};
 use super::events::Event;
-use super::manifest::{LimitingRecord, LoudnessRecord, Manifest, OutputRecord};
+use super::manifest::{InputRecord, LimitingRecord, LoudnessRecord, Manifest, OutputRecord};
 use crate::assemble::sidecar::{BookIndex, BookLoudness};
 use crate::error::Result;
 use std::sync::atomic::AtomicBool;
 
+use crate::export::readalong::SourceEpub;
 use crate::export::{
     self, BookAudio, ChapterAudio, ExportError, ExportSettings, Extras, LoudnessTarget, Measurement, Tags,
 };
@@ -98,8 +99,9 @@ pub fn encode(
         chapters: index
             .chapters
             .iter()
-            .map(|c| ChapterAudio { title: c.title.clone(), wav: c.audio.clone() })
+            .map(|c| ChapterAudio { title: c.title.clone(), wav: c.audio.clone(), timings: c.timings.clone() })
             .collect(),
+        source_epub: source_epub(&manifest.inputs),
     };
     let scratch = dir.root().join(STATE_DIR);
     let extras = Extras::prepare(settings, meta.cover.as_ref(), &scratch)?;
@@ -107,7 +109,7 @@ pub fn encode(
     let chapter_keys: Vec<String> = states.iter().map(|s| s.key.clone()).collect();
     for format in formats {
         let key = export::output_key(format, &book, &chapter_keys, &extras, gain_db);
-        let files = export::output_files(format, &book);
+        let files = export::output_files(format, &book, &extras);
         let recorded = manifest.outputs.iter().find(|o| o.format == format);
         if recorded.is_some_and(|o| o.key == key && o.files == files) && files.iter().all(|f| dir.has_output(f)) {
             continue;
@@ -136,6 +138,14 @@ pub fn encode(
         dir.save_manifest(manifest)?;
     }
     Ok(false)
+}
+
+/// The book's one input when it is an EPUB (a folder of books or several inputs is not).
+fn source_epub(inputs: &[InputRecord]) -> Option<SourceEpub> {
+    let [input] = inputs else { return None };
+    let path = std::path::PathBuf::from(&input.path);
+    let is_epub = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("epub"));
+    is_epub.then(|| SourceEpub { path, sha256: input.sha256.clone() })
 }
 
 /// The year of a stated date: its first four characters when they are digits (`2023-01-25`,
