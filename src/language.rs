@@ -213,8 +213,7 @@ pub enum LanguageError {
     )]
     Stated { path: PathBuf, language: String },
     #[error(
-        "{}: the text reads as {language}, which this build cannot phonemize; it speaks {} \
-         (--language chooses one, --any-language reads it anyway)",
+        "{}: the text reads as {language}, which this build cannot phonemize; it speaks {}",
         path.display(),
         Language::available()
     )]
