@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use crate::phonemize::{PhonemeWord, Phonemizer, SPACE_ID};
+use crate::phonemize::{PhonemeWord, PhonemizeError, Phonemizer, SPACE_ID};
 
 /// Chunk sizes in phoneme tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,8 @@ pub struct TokenSpan {
 pub enum ChunkError {
     #[error("the phonemizer lost '{text}' in the sentence \"{sentence}\"")]
     Lost { text: String, sentence: String },
+    #[error(transparent)]
+    Phonemize(#[from] PhonemizeError),
 }
 
 /// Chunks, and what had to be done to fit them.
@@ -128,7 +130,7 @@ pub fn plan_reporting(sentences: &[SentenceIn], g2p: &Phonemizer, config: &Chunk
     let mut chunks: Vec<Chunk> = Vec::new();
     let mut split_words = Vec::new();
     for (index, sentence) in sentences.iter().enumerate() {
-        let words = align(sentence.text, g2p.words(sentence.text))?;
+        let words = align(sentence.text, g2p.words(sentence.text)?)?;
         let first = if sentence.starts_paragraph || index == 0 { Boundary::Paragraph } else { Boundary::Sentence };
         let words = split_long_words(index, sentence.text, words, config.max_tokens, &mut split_words);
         for piece in split_long(index, words, first, config.max_tokens) {

@@ -150,7 +150,7 @@ impl Error {
                 | Error::Engine(EngineError::Busy { .. })
                 | Error::Chunk(_)
                 | Error::Lexicon(_)
-                | Error::Phonemize(PhonemizeError::Lexicon(_))
+                | Error::Phonemize(PhonemizeError::Lexicon(_) | PhonemizeError::EspeakMissing { .. })
                 | Error::Ingest(_)
                 | Error::Language(_)
                 | Error::BadValue { .. }
@@ -213,7 +213,13 @@ impl Error {
             Error::Voice(VoiceError::Unknown { .. } | VoiceError::Unsupported { .. }) => {
                 Some("`audiobook voices` lists every voice".into())
             }
-            Error::Language(_) => Some("--any-language reads it anyway, with English phonemes".into()),
+            Error::Language(_) => Some(
+                "--language chooses the language; --any-language reads the book with the voice's language's phonemes"
+                    .into(),
+            ),
+            Error::Phonemize(PhonemizeError::EspeakMissing { .. }) => {
+                Some("apt install espeak-ng (Debian, Ubuntu), dnf install espeak-ng, brew install espeak-ng".into())
+            }
             _ => None,
         }
     }

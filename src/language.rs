@@ -1,33 +1,250 @@
-//! Whether a book is English, for inputs that do not say (Markdown, text): this build's G2P
-//! speaks English only, and English phonemes for German text are worse than a clear refusal.
+//! Which language a book or text is read in, and whether this build can speak it.
+//!
+//! The language picks the G2P; the voice picks only the timbre. It comes from `--language`,
+//! else the book's `dc:language` (or front matter), else detection (the script, then whatlang
+//! among the languages with a G2P), else the voice's first letter. A language with no G2P
+//! (German, say) is refused by name, with the list of those there are.
 //!
 //! English prose is about a quarter function words ("the", "and", "of"...); other languages
-//! written in Latin letters share few of them.
+//! written in Latin letters share few of them, which tells translations apart in a docs tree.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use loqui_g2p::Dialect;
+
 use crate::ingest::{Block, Book, Chapter};
 
-/// A book this build cannot speak.
-#[derive(Debug, thiserror::Error)]
-pub enum LanguageError {
-    #[error("{}: the book's language is '{language}', and this build speaks English only", path.display())]
-    Stated { path: PathBuf, language: String },
-    #[error("{}: the text does not read as English, and this build speaks English only", path.display())]
-    Detected { path: PathBuf },
+/// A language Kokoro's voices are trained on, by the first letter of their ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+pub enum Language {
+    #[default]
+    AmericanEnglish,
+    BritishEnglish,
+    Spanish,
+    French,
+    Hindi,
+    Italian,
+    BrazilianPortuguese,
+    Japanese,
+    Mandarin,
 }
 
-/// Keeps what this build can speak: a book whose stated or detected language is not English is
-/// refused, unless `any_language`; in a docs tree (several files, no stated language) the files
-/// that do not read as English are left out and returned, since they are likely translations.
-/// `first_input` names the book in errors.
-pub fn check_book(book: &mut Book, first_input: &Path, any_language: bool) -> Result<Vec<PathBuf>, LanguageError> {
+impl Language {
+    /// Every language, in voice-letter order.
+    pub const ALL: [Language; 9] = [
+        Self::AmericanEnglish,
+        Self::BritishEnglish,
+        Self::Spanish,
+        Self::French,
+        Self::Hindi,
+        Self::Italian,
+        Self::BrazilianPortuguese,
+        Self::Japanese,
+        Self::Mandarin,
+    ];
+
+    /// The first letter of its voices' ids.
+    pub fn code(self) -> char {
+        match self {
+            Self::AmericanEnglish => 'a',
+            Self::BritishEnglish => 'b',
+            Self::Spanish => 'e',
+            Self::French => 'f',
+            Self::Hindi => 'h',
+            Self::Italian => 'i',
+            Self::BrazilianPortuguese => 'p',
+            Self::Japanese => 'j',
+            Self::Mandarin => 'z',
+        }
+    }
+
+    /// Its name in English.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AmericanEnglish => "American English",
+            Self::BritishEnglish => "British English",
+            Self::Spanish => "Spanish",
+            Self::French => "French",
+            Self::Hindi => "Hindi",
+            Self::Italian => "Italian",
+            Self::BrazilianPortuguese => "Brazilian Portuguese",
+            Self::Japanese => "Japanese",
+            Self::Mandarin => "Mandarin Chinese",
+        }
+    }
+
+    /// Its BCP 47 tag.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::AmericanEnglish => "en-US",
+            Self::BritishEnglish => "en-GB",
+            Self::Spanish => "es",
+            Self::French => "fr",
+            Self::Hindi => "hi",
+            Self::Italian => "it",
+            Self::BrazilianPortuguese => "pt-BR",
+            Self::Japanese => "ja",
+            Self::Mandarin => "zh",
+        }
+    }
+
+    /// The language of a voice id (`ef_dora` is Spanish).
+    pub fn of_voice(voice: &str) -> Option<Self> {
+        let code = voice.chars().next()?;
+        Self::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// The English dialect, for English.
+    pub fn dialect(self) -> Option<Dialect> {
+        match self {
+            Self::AmericanEnglish => Some(Dialect::American),
+            Self::BritishEnglish => Some(Dialect::British),
+            _ => None,
+        }
+    }
+
+    /// Whether it is English (either dialect).
+    pub fn is_english(self) -> bool {
+        self.dialect().is_some()
+    }
+
+    /// The `espeak-ng` voice that phonemizes it, as upstream misaki chooses.
+    pub fn espeak_voice(self) -> Option<&'static str> {
+        match self {
+            Self::Spanish => Some("es"),
+            Self::French => Some("fr-fr"),
+            Self::Hindi => Some("hi"),
+            Self::Italian => Some("it"),
+            Self::BrazilianPortuguese => Some("pt-br"),
+            _ => None,
+        }
+    }
+
+    /// Whether this build has a G2P for it.
+    pub fn is_speakable(self) -> bool {
+        self.is_english() || self.espeak_voice().is_some()
+    }
+
+    /// The languages this build speaks, for messages: "American English (a), ...".
+    pub fn available() -> String {
+        let names: Vec<String> = Self::ALL
+            .into_iter()
+            .filter(|l| l.is_speakable())
+            .map(|l| format!("{} ({}, {})", l.name(), l.tag(), l.code()))
+            .collect();
+        names.join(", ")
+    }
+
+    /// A language as a user or a book writes it: a BCP 47 tag (`es`, `pt-BR`, `en-GB`), a
+    /// voice letter (`e`) or an English name (`spanish`). `Err` gives a name for the message
+    /// when the tag is a language Kokoro has no voices for (`de` is German).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let lower = text.trim().to_ascii_lowercase().replace('_', "-");
+        if lower.chars().count() == 1
+            && let Some(language) = Self::ALL.into_iter().find(|l| lower.starts_with(l.code()))
+        {
+            return Ok(language);
+        }
+        if let Some(language) = Self::ALL.into_iter().find(|l| l.name().to_ascii_lowercase() == lower) {
+            return Ok(language);
+        }
+        let mut parts = lower.split('-');
+        let primary = parts.next().unwrap_or_default();
+        let region: Vec<&str> = parts.collect();
+        let found = match primary {
+            "en" | "eng" | "english" => {
+                if region.iter().any(|r| matches!(*r, "gb" | "uk" | "au" | "nz" | "ie" | "za" | "in")) {
+                    Self::BritishEnglish
+                } else {
+                    Self::AmericanEnglish
+                }
+            }
+            "es" | "spa" | "spanish" => Self::Spanish,
+            "fr" | "fra" | "fre" | "french" => Self::French,
+            "hi" | "hin" | "hindi" => Self::Hindi,
+            "it" | "ita" | "italian" => Self::Italian,
+            "pt" | "por" | "portuguese" => Self::BrazilianPortuguese,
+            "ja" | "jpn" | "japanese" => Self::Japanese,
+            "zh" | "zho" | "chi" | "cmn" | "chinese" | "mandarin" => Self::Mandarin,
+            _ => return Err(language_name(primary).map_or_else(|| text.trim().to_string(), str::to_string)),
+        };
+        Ok(found)
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// English names of a few common languages Kokoro has no voices for, for messages.
+fn language_name(primary: &str) -> Option<&'static str> {
+    Some(match primary {
+        "de" | "deu" | "ger" | "german" => "German",
+        "nl" | "nld" | "dut" => "Dutch",
+        "ru" | "rus" => "Russian",
+        "pl" | "pol" => "Polish",
+        "sv" | "swe" => "Swedish",
+        "da" | "dan" => "Danish",
+        "nb" | "no" | "nn" | "nor" => "Norwegian",
+        "fi" | "fin" => "Finnish",
+        "cs" | "ces" | "cze" => "Czech",
+        "el" | "ell" | "gre" => "Greek",
+        "tr" | "tur" => "Turkish",
+        "ar" | "ara" => "Arabic",
+        "he" | "heb" => "Hebrew",
+        "ko" | "kor" => "Korean",
+        "uk" | "ukr" => "Ukrainian",
+        "la" | "lat" => "Latin",
+        "ca" | "cat" => "Catalan",
+        _ => return None,
+    })
+}
+
+/// A book or text this build cannot speak.
+#[derive(Debug, thiserror::Error)]
+pub enum LanguageError {
+    #[error(
+        "{}: the book's language is '{language}', which this build cannot phonemize; it speaks {}",
+        path.display(),
+        Language::available()
+    )]
+    Stated { path: PathBuf, language: String },
+    #[error(
+        "{}: the text reads as {language}, which this build cannot phonemize; it speaks {}",
+        path.display(),
+        Language::available()
+    )]
+    Detected { path: PathBuf, language: String },
+    #[error("--language '{given}' is {name}, which this build cannot phonemize; it speaks {}", Language::available())]
+    Unsupported { given: String, name: String },
+}
+
+/// Chooses the language of a book: `chosen` (from `--language`), else the book's stated
+/// language, else detection, else `voice_language`. With `any_language`, a language with no G2P
+/// falls back to the voice's instead of being refused. In a docs tree (several files, no stated
+/// language) read in English, the files that do not read as English are left out and returned,
+/// since they are likely translations. `first_input` names the book in errors.
+pub fn choose_for_book(
+    book: &mut Book,
+    first_input: &Path,
+    chosen: Option<Language>,
+    voice_language: Language,
+    any_language: bool,
+) -> Result<(Language, Vec<PathBuf>), LanguageError> {
+    let language = resolve_book(book, first_input, chosen, voice_language, any_language)?;
     let mut left_out = Vec::new();
-    if book.meta.language.is_none() && !any_language && book.chapters.len() > 1 {
+    if language.is_english()
+        && chosen.is_none()
+        && book.meta.language.is_none()
+        && !any_language
+        && book.chapters.len() > 1
+    {
         let file_of = |chapter: &Chapter| chapter.blocks.first().map(|b| b.source.file.clone());
         let files: BTreeSet<PathBuf> = book.chapters.iter().filter_map(file_of).collect();
-        // Only a tree of several files can hold a translation; one file is judged whole, below.
+        // Only a tree of several files can hold a translation; one file is judged whole, above.
         let files = if files.len() > 1 { files } else { BTreeSet::new() };
         for file in files {
             let chapters = book.chapters.iter().filter(|c| file_of(c).as_ref() == Some(&file));
@@ -37,17 +254,144 @@ pub fn check_book(book: &mut Book, first_input: &Path, any_language: bool) -> Re
         }
         book.chapters.retain(|c| file_of(c).is_none_or(|f| !left_out.contains(&f)));
     }
+    Ok((language, left_out))
+}
+
+/// The language of a book, as [`choose_for_book`] chooses it, without leaving anything out.
+pub fn resolve_book(
+    book: &Book,
+    first_input: &Path,
+    chosen: Option<Language>,
+    voice_language: Language,
+    any_language: bool,
+) -> Result<Language, LanguageError> {
     let path = first_input.to_path_buf();
-    if let Some(language) = &book.meta.language
-        && !any_language
-        && !language.to_ascii_lowercase().starts_with("en")
-    {
-        return Err(LanguageError::Stated { path, language: language.clone() });
+    let with_dialect = |language: Language| english_dialect(language, voice_language);
+    if let Some(language) = chosen {
+        return Ok(with_dialect(language));
     }
-    if book.meta.language.is_none() && !any_language && looks_english(book) == Some(false) {
-        return Err(LanguageError::Detected { path });
+    if let Some(stated) = &book.meta.language {
+        return match Language::parse(stated) {
+            Ok(language) if language.is_speakable() => Ok(with_dialect(language)),
+            _ if any_language => Ok(voice_language),
+            _ => Err(LanguageError::Stated { path, language: stated.clone() }),
+        };
     }
-    Ok(left_out)
+    let texts = || book.chapters.iter().flat_map(|c| &c.blocks).map(|b| b.text.as_str());
+    match detect(texts()) {
+        Detection::Language(language) if language.is_speakable() => Ok(with_dialect(language)),
+        Detection::Unknown => Ok(voice_language),
+        _ if any_language => Ok(voice_language),
+        Detection::Language(language) => Err(LanguageError::Detected { path, language: language.name().into() }),
+        Detection::Unsupported(name) => Err(LanguageError::Detected { path, language: name }),
+    }
+}
+
+/// Chooses the language of a text with no metadata (`say`, the server): `chosen`, else
+/// detection when it is sure, else the voice's.
+pub fn choose_for_text(text: &str, chosen: Option<Language>, voice_language: Language) -> Language {
+    if let Some(language) = chosen {
+        return english_dialect(language, voice_language);
+    }
+    match detect(std::iter::once(text)) {
+        Detection::Language(language) if language.is_speakable() => english_dialect(language, voice_language),
+        Detection::Language(_) => voice_language,
+        Detection::Unknown | Detection::Unsupported(_) => voice_language,
+    }
+}
+
+/// English read by an English voice keeps the voice's dialect.
+fn english_dialect(language: Language, voice_language: Language) -> Language {
+    if language.is_english() && voice_language.is_english() { voice_language } else { language }
+}
+
+/// What detection found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detection {
+    /// A language with a G2P (English comes back American; the voice picks the dialect).
+    Language(Language),
+    /// A language with none, by name.
+    Unsupported(String),
+    /// Too little text, or no sure answer.
+    Unknown,
+}
+
+/// Detects the language of some text: the script first (Devanagari is Hindi, kana Japanese,
+/// Han Chinese, other non-Latin scripts unsupported), then, for Latin letters, English by its
+/// function words, else whatlang among Spanish, French, Italian and Portuguese (a sure answer
+/// for another language, German say, is unsupported).
+pub fn detect<'a>(texts: impl Iterator<Item = &'a str> + Clone) -> Detection {
+    let sample: String = {
+        let mut sample = String::new();
+        for text in texts.clone() {
+            if sample.len() > 20_000 {
+                break;
+            }
+            sample.push_str(text);
+            sample.push('\n');
+        }
+        sample
+    };
+    let mut counts = [0usize; 5]; // latin, devanagari, kana, han, other
+    for c in sample.chars().filter(|c| c.is_alphabetic()) {
+        let slot = match c {
+            c if c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c) => 0,
+            '\u{0900}'..='\u{097F}' => 1,
+            '\u{3040}'..='\u{30FF}' => 2,
+            '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' => 3,
+            _ => 4,
+        };
+        counts[slot] += 1;
+    }
+    let letters: usize = counts.iter().sum();
+    if letters == 0 {
+        return Detection::Unknown;
+    }
+    let non_latin = letters - counts[0];
+    if non_latin > 50 && non_latin > counts[0] || non_latin > letters / 2 {
+        if counts[1] * 2 > non_latin {
+            return Detection::Language(Language::Hindi);
+        }
+        if counts[2] > 0 && counts[2] + counts[3] > non_latin / 2 {
+            return Detection::Language(Language::Japanese);
+        }
+        if counts[3] * 2 > non_latin {
+            return Detection::Language(Language::Mandarin);
+        }
+        let script = whatlang::detect_script(&sample).map_or("another script".to_string(), |s| s.name().to_string());
+        return Detection::Unsupported(format!("{script} text"));
+    }
+    if looks_english_text(texts) == Some(true) {
+        return Detection::Language(Language::AmericanEnglish);
+    }
+    let Some(info) = whatlang::detect(&sample) else { return Detection::Unknown };
+    let latin = |lang: whatlang::Lang| match lang {
+        whatlang::Lang::Eng => Some(Language::AmericanEnglish),
+        whatlang::Lang::Spa => Some(Language::Spanish),
+        whatlang::Lang::Fra => Some(Language::French),
+        whatlang::Lang::Ita => Some(Language::Italian),
+        whatlang::Lang::Por => Some(Language::BrazilianPortuguese),
+        _ => None,
+    };
+    match latin(info.lang()) {
+        Some(language) if info.is_reliable() || info.confidence() > 0.5 => Detection::Language(language),
+        Some(_) => Detection::Unknown,
+        None if info.is_reliable() => Detection::Unsupported(info.lang().eng_name().to_string()),
+        None => {
+            let allowed = vec![
+                whatlang::Lang::Eng,
+                whatlang::Lang::Spa,
+                whatlang::Lang::Fra,
+                whatlang::Lang::Ita,
+                whatlang::Lang::Por,
+            ];
+            let detector = whatlang::Detector::with_allowlist(allowed);
+            match detector.detect(&sample) {
+                Some(info) if info.is_reliable() => latin(info.lang()).map_or(Detection::Unknown, Detection::Language),
+                _ => Detection::Unknown,
+            }
+        }
+    }
 }
 
 /// Common English function words, rare as words in other languages.

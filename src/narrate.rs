@@ -21,7 +21,7 @@ use crate::kokoro::assets::ModelFiles;
 use crate::kokoro::voices;
 use crate::kokoro::voices::VoicePack;
 use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
-use crate::language;
+use crate::language::{self, Language};
 use crate::lexicon::{self, Lexicon};
 use crate::phonemize::Phonemizer;
 use crate::plan::{self, BookPlan, ChapterLimit, ChapterPick};
@@ -42,7 +42,10 @@ pub struct Settings {
     pub chunks: ChunkConfig,
     /// What of the inputs is read aloud.
     pub read: IngestOptions,
-    /// Read a book whose language is not English anyway, with English phonemes.
+    /// The language the text is read in (`--language`); `None` takes the book's, else the
+    /// detected one, else the voice's (see [`language`]).
+    pub language: Option<Language>,
+    /// Read a book in a language with no G2P anyway, with the voice's language's phonemes.
     pub any_language: bool,
     /// A chapter estimated to last longer than this is split into parts; 0 never splits.
     pub max_chapter_minutes: u32,
@@ -76,6 +79,7 @@ impl Default for Settings {
             pauses: Pauses::default(),
             chunks: ChunkConfig::default(),
             read: IngestOptions::default(),
+            language: None,
             any_language: false,
             max_chapter_minutes: 60,
             script: ScriptOptions::default(),
@@ -106,20 +110,40 @@ pub fn cores() -> usize {
 #[derive(Debug)]
 pub struct ReadBook {
     pub book: Book,
+    /// The language it is read in.
+    pub language: Language,
     /// Files of a docs tree left out because they do not read as English.
     pub left_out: Vec<PathBuf>,
 }
 
-/// Reads the inputs into a book and keeps what this build can speak (see
-/// [`language::check_book`]); a book with nothing left to read is an error.
+/// Reads the inputs into a book, chooses its language and keeps what this build can speak (see
+/// [`language::choose_for_book`]); a book with nothing left to read is an error.
 pub fn read(inputs: &[PathBuf], settings: &Settings) -> Result<ReadBook> {
     let mut book = ingest::read_inputs(inputs, &settings.read)?;
     let first = inputs.first().cloned().unwrap_or_else(|| PathBuf::from("-"));
-    let left_out = language::check_book(&mut book, &first, settings.any_language)?;
+    let (language, left_out) = language::choose_for_book(
+        &mut book,
+        &first,
+        settings.language,
+        voice_language(settings)?,
+        settings.any_language,
+    )?;
     if book.chapters.is_empty() {
         return Err(Error::NoChapters { path: first });
     }
-    Ok(ReadBook { book, left_out })
+    Ok(ReadBook { book, language, left_out })
+}
+
+/// The language of the settings' voice (of the first voice of a blend).
+pub fn voice_language(settings: &Settings) -> Result<Language> {
+    let info = voices::check(&settings.voice)?;
+    Ok(Language::of_voice(info.name).unwrap_or_default())
+}
+
+/// The language `book` (as [`read`] gave it) is read in with `settings`.
+pub fn book_language(book: &Book, settings: &Settings) -> Result<Language> {
+    let first = Path::new("-");
+    Ok(language::resolve_book(book, first, settings.language, voice_language(settings)?, settings.any_language)?)
 }
 
 /// The lexicon files that apply to `inputs` (see [`lexicon::files_for`]), read: `explicit` is
@@ -128,20 +152,37 @@ pub fn load_lexicon(explicit: Option<&Path>, inputs: &[PathBuf]) -> Result<Lexic
     Ok(Lexicon::load(&lexicon::files_for(explicit, inputs.first().map(PathBuf::as_path)))?)
 }
 
-/// Checks the voice and builds the G2P of its dialect, with the settings' lexicon (about 0.3 s).
+/// Checks the voice and builds the G2P of the settings' language, else the voice's, with the
+/// settings' lexicon (about 0.3 s for English).
 pub fn phonemizer(settings: &Settings) -> Result<Phonemizer> {
-    let voice = &settings.voice;
-    let info = voices::check(voice)?;
-    let dialect = Phonemizer::dialect_for_voice(info.name)
-        .ok_or_else(|| voices::VoiceError::Unsupported { name: voice.into(), language: info.language })?;
-    Ok(Phonemizer::with_lexicon(dialect, &settings.lexicon)?)
+    let voice = voice_language(settings)?;
+    phonemizer_in(language::choose_for_text("", settings.language, voice), settings)
+}
+
+/// Checks the voice and builds the G2P for `text`: the settings' language, else the text's
+/// when detection is sure of it, else the voice's.
+pub fn phonemizer_for_text(text: &str, settings: &Settings) -> Result<Phonemizer> {
+    let voice = voice_language(settings)?;
+    phonemizer_in(language::choose_for_text(text, settings.language, voice), settings)
+}
+
+/// Builds the G2P of `language`; one this build has none for is an error naming the ones it has.
+pub fn phonemizer_in(language: Language, settings: &Settings) -> Result<Phonemizer> {
+    if !language.is_speakable() {
+        return Err(language::LanguageError::Unsupported {
+            given: language.tag().into(),
+            name: language.name().into(),
+        }
+        .into());
+    }
+    Ok(Phonemizer::for_language(language, &settings.lexicon)?)
 }
 
 /// Plans the book for the settings' voice, splitting chapters longer than `max_chapter_minutes`:
 /// everything short of the model. A book with no word to speak (only emoji or symbols, say) is
 /// an error, not an empty audiobook.
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
-    let g2p = phonemizer(settings)?;
+    let g2p = phonemizer_in(book_language(book, settings)?, settings)?;
     let limit = ChapterLimit::minutes(settings.max_chapter_minutes, settings.speed);
     let mut plan = plan::plan_within(book, &g2p, &settings.chunks, &settings.script, limit)?;
     if let Some(pick) = &settings.chapters {
@@ -158,7 +199,7 @@ pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
 }
 
 /// Each word of `text` and its phonemes, as [`say()`] would speak it; no model needed.
-pub fn phonemes(text: &str, g2p: &Phonemizer) -> Vec<WordPhonemes> {
+pub fn phonemes(text: &str, g2p: &Phonemizer) -> Result<Vec<WordPhonemes>> {
     say::phonemes(text, g2p)
 }
 

@@ -1,5 +1,7 @@
-//! Words to phonemes to token ids: the G2P (loqui-g2p, a Rust port of misaki, the G2P Kokoro was
-//! trained with) and Kokoro's phoneme vocabulary.
+//! Words to phonemes to token ids: the G2P of each language (loqui-g2p, a Rust port of misaki,
+//! the G2P Kokoro was trained with, for English; the `espeak-ng` executable with misaki's
+//! mapping for Spanish, French, Hindi, Italian and Brazilian Portuguese, see [`espeak`]) and
+//! Kokoro's phoneme vocabulary.
 //!
 //! Takes a sentence of spoken text, gives one [`PhonemeWord`] per G2P token with its token ids, so
 //! that a word's frames can be read off the model's durations later. Build one [`Phonemizer`] per
@@ -10,7 +12,12 @@ use std::sync::OnceLock;
 
 use loqui_g2p::{Dialect, G2p, OovFallback};
 
+use crate::language::Language;
 use crate::lexicon::{Lexicon, LexiconError, Marker};
+
+pub mod espeak;
+
+use espeak::Espeak;
 
 /// Kokoro's token id for a space between words.
 pub const SPACE_ID: i64 = 16;
@@ -35,17 +42,35 @@ impl PhonemeWord {
     }
 }
 
-/// Errors from setting up the G2P.
+/// Errors from setting up or running the G2P.
 #[derive(Debug, thiserror::Error)]
 pub enum PhonemizeError {
     #[error("the G2P could not start: {0}")]
     Init(String),
     #[error(transparent)]
     Lexicon(#[from] LexiconError),
+    #[error(
+        "{language} needs the program `espeak-ng`, which is not installed (it speaks Spanish, French, Hindi, \
+         Italian and Brazilian Portuguese, the e*, f*, h*, i* and p* voices): install the package espeak-ng"
+    )]
+    EspeakMissing { language: &'static str },
+    #[error("{0}")]
+    Espeak(String),
 }
 
-/// English G2P for one dialect, with the user's lexicon applied before it.
+/// The G2P of one language: loqui-g2p for English (with the user's lexicon applied before it),
+/// the `espeak-ng` executable for Spanish, French, Hindi, Italian and Brazilian Portuguese.
 pub struct Phonemizer {
+    language: Language,
+    backend: Backend,
+}
+
+enum Backend {
+    English(Box<English>),
+    Espeak(Espeak),
+}
+
+struct English {
     g2p: G2p,
     lexicon: Option<Marker>,
     /// The same G2P spelling unknown words out, built on first use: where the two disagree on a
@@ -54,17 +79,35 @@ pub struct Phonemizer {
 }
 
 impl Phonemizer {
-    /// Builds the G2P for voices of `dialect` (about 0.3 s).
+    /// Builds the English G2P for voices of `dialect` (about 0.3 s).
     pub fn new(dialect: Dialect) -> Result<Self, PhonemizeError> {
         Self::with_lexicon(dialect, &Lexicon::default())
     }
 
-    /// Builds the G2P for voices of `dialect`, reading the entries of `lexicon` as it says (its
-    /// respellings are phonemized here, once).
+    /// Builds the English G2P for voices of `dialect`, reading the entries of `lexicon` as it
+    /// says (its respellings are phonemized here, once).
     pub fn with_lexicon(dialect: Dialect, lexicon: &Lexicon) -> Result<Self, PhonemizeError> {
         let g2p = G2p::new(dialect, OovFallback::Neural).map_err(|e| PhonemizeError::Init(e.to_string()))?;
         let lexicon = Marker::new(lexicon, |respelling| g2p.phonemize(respelling))?;
-        Ok(Self { g2p, lexicon, spelling: OnceLock::new() })
+        let language = if dialect == Dialect::British { Language::BritishEnglish } else { Language::AmericanEnglish };
+        Ok(Self { language, backend: Backend::English(Box::new(English { g2p, lexicon, spelling: OnceLock::new() })) })
+    }
+
+    /// Builds the G2P of `language`; `lexicon` applies to English only. A language with no G2P
+    /// in this build is an error naming the ones there are; a missing `espeak-ng` is an error
+    /// naming the package.
+    pub fn for_language(language: Language, lexicon: &Lexicon) -> Result<Self, PhonemizeError> {
+        if let Some(dialect) = language.dialect() {
+            return Self::with_lexicon(dialect, lexicon);
+        }
+        match language.espeak_voice() {
+            Some(voice) => Ok(Self { language, backend: Backend::Espeak(Espeak::new(voice, language.name())?) }),
+            None => Err(PhonemizeError::Init(format!(
+                "{} has no phonemizer in this build; it speaks {}",
+                language.name(),
+                Language::available()
+            ))),
+        }
     }
 
     /// The dialect a voice id implies: `a*` American, `b*` British.
@@ -72,13 +115,23 @@ impl Phonemizer {
         Dialect::for_kokoro_voice(voice)
     }
 
+    /// The language it phonemizes.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
     /// Phonemizes one sentence of spoken text.
-    pub fn words(&self, text: &str) -> Vec<PhonemeWord> {
-        let text = match &self.lexicon {
+    pub fn words(&self, text: &str) -> Result<Vec<PhonemeWord>, PhonemizeError> {
+        let english = match &self.backend {
+            Backend::English(english) => english,
+            Backend::Espeak(espeak) => return espeak.phoneme_words(text),
+        };
+        let text = match &english.lexicon {
             Some(marker) => marker.mark_up(text),
             None => text.into(),
         };
-        self.g2p
+        Ok(english
+            .g2p
             .tokens(&text)
             .into_iter()
             .map(|t| {
@@ -86,21 +139,21 @@ impl Phonemizer {
                 let phonemes = t.phonemes.chars().filter(|c| vocab().contains_key(c)).collect();
                 PhonemeWord { text: t.text, phonemes, ids, space_after: t.whitespace }
             })
-            .collect()
+            .collect())
     }
-}
 
-impl Phonemizer {
     /// The phonemes the neural fallback guessed for `word` read alone, or `None` where the G2P
-    /// knows it (from its dictionaries, morphology or number rules, or the user's lexicon).
-    /// Costs two G2P runs of the word; the first call also builds a second G2P (about 0.3 s).
+    /// knows it (from its dictionaries, morphology or number rules, or the user's lexicon), and
+    /// for languages other than English, whose G2P does not guess. Costs two G2P runs of the
+    /// word; the first call also builds a second G2P (about 0.3 s).
     pub fn guessed(&self, word: &str) -> Option<String> {
-        let spelling = self.spelling.get_or_init(|| G2p::new(self.g2p.dialect(), OovFallback::SpellOut).ok());
-        let marked = match &self.lexicon {
+        let Backend::English(english) = &self.backend else { return None };
+        let spelling = english.spelling.get_or_init(|| G2p::new(english.g2p.dialect(), OovFallback::SpellOut).ok());
+        let marked = match &english.lexicon {
             Some(marker) => marker.mark_up(word),
             None => word.into(),
         };
-        let neural = self.g2p.phonemize(&marked);
+        let neural = english.g2p.phonemize(&marked);
         (spelling.as_ref()?.phonemize(&marked) != neural)
             .then(|| neural.chars().filter(|c| vocab().contains_key(c)).collect::<String>().trim().to_string())
     }

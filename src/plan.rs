@@ -319,7 +319,8 @@ fn plan_chapter(
     let mut planned_blocks = Vec::with_capacity(blocks.len());
     let mut sentences = Vec::new();
     for (b, block) in blocks.iter().enumerate() {
-        let spoken = script::for_listening_with(&block.text, script);
+        let script = ScriptOptions { language: g2p.language(), ..*script };
+        let spoken = script::for_listening_with(&block.text, &script);
         for range in script::sentences(&spoken.text) {
             let mut text = spoken.text[range.clone()].to_string();
             let needs_stop = matches!(block.kind, BlockKind::Heading { .. } | BlockKind::ListItem | BlockKind::Table);

@@ -4,12 +4,12 @@
 use serde::Serialize;
 
 use crate::assemble::{Pauses, Timeline, Timing};
-use crate::chunk::{self, Chunk, ChunkConfig, SentenceIn};
+use crate::chunk::{self, Chunk, ChunkConfig, ChunkError, SentenceIn};
 use crate::error::{Error, Result};
 use crate::kokoro::voices::VoicePack;
 use crate::kokoro::{SAMPLE_RATE, SessionPool};
 use crate::phonemize::Phonemizer;
-use crate::script;
+use crate::script::{self, ScriptOptions};
 
 /// Speech settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -174,7 +174,7 @@ impl<'a> Speaker<'a> {
 
     /// Plans one paragraph's chunks, numbering its sentences after the ones before.
     fn plan_paragraph(&mut self, paragraph: &str) -> Result<()> {
-        let spoken = script::for_listening(paragraph);
+        let spoken = script::for_listening_with(paragraph, &script_options(self.g2p));
         let base = self.sentences.len();
         for (i, range) in script::sentences(&spoken.text).into_iter().enumerate() {
             self.sentences.push((spoken.text[range].to_string(), i == 0));
@@ -205,20 +205,26 @@ pub struct WordPhonemes {
 }
 
 /// Each word of `text` with its phonemes, as `say` would speak it (script, lexicon, G2P).
-pub fn phonemes(text: &str, g2p: &Phonemizer) -> Vec<WordPhonemes> {
+pub fn phonemes(text: &str, g2p: &Phonemizer) -> Result<Vec<WordPhonemes>> {
     let mut words = Vec::new();
     for paragraph in text.split("\n\n") {
-        let spoken = script::for_listening(paragraph);
+        let spoken = script::for_listening_with(paragraph, &script_options(g2p));
         for range in script::sentences(&spoken.text) {
             words.extend(
                 g2p.words(&spoken.text[range])
+                    .map_err(ChunkError::from)?
                     .into_iter()
                     .filter(|w| w.is_word())
                     .map(|w| WordPhonemes { word: w.text, phonemes: w.phonemes }),
             );
         }
     }
-    words
+    Ok(words)
+}
+
+/// How the script reads text for `g2p`'s language.
+fn script_options(g2p: &Phonemizer) -> ScriptOptions {
+    ScriptOptions { language: g2p.language(), ..ScriptOptions::default() }
 }
 
 /// Speaks `text` whole, in memory (see [`Speaker`] to write as it goes).

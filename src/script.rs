@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::language::Language;
+
 mod long_tokens;
 
 pub use long_tokens::{LongToken, LongTokenKind, LongTokens};
@@ -23,6 +25,10 @@ pub use long_tokens::{LongToken, LongTokenKind, LongTokens};
 pub struct ScriptOptions {
     /// Checksums, UUIDs, encoded data, giant numbers and boundless words.
     pub long_tokens: LongTokens,
+    /// The language read: English abbreviations are spelled out in English only; other
+    /// languages keep theirs for the G2P (espeak-ng reads "Sr." as "señor") and only make sure
+    /// they end no sentence.
+    pub language: Language,
 }
 
 /// Spoken text and how it maps back to its source.
@@ -116,27 +122,29 @@ pub fn for_listening_with(text: &str, options: &ScriptOptions) -> Spoken {
     let mut out = Builder::default();
     let mut at = 0;
     let mut opaque = Vec::new();
+    let english = options.language.is_english();
     for found in long_tokens::find(&source, options.long_tokens) {
-        push_prose(&mut out, &source, at..found.range.start);
+        push_prose(&mut out, &source, at..found.range.start, english);
         for segment in found.segments {
             out.push(segment.source, &segment.spoken, segment.verbatim);
         }
         opaque.extend(found.opaque);
         at = found.range.end;
     }
-    push_prose(&mut out, &source, at..source.len());
+    push_prose(&mut out, &source, at..source.len(), english);
     let mut spoken = tidy_spaces(out, source);
     spoken.long_tokens = opaque;
     spoken
 }
 
-/// Copies `range` of the source, replacing what [`patterns`] finds in it.
-fn push_prose(out: &mut Builder, source: &str, range: Range<usize>) {
+/// Copies `range` of the source, replacing what [`patterns`] finds in it (in words of English
+/// only for `english`).
+fn push_prose(out: &mut Builder, source: &str, range: Range<usize>, english: bool) {
     let mut at = range.start;
     for m in patterns().find_iter(&source[range.clone()]) {
         let matched = range.start + m.start()..range.start + m.end();
         push_chars(out, source, at..matched.start);
-        let replacement = replace_match(source, matched.clone());
+        let replacement = replace_match(source, matched.clone(), english);
         at = matched.end;
         out.push(matched, &replacement, false);
     }
@@ -197,9 +205,14 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("U.K.", "U K"),
 ];
 
-fn replace_match(source: &str, range: Range<usize>) -> String {
+fn replace_match(source: &str, range: Range<usize>, english: bool) -> String {
     let matched = &source[range.clone()];
     let Some(caps) = patterns().captures(matched) else { return matched.to_string() };
+    // Other languages' G2P reads addresses, abbreviations and ranges in its own words.
+    let in_english_words = ["url", "email", "abbr", "range"];
+    if !english && in_english_words.iter().any(|name| caps.name(name).is_some()) {
+        return matched.to_string();
+    }
     if let Some(url) = caps.name("url") {
         return speak_host(url.as_str());
     }
@@ -363,11 +376,13 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
             let next_starts = match (chars.get(j), chars.get(j + 1)) {
                 (None, _) => true,
                 (Some((_, ' ')), Some((_, n))) => {
-                    n.is_uppercase() || n.is_ascii_digit() || matches!(n, '"' | '“' | '\'' | '(' | '[' | '—')
+                    n.is_uppercase()
+                        || n.is_ascii_digit()
+                        || matches!(n, '"' | '“' | '\'' | '(' | '[' | '—' | '¿' | '¡' | '«' | '„')
                 }
                 _ => false,
             };
-            let initial = c == '.' && is_initial(&chars, i);
+            let initial = c == '.' && (is_initial(&chars, i) || is_abbreviation(&chars, i));
             if next_starts && !initial {
                 push_sentence(&mut out, text, start..end);
                 start = end;
@@ -380,6 +395,20 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
     }
     push_sentence(&mut out, text, start..text.len());
     out
+}
+
+/// Titles of other languages that the script leaves for their G2P and that end no sentence
+/// ("Sr. García", "Mme. Bovary"), before the full stop.
+const TITLES: &[&str] = &[
+    "Sr", "Sra", "Srta", "Sres", "Dr", "Dra", "Dña", "Ud", "Uds", "Vd", "Vds", "Lic", "Ing", "Mme", "Mlle", "Mgr",
+    "Me", "Sig", "Sigg", "Dott", "Prof", "Avv", "Sto", "Sta", "Pe", "Exmo", "Exma", "Mr", "Mrs", "Ms", "St",
+];
+
+/// Whether the stop at `chars[i]` ends a title of [`TITLES`].
+fn is_abbreviation(chars: &[(usize, char)], i: usize) -> bool {
+    let start = (0..i).rev().take_while(|&k| chars[k].1.is_alphabetic()).last().unwrap_or(i);
+    let word: String = chars[start..i].iter().map(|(_, c)| c).collect();
+    !word.is_empty() && TITLES.contains(&word.as_str())
 }
 
 /// Whether the stop at `chars[i]` follows a single capital letter ("J." in "J. Smith").
@@ -488,7 +517,8 @@ mod tests {
         assert_eq!(s.long_tokens().len(), 1);
         assert_eq!(&s.source[s.long_tokens()[0].source.clone()], hex);
 
-        let skipped = for_listening_with(&text, &ScriptOptions { long_tokens: LongTokens::Skip });
+        let skipped =
+            for_listening_with(&text, &ScriptOptions { long_tokens: LongTokens::Skip, ..ScriptOptions::default() });
         assert!(skipped.text.starts_with("Sum for some very long"), "{}", skipped.text);
         assert_eq!(skipped.source_text(0..3), "Sum");
     }

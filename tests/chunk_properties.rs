@@ -131,7 +131,7 @@ proptest! {
         // Input of punctuation alone has no text to read; that is ingest's refusal, not a failure.
         prop_assume!(book.is_ok());
         let config = ChunkConfig { target_tokens: max, max_tokens: max };
-        let planned = plan::plan_with(&book.unwrap(), g2p(), &config, &ScriptOptions { long_tokens }).unwrap();
+        let planned = plan::plan_with(&book.unwrap(), g2p(), &config, &ScriptOptions { long_tokens, ..ScriptOptions::default() }).unwrap();
         for chunk in planned.chapters.iter().flat_map(|c| &c.chunks) {
             prop_assert!(chunk.ids.len() <= max, "chunk of {} tokens, limit {max}", chunk.ids.len());
         }

@@ -20,8 +20,8 @@ fn a_book_in_another_language_is_refused_naming_the_file_with_a_hint() {
     assert_eq!(code, Some(1), "{err}");
     let lines: Vec<&str> = err.lines().collect();
     assert!(lines[0].starts_with("audiobook: error: ") && lines[0].contains("verwandlung.txt"), "{err}");
-    assert!(lines[0].contains("does not read as English"), "{err}");
-    assert!(lines[1].starts_with("hint: --any-language"), "{err}");
+    assert!(lines[0].contains("reads as German") && lines[0].contains("Spanish (es, e)"), "{err}");
+    assert!(lines[1].starts_with("hint: --language") && lines[1].contains("--any-language"), "{err}");
 
     let (code, err) = plan(&[file.to_str().unwrap(), "--any-language"]);
     assert_eq!(code, Some(0), "{err}");
@@ -32,7 +32,7 @@ fn a_book_in_another_language_is_refused_naming_the_file_with_a_hint() {
         .unwrap();
     let (code, err) = plan(&[chapters.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("kapitel.txt") && err.contains("does not read as English"), "{err}");
+    assert!(err.contains("kapitel.txt") && err.contains("reads as German"), "{err}");
 }
 
 #[test]

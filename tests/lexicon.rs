@@ -77,7 +77,7 @@ fn a_lexicon_entry_changes_exactly_the_chunks_that_say_its_word() {
 fn a_capitalised_entry_matches_only_as_written_and_a_respelling_is_read_in_place() {
     let g2p = Phonemizer::new(Phonemizer::dialect_for_voice("af_heart").unwrap()).unwrap();
     let respelled: Vec<i64> =
-        g2p.words("her my oh nee").iter().filter(|w| w.is_word()).fold(Vec::new(), |mut ids, w| {
+        g2p.words("her my oh nee").unwrap().iter().filter(|w| w.is_word()).fold(Vec::new(), |mut ids, w| {
             if !ids.is_empty() {
                 ids.push(audiobook::phonemize::SPACE_ID);
             }

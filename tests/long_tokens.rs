@@ -70,7 +70,8 @@ fn snake_200() -> String {
 fn plan_text(text: &str, format: Format, max_tokens: usize, mode: LongTokens) -> BookPlan {
     let book = read_bytes(Path::new("t"), text.as_bytes().to_vec(), Some(format), &IngestOptions::default()).unwrap();
     let config = ChunkConfig { target_tokens: max_tokens, max_tokens };
-    let plan = plan::plan_with(&book, g2p(), &config, &ScriptOptions { long_tokens: mode }).unwrap();
+    let plan = plan::plan_with(&book, g2p(), &config, &ScriptOptions { long_tokens: mode, ..ScriptOptions::default() })
+        .unwrap();
     for chunk in plan.chapters.iter().flat_map(|c| &c.chunks) {
         assert!(chunk.ids.len() <= max_tokens, "a chunk of {} tokens, more than {max_tokens}", chunk.ids.len());
     }

@@ -45,7 +45,7 @@ fn mode() -> impl Strategy<Value = LongTokens> {
 
 /// Checks one block's spoken form.
 fn check_script(text: &str, mode: LongTokens) -> Result<(), TestCaseError> {
-    let spoken = script::for_listening_with(text, &ScriptOptions { long_tokens: mode });
+    let spoken = script::for_listening_with(text, &ScriptOptions { long_tokens: mode, ..ScriptOptions::default() });
     let said = &spoken.text;
     prop_assert!(!said.starts_with(' ') && !said.ends_with(' ') && !said.contains("  "), "{said:?}");
     let boundaries: Vec<usize> = said.char_indices().map(|(i, _)| i).chain([said.len()]).collect();

@@ -310,6 +310,13 @@ pub struct VoiceArgs {
     /// (~/.config/audiobook/), which are read too.
     #[arg(long, env = "AUDIOBOOK_LEXICON", value_name = "FILE")]
     pub lexicon: Option<PathBuf>,
+
+    /// The language the text is read in: en-US, en-GB, es, fr, hi, it or pt-BR (or a voice's
+    /// letter: a, b, e, f, h, i, p) [default: the book's, else detected, else the voice's].
+    /// The language picks the phonemes; the voice only the timbre. Spanish, French, Hindi,
+    /// Italian and Portuguese need the program espeak-ng.
+    #[arg(long, env = "AUDIOBOOK_LANGUAGE", value_name = "LANG")]
+    pub language: Option<String>,
 }
 
 /// Narrate books: one WAV and one timing sidecar per chapter, book.json, and with --format an
@@ -580,7 +587,8 @@ pub struct ReadArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<FormatArg>,
 
-    /// Read a book whose stated language is not English (with English phonemes).
+    /// Read a book in a language with no phonemizer here (German, say) with the phonemes of the
+    /// voice's language.
     #[arg(long)]
     pub any_language: bool,
 

@@ -124,7 +124,7 @@ impl Book<'_> {
         let printer = self.printer;
         let settings = &Settings { lexicon: narrate::load_lexicon(self.lexicon, inputs)?, ..self.settings.clone() };
         report_lexicon(&settings.lexicon, printer);
-        let ReadBook { book, left_out } = narrate::read(inputs, settings)?;
+        let ReadBook { book, language, left_out } = narrate::read(inputs, settings)?;
         // The cheap refusals before planning and loading the model, the slow steps: a busy,
         // read-only or file-shaped output folder, or one holding another book.
         let mut job = narrate::open_job(outdir, settings)?;
@@ -132,7 +132,7 @@ impl Book<'_> {
             job.share(spec, self.assemble)?;
         }
         narrate::check_same_book(&job, &book)?;
-        report_reading(&book, &left_out, printer);
+        report_reading(&book, language, &settings.voice, &left_out, printer);
         let plan = narrate::plan(&book, settings)?;
         warn_unspoken(&plan, printer);
 

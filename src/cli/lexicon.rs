@@ -13,15 +13,16 @@ use crate::narrate::{self, ReadBook};
 
 pub fn scan(args: &ScanArgs, printer: &Printer) -> Result<ExitCode> {
     let mut settings = settings::reading_settings(&args.voice, &args.read);
+    settings.language = settings::language(&args.voice)?;
     settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &args.inputs)?;
     report_lexicon(&settings.lexicon, printer);
     if let Some(path) = args.write.as_deref().filter(|p| p.exists()) {
         return Err(LexiconError::Exists { path: path.to_path_buf() }.into());
     }
-    let ReadBook { book, left_out } = narrate::read(&args.inputs, &settings)?;
-    report_reading(&book, &left_out, printer);
+    let ReadBook { book, language, left_out } = narrate::read(&args.inputs, &settings)?;
+    report_reading(&book, language, &settings.voice, &left_out, printer);
     let plan = narrate::plan(&book, &settings)?;
-    let g2p = narrate::phonemizer(&settings)?;
+    let g2p = narrate::phonemizer_in(language, &settings)?;
     let started = Instant::now();
     let guesses = lexicon::scan(&plan, &g2p);
     printer.detail(&format!("scanned in {:.2} s", started.elapsed().as_secs_f64()));

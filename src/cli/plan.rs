@@ -16,8 +16,8 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
     let mut settings = settings::plan_settings(&args.voice, &args.read, &args.chunks, &args.pick)?;
     settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &args.inputs)?;
     report_lexicon(&settings.lexicon, printer);
-    let ReadBook { book, left_out } = narrate::read(&args.inputs, &settings)?;
-    report_reading(&book, &left_out, printer);
+    let ReadBook { book, language, left_out } = narrate::read(&args.inputs, &settings)?;
+    report_reading(&book, language, &settings.voice, &left_out, printer);
     let plan = narrate::plan(&book, &settings)?;
     warn_unspoken(&plan, printer);
     let out = |text: &str| printer.data(text).map_err(Error::io("<stdout>"));
@@ -72,7 +72,20 @@ pub fn report_lexicon(lexicon: &Lexicon, printer: &Printer) {
 }
 
 /// Says which files were left out, and what was read past (each with `-v`, a count without).
-pub fn report_reading(book: &crate::ingest::Book, left_out: &[std::path::PathBuf], printer: &Printer) {
+pub fn report_reading(
+    book: &crate::ingest::Book,
+    language: crate::language::Language,
+    voice: &str,
+    left_out: &[std::path::PathBuf],
+    printer: &Printer,
+) {
+    printer.detail(&format!("reading in {language}"));
+    // Upstream Kokoro warns too: the voice then speaks the language with its own accent.
+    if crate::language::Language::of_voice(voice)
+        .is_some_and(|v| v.code() != language.code() && !(v.is_english() && language.is_english()))
+    {
+        printer.warn(&format!("the book is read in {language}, but the voice {voice} is not a {language} voice"));
+    }
     for file in left_out {
         printer.warn(&format!("{}: left out: it does not read as English", file.display()));
     }

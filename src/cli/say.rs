@@ -16,7 +16,7 @@ use crate::kokoro::{assets, voices};
 use crate::narrate;
 
 pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
-    let mut settings = settings::say_settings(args, cli.models.device);
+    let mut settings = settings::say_settings(args, cli.models.device)?;
     settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &[])?;
     voices::check(&settings.voice)?;
     if args.phonemes {
@@ -33,7 +33,7 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
     let (engine, g2p) = std::thread::scope(|s| {
         let g2p = s.spawn(|| {
             let started = Instant::now();
-            let g2p = narrate::phonemizer(&settings);
+            let g2p = narrate::phonemizer_for_text(&text, &settings);
             printer.detail(&format!("G2P ready in {:.2} s", started.elapsed().as_secs_f64()));
             g2p
         });
@@ -73,8 +73,8 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
 fn print_phonemes(args: &SayArgs, settings: &narrate::Settings, printer: &Printer) -> Result<ExitCode> {
     let (text, source_name) = text_of(args)?;
     narrate::check_text(&text, source_name)?;
-    let g2p = narrate::phonemizer(settings)?;
-    let words = narrate::phonemes(&text, &g2p);
+    let g2p = narrate::phonemizer_for_text(&text, settings)?;
+    let words = narrate::phonemes(&text, &g2p)?;
     let out = if printer.json {
         serde_json::to_string(&words).map_err(Error::json("the phonemes"))?
     } else {

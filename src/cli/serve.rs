@@ -21,6 +21,7 @@ pub fn run(args: &ServeArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
     let settings = Settings {
         voice: args.voice.voice.clone(),
         speed: args.voice.speed,
+        language: settings::language(&args.voice)?,
         lexicon: narrate::load_lexicon(args.voice.lexicon.as_deref(), &[])?,
         session: SessionConfig { intra_threads: threads, device: models.device, ..SessionConfig::default() },
         sessions: jobs,

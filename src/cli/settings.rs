@@ -13,6 +13,7 @@ use crate::export::{ExportSettings, LoudnessTarget, OutputFormat};
 use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
 use crate::kokoro::assets::AssetOverrides;
 use crate::kokoro::{Device, SessionConfig};
+use crate::language::{Language, LanguageError};
 use crate::narrate::{self, Settings};
 use crate::plan::ChapterPick;
 use crate::script::{LongTokens, ScriptOptions};
@@ -32,9 +33,22 @@ pub fn asset_overrides(args: &ModelArgs) -> AssetOverrides {
     }
 }
 
+/// `--language`, parsed.
+pub fn language(voice: &VoiceArgs) -> Result<Option<Language>> {
+    let Some(given) = voice.language.as_deref().filter(|l| !l.trim().is_empty()) else { return Ok(None) };
+    match Language::parse(given) {
+        Ok(language) if language.is_speakable() => Ok(Some(language)),
+        Ok(language) => {
+            Err(LanguageError::Unsupported { given: given.to_string(), name: language.name().to_string() }.into())
+        }
+        Err(name) => Err(LanguageError::Unsupported { given: given.to_string(), name }.into()),
+    }
+}
+
 /// The settings of `plan` (and the reading and voice part of `build`).
 pub fn plan_settings(voice: &VoiceArgs, read: &ReadArgs, chunks: &ChunkArgs, pick: &PickArgs) -> Result<Settings> {
     Ok(Settings {
+        language: language(voice)?,
         chunks: narrate::chunk_config(usize::from(chunks.chunk_target), usize::from(chunks.chunk_max)),
         chapters: pick.chapters.as_deref().map(ChapterPick::parse).transpose()?,
         preview: pick.preview,
@@ -56,6 +70,7 @@ pub fn reading_settings(voice: &VoiceArgs, read: &ReadArgs) -> Settings {
                 LongTokensArg::Spell => LongTokens::Spell,
                 LongTokensArg::Skip => LongTokens::Skip,
             },
+            ..ScriptOptions::default()
         },
         ..Settings::default()
     }
@@ -92,9 +107,10 @@ pub fn build_settings(args: &BuildArgs, device: Device) -> Result<Settings> {
 }
 
 /// The settings of `say`: one session using every core, since one text is spoken in order.
-pub fn say_settings(args: &SayArgs, device: Device) -> Settings {
-    Settings {
+pub fn say_settings(args: &SayArgs, device: Device) -> Result<Settings> {
+    Ok(Settings {
         voice: args.voice.voice.clone(),
+        language: language(&args.voice)?,
         speed: args.voice.speed,
         session: SessionConfig {
             intra_threads: args.threads.map_or_else(narrate::cores, usize::from),
@@ -103,7 +119,7 @@ pub fn say_settings(args: &SayArgs, device: Device) -> Settings {
         },
         sessions: 1,
         ..Settings::default()
-    }
+    })
 }
 
 fn export_settings(args: &ExportArgs) -> ExportSettings {

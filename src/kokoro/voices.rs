@@ -24,7 +24,10 @@ pub const STYLE_DIM: usize = 256;
 pub enum VoiceError {
     #[error("unknown voice '{name}'{}", did_you_mean(.closest))]
     Unknown { name: String, closest: Vec<String> },
-    #[error("voice '{name}' speaks {language}, but this build phonemizes English only: choose an a* or b* voice")]
+    #[error(
+        "voice '{name}' speaks {language}, which this build cannot phonemize yet; it speaks {}",
+        crate::language::Language::available()
+    )]
     Unsupported { name: String, language: &'static str },
     #[error("voice blend '{spec}': {problem}")]
     Blend { spec: String, problem: String },
@@ -65,17 +68,9 @@ fn info(name: &'static str) -> VoiceInfo {
 }
 
 fn language_of(code: char) -> (&'static str, bool) {
-    match code {
-        'a' => ("American English", true),
-        'b' => ("British English", true),
-        'e' => ("Spanish", false),
-        'f' => ("French", false),
-        'h' => ("Hindi", false),
-        'i' => ("Italian", false),
-        'j' => ("Japanese", false),
-        'p' => ("Brazilian Portuguese", false),
-        'z' => ("Mandarin Chinese", false),
-        _ => ("unknown", false),
+    match crate::language::Language::ALL.into_iter().find(|l| l.code() == code) {
+        Some(language) => (language.name(), language.is_speakable()),
+        None => ("unknown", false),
     }
 }
 
@@ -284,13 +279,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn catalogue_has_54_voices_and_english_ones_are_supported() {
+    fn catalogue_has_54_voices_and_english_and_espeak_ones_are_supported() {
         let all = catalogue();
         assert_eq!(all.len(), 54);
         let lily = all.iter().find(|v| v.name == "bf_lily").unwrap();
         assert_eq!((lily.language, lily.gender, lily.supported), ("British English", "female", true));
         assert!(!all.iter().find(|v| v.name == "jf_alpha").unwrap().supported);
-        assert_eq!(all.iter().filter(|v| v.supported).count(), 28);
+        assert_eq!(all.iter().filter(|v| v.supported).count(), 41);
+        assert!(all.iter().find(|v| v.name == "ef_dora").unwrap().supported);
     }
 
     #[test]
@@ -339,7 +335,8 @@ mod tests {
     fn unknown_voice_names_the_closest() {
         let err = check("bf_lilly").unwrap_err().to_string();
         assert!(err.starts_with("unknown voice 'bf_lilly'; did you mean bf_lily"), "{err}");
-        assert!(check("ff_siwis").unwrap_err().to_string().contains("French"));
+        assert!(check("jf_alpha").unwrap_err().to_string().contains("Japanese"));
+        assert!(check("ff_siwis").is_ok());
     }
 
     #[test]

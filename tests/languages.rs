@@ -1,0 +1,159 @@
+//! Languages end to end with the real model: each espeak-ng language's voice says a sentence of
+//! its language with every word timed in order; the corpus Spanish EPUB builds with ef_dora; a
+//! German book is refused by name; `voices` marks e/f/h/i/p voices speakable. Tests that need
+//! espeak-ng skip, saying why, only where it is not installed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn audiobook() -> Command {
+    common::model_files();
+    Command::cargo_bin("audiobook").unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn espeak_installed() -> bool {
+    let found = std::process::Command::new("espeak-ng").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("skipped: espeak-ng is not installed (apt install espeak-ng)");
+    }
+    found
+}
+
+/// Says `text` with `voice` and checks real audio came out with `words` timed in order.
+fn says(voice: &str, text: &str, words: &[&str]) {
+    if !espeak_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, json) = (dir.path().join("a.wav"), dir.path().join("a.json"));
+    let out =
+        audiobook().args(["say", "--voice", voice, text, "-o"]).arg(&wav).arg("--timings").arg(&json).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let (spec, samples) = common::read_wav(&std::fs::read(&wav).unwrap());
+    assert_eq!(spec.sample_rate, 24_000);
+    let seconds = samples.len() as f64 / 24_000.0;
+    assert!((0.3 * words.len() as f64..10.0).contains(&seconds), "{seconds} s for {} words", words.len());
+    assert!(common::rms(&samples) > 0.02, "not silence: rms {}", common::rms(&samples));
+
+    let timing: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let timed = timing["words"].as_array().unwrap();
+    let texts: Vec<&str> = timed.iter().map(|w| w["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, words);
+    let mut previous_end = 0;
+    for w in timed {
+        let (start, end) = (w["start_ms"].as_u64().unwrap(), w["end_ms"].as_u64().unwrap());
+        assert!(start >= previous_end && end > start, "in order, not overlapping, not empty: {w}");
+        previous_end = end;
+    }
+    let at = |ms: u64| (ms * 24) as usize;
+    let first = timed[0]["start_ms"].as_u64().unwrap();
+    assert!(common::rms(&samples[at(first)..at(previous_end).min(samples.len())]) > 0.03, "speech during the words");
+}
+
+#[test]
+fn spanish_with_ef_dora() {
+    says(
+        "ef_dora",
+        "¡Hola! ¿Cómo estás? El Sr. García compró 25 manzanas.",
+        &["Hola", "Cómo", "estás", "El", "Sr", "García", "compró", "25", "manzanas"],
+    );
+}
+
+#[test]
+fn french_with_ff_siwis() {
+    says("ff_siwis", "Bonjour, comment allez-vous aujourd'hui ?", &["Bonjour", "comment", "allez-vous", "aujourd'hui"]);
+}
+
+#[test]
+fn hindi_with_hf_alpha() {
+    says("hf_alpha", "नमस्ते, आप कैसे हैं?", &["नमस्ते", "आप", "कैसे", "हैं"]);
+}
+
+#[test]
+fn italian_with_if_sara() {
+    says("if_sara", "Buongiorno, come stai oggi?", &["Buongiorno", "come", "stai", "oggi"]);
+}
+
+#[test]
+fn brazilian_portuguese_with_pf_dora() {
+    says("pf_dora", "Olá, tudo bem com você?", &["Olá", "tudo", "bem", "com", "você"]);
+}
+
+#[test]
+fn language_flag_picks_the_phonemes_and_the_voice_only_the_timbre() {
+    if !espeak_installed() {
+        return;
+    }
+    let phonemes = |args: &[&str]| {
+        let out = audiobook().args(["say", "--phonemes", "--json"]).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let spanish = phonemes(&["--voice", "af_heart", "--language", "es", "Hola mundo"]);
+    assert!(spanish.contains("ˈola"), "{spanish}");
+    let english = phonemes(&["--voice", "ef_dora", "--language", "en-us", "Hello world"]);
+    assert!(english.contains("həlˈO"), "{english}");
+}
+
+#[test]
+fn the_spanish_corpus_epub_builds_with_ef_dora() {
+    if !espeak_installed() {
+        return;
+    }
+    let Some(shared) = common::shared() else { return };
+    let book = shared.join("corpus/epub/todo-es-mio-epub2-es.epub");
+    let dir = tempfile::tempdir().unwrap();
+    let out = audiobook()
+        .args(["build", "--voice", "ef_dora", "--preview", "--chapters", "1", "-o"])
+        .arg(dir.path())
+        .arg(&book)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("stay silent"), "{}", stderr(&out));
+    let wav = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "wav"))
+        .expect("a chapter WAV");
+    let (_, samples) = common::read_wav(&std::fs::read(&wav).unwrap());
+    assert!(samples.len() > 24_000 * 3, "{} samples", samples.len());
+    assert!(common::rms(&samples) > 0.02);
+}
+
+#[test]
+fn a_german_book_is_refused_by_name_with_the_languages_there_are() {
+    let Some(shared) = common::shared() else { return };
+    let book = shared.join("corpus/text/pg22367-die-verwandlung-de-latin1-crlf.txt");
+    let out = audiobook().args(["plan", "--voice", "ef_dora"]).arg(&book).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("German") && err.contains("Spanish") && err.contains("Italian"), "{err}");
+    let out = audiobook().args(["say", "--language", "de", "Hallo"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("German"), "{}", stderr(&out));
+}
+
+#[test]
+fn voices_lists_the_espeak_languages_as_speakable() {
+    let out = audiobook().args(["voices", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let voices: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let speakable = |name: &str| {
+        voices.as_array().unwrap().iter().find(|v| v["name"] == name).map(|v| v["supported"].as_bool().unwrap())
+    };
+    for name in ["ef_dora", "ff_siwis", "hf_alpha", "if_sara", "pf_dora", "af_heart"] {
+        assert_eq!(speakable(name), Some(true), "{name}");
+    }
+    assert_eq!(speakable("jf_alpha"), Some(false));
+}

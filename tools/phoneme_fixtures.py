@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Regenerates fixtures/phonemes/*.tsv: text<TAB>phonemes from upstream misaki's EspeakG2P, the
+G2P Kokoro-82M v1.0 was trained with for e/f/h/i/p voices. tests/phonemes.rs compares audiobook's
+espeak-ng phonemizer with these lines.
+
+Run once, in a venv outside the repo:
+    python3 -m venv ~/.cache/audiobook/tools/g2p-venv
+    ~/.cache/audiobook/tools/g2p-venv/bin/pip install misaki==0.9.4 phonemizer-fork==3.3.2 espeakng-loader==0.2.4
+    ~/.cache/audiobook/tools/g2p-venv/bin/python tools/phoneme_fixtures.py
+"""
+from pathlib import Path
+
+from misaki.espeak import EspeakG2P
+
+SENTENCES = {
+    # prefix: (espeak voice, sentences)
+    "es": ("es", [
+        "Hola, ¿cómo estás? Muy bien, gracias.",
+        "¡Qué día tan bonito hace hoy en Madrid!",
+        "El señor García compró 25 manzanas y 3 peras (todas rojas).",
+        "«Todo es mío», dijo el niño; después se fue a dormir.",
+        "La ciudad, que tenía unos cien mil habitantes, estaba en silencio.",
+    ]),
+    "fr": ("fr-fr", [
+        "Bonjour, comment allez-vous aujourd'hui ?",
+        "Il était une fois un roi qui avait trois filles.",
+        "J'ai acheté 12 croissants et une baguette à la boulangerie.",
+        "« Non ! » s'écria-t-elle, (très en colère).",
+        "Les enfants jouaient dans le jardin pendant que leurs parents parlaient.",
+    ]),
+    "hi": ("hi", [
+        "नमस्ते, आप कैसे हैं?",
+        "मैं आज बाज़ार जा रहा हूँ।",
+        "भारत एक विशाल देश है, जिसमें कई भाषाएँ बोली जाती हैं।",
+        "उसने 5 किताबें खरीदीं।",
+        "क्या तुम मेरे साथ चलोगे?",
+    ]),
+    "it": ("it", [
+        "Buongiorno, come stai oggi?",
+        "C'era una volta un re che aveva tre figlie.",
+        "Ho comprato 7 mele e una bottiglia d'acqua (fresca).",
+        "Nel mezzo del cammin di nostra vita mi ritrovai per una selva oscura.",
+        "«Andiamo!» disse lui; e partirono subito.",
+    ]),
+    "pt": ("pt-br", [
+        "Olá, tudo bem com você?",
+        "O menino correu até a praia para ver o mar.",
+        "Comprei 15 laranjas e duas maçãs (bem maduras).",
+        "«Não sei», respondeu ela; depois ficou em silêncio.",
+        "São Paulo é a maior cidade do Brasil.",
+    ]),
+}
+
+
+def main():
+    out = Path(__file__).resolve().parent.parent / "fixtures" / "phonemes"
+    out.mkdir(parents=True, exist_ok=True)
+    for prefix, (voice, sentences) in SENTENCES.items():
+        g2p = EspeakG2P(language=voice)
+        lines = []
+        for text in sentences:
+            phonemes, _ = g2p(text)
+            lines.append(f"{text}\t{phonemes}\n")
+        (out / f"{prefix}.tsv").write_text("".join(lines), encoding="utf-8")
+        print(f"{prefix}: {len(lines)} sentences")
+
+
+if __name__ == "__main__":
+    main()
