@@ -293,12 +293,19 @@ pub fn choose_for_text(text: &str, chosen: Option<Language>, voice_language: Lan
     if let Some(language) = chosen {
         return english_dialect(language, voice_language);
     }
+    // A few Latin words are no evidence against the voice's language ("Hola" is a name too).
+    let latin_words = text.split_whitespace().filter(|w| w.chars().any(|c| c.is_ascii_alphabetic())).count();
     match detect(std::iter::once(text)) {
+        Detection::Language(language) if language.is_speakable() && language.espeak_voice() == Some("hi") => language,
+        Detection::Language(_) if latin_words < MIN_TEXT_WORDS => voice_language,
         Detection::Language(language) if language.is_speakable() => english_dialect(language, voice_language),
         Detection::Language(_) => voice_language,
         Detection::Unknown | Detection::Unsupported(_) => voice_language,
     }
 }
+
+/// Latin-letter words a text needs before detection may overrule the voice's language.
+const MIN_TEXT_WORDS: usize = 12;
 
 /// English read by an English voice keeps the voice's dialect.
 fn english_dialect(language: Language, voice_language: Language) -> Language {
@@ -374,7 +381,7 @@ pub fn detect<'a>(texts: impl Iterator<Item = &'a str> + Clone) -> Detection {
         _ => None,
     };
     match latin(info.lang()) {
-        Some(language) if info.is_reliable() || info.confidence() > 0.5 => Detection::Language(language),
+        Some(language) if info.is_reliable() => Detection::Language(language),
         Some(_) => Detection::Unknown,
         None if info.is_reliable() => Detection::Unsupported(info.lang().eng_name().to_string()),
         None => {
@@ -463,5 +470,44 @@ mod tests {
         let russian = text("Поддерживает цвета и подсветку синтаксиса ", 5);
         assert_eq!(looks_english_text(russian.iter().map(String::as_str)), Some(false));
         assert_eq!(looks_english_text(["Too short to tell."].into_iter()), None);
+    }
+
+    #[test]
+    fn tags_letters_and_names_parse_and_unknown_languages_are_named() {
+        assert_eq!(Language::parse("es-MX"), Ok(Language::Spanish));
+        assert_eq!(Language::parse("pt-BR"), Ok(Language::BrazilianPortuguese));
+        assert_eq!(Language::parse("en-GB"), Ok(Language::BritishEnglish));
+        assert_eq!(Language::parse("en"), Ok(Language::AmericanEnglish));
+        assert_eq!(Language::parse("f"), Ok(Language::French));
+        assert_eq!(Language::parse("Italian"), Ok(Language::Italian));
+        assert_eq!(Language::parse("de-DE"), Err("German".to_string()));
+        assert!(!Language::Japanese.is_speakable() && Language::Hindi.is_speakable());
+        assert_eq!(Language::of_voice("ef_dora"), Some(Language::Spanish));
+    }
+
+    #[test]
+    fn detection_reads_the_script_then_the_words() {
+        let spanish = text("El niño jugaba en el jardín mientras su madre preparaba la comida para todos. ", 20);
+        assert_eq!(detect(spanish.iter().map(String::as_str)), Detection::Language(Language::Spanish));
+        let french = text("Les enfants jouaient dans le jardin pendant que leurs parents parlaient. ", 20);
+        assert_eq!(detect(french.iter().map(String::as_str)), Detection::Language(Language::French));
+        let hindi = text("भारत एक विशाल देश है, जिसमें कई भाषाएँ बोली जाती हैं। ", 10);
+        assert_eq!(detect(hindi.iter().map(String::as_str)), Detection::Language(Language::Hindi));
+        let german = text("Als Gregor Samsa eines Morgens aus unruhigen Träumen erwachte, fand er sich. ", 30);
+        assert_eq!(detect(german.iter().map(String::as_str)), Detection::Unsupported("German".into()));
+        let english = text("The keeper wrote that the wind had reached the rocks and it was cold. ", 30);
+        assert_eq!(detect(english.iter().map(String::as_str)), Detection::Language(Language::AmericanEnglish));
+    }
+
+    #[test]
+    fn a_short_text_keeps_the_voices_language_and_english_keeps_its_dialect() {
+        assert_eq!(choose_for_text("Hola", None, Language::BritishEnglish), Language::BritishEnglish);
+        assert_eq!(choose_for_text("The quick brown fox.", None, Language::Spanish), Language::Spanish);
+        assert_eq!(
+            choose_for_text("Hello", Some(Language::AmericanEnglish), Language::BritishEnglish),
+            Language::BritishEnglish
+        );
+        assert_eq!(choose_for_text("Hola", Some(Language::Spanish), Language::BritishEnglish), Language::Spanish);
+        assert_eq!(choose_for_text("नमस्ते, आप कैसे हैं?", None, Language::AmericanEnglish), Language::Hindi);
     }
 }

@@ -524,6 +524,16 @@ mod tests {
     }
 
     #[test]
+    fn spanish_questions_and_titles_of_other_languages_split_as_they_should() {
+        let spanish = ScriptOptions { language: Language::Spanish, ..ScriptOptions::default() };
+        let s = for_listening_with("Hola. ¿Cómo estás? ¡Bien! El Sr. García llegó.", &spanish);
+        let split: Vec<&str> = sentences(&s.text).into_iter().map(|r| &s.text[r]).collect();
+        assert_eq!(split, ["Hola.", "¿Cómo estás?", "¡Bien!", "El Sr. García llegó."]);
+        assert_eq!(for_listening_with("Dr. Who, e.g. here", &spanish).text, "Dr. Who, e.g. here");
+        assert_eq!(spoken("Dr. Who"), "Doctor Who");
+    }
+
+    #[test]
     fn sentences_cover_text_without_punctuation() {
         assert_eq!(split("no stop at all"), ["no stop at all"]);
         assert!(split("   ").is_empty());
