@@ -2,7 +2,7 @@
 //! narration plays (EPUB 3 Media Overlays), from the exact timings of the sidecars.
 //!
 //! For an EPUB 3 input it is a copy of that book: each narrated XHTML file gets a `<span id>`
-//! per sentence ([`markup`]) and a link to a small style sheet for the highlight, each gets a
+//! per sentence (`markup.rs`) and a link to a small style sheet for the highlight, each gets a
 //! SMIL overlay pointing at those ids with clip times into the chapter MP3s, and the package
 //! gains the overlays, the audio, their durations and `media:active-class`. Everything else
 //! (styles, images, navigation, other files) is copied as it was. For Markdown, text and EPUB 2
