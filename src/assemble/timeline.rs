@@ -90,6 +90,8 @@ pub struct WordTime {
 pub struct Placed<'a> {
     pub silence: usize,
     pub audio: &'a [f32],
+    /// Frames cut from the chunk's start and end (silence beyond what the edges keep).
+    pub cut_frames: [usize; 2],
 }
 
 /// Builds a [`Timing`] as chunks arrive in order.
@@ -158,7 +160,7 @@ impl Timeline {
         };
         let index = self.timing.chunks.len();
         self.timing.chunks.push(ChunkTime { index, start_ms, end_ms: samples_to_ms(self.position), sentences });
-        Placed { silence: silence as usize, audio }
+        Placed { silence: silence as usize, audio, cut_frames: [cut_start, cut_end] }
     }
 
     /// Everything placed so far.

@@ -5,6 +5,7 @@ use std::io::{BufWriter, Write};
 
 use super::JobError;
 use super::dir::JobDir;
+use super::recover;
 use crate::assemble::sidecar::ChapterTimings;
 use crate::assemble::timeline::Timeline;
 use crate::assemble::{Pauses, wav};
@@ -58,6 +59,8 @@ pub fn assemble(
     let write_silence = |writer: &mut hound::WavWriter<_>, n: usize| -> Result<(), hound::Error> {
         (0..n).try_for_each(|_| writer.write_sample(0i16))
     };
+    let mut places = Vec::with_capacity(keys.len());
+    let mut offset = 0;
     for (chunk, key) in plan.chunks.iter().zip(keys) {
         let rendered = job.read_chunk(key)?;
         let placed = timeline.push(chunk, &rendered);
@@ -65,6 +68,9 @@ pub fn assemble(
         for &s in placed.audio {
             writer.write_sample(wav::pcm16(s)).map_err(wav_err)?;
         }
+        offset += placed.silence as u64;
+        places.push(recover::Place::new(key, offset, &placed, &rendered));
+        offset += placed.audio.len() as u64;
     }
     let (tail, timing) = timeline.finish();
     write_silence(&mut writer, tail).map_err(wav_err)?;
@@ -77,6 +83,7 @@ pub fn assemble(
     let json = serde_json::to_vec_pretty(&sidecar).map_err(|source| JobError::Json { path: timings_path, source })?;
     audio.commit().map_err(io_err)?;
     job.write_output(&files.timings, &json)?;
+    recover::save(job, &files.audio, places);
     Ok(timing.duration_ms)
 }
 

@@ -20,6 +20,7 @@ mod events;
 mod index;
 pub mod manifest;
 mod outputs;
+mod recover;
 mod render;
 pub mod shard;
 pub mod shared;
@@ -181,6 +182,8 @@ impl Job {
         let states = chapters::states(plan, &job_settings, &self.dir, previous.as_ref());
         chapters::check_partial(plan, &job_settings, previous.as_ref(), &states)
             .map_err(|what| JobError::WouldReplace { path: self.dir.root().to_path_buf(), what })?;
+        // Before any WAV is replaced: chunks this run needs that an earlier chapter WAV holds.
+        recover::chunks(&self.dir, previous.as_ref(), &chapters::needed_keys(&states));
         chapters::remove_stale_outputs(&self.dir, previous.as_ref(), &states);
         let mut tasks = tasks::missing(plan, &states, &self.dir);
         if let Some((store, spec)) = &self.store {
