@@ -435,7 +435,7 @@ fn integer_convert(integer: &str) -> Option<String> {
             out.push_str(DIGITS[d]);
             out.push_str(UNITS[place]);
         } else {
-            if place % 4 == 0 {
+            if place.is_multiple_of(4) {
                 out.push_str(DIGITS[0]);
                 out.push_str(UNITS[place]);
             }
