@@ -118,3 +118,19 @@ fn mandarin_words_cover_the_text_in_order() {
     assert_eq!(texts, ["我们", "今天", "去", "银行", "取", "钱", "，", "花", "了", "12块", "钱", "。"]);
     assert!(words.iter().filter(|w| w.is_word()).all(|w| !w.ids.is_empty()));
 }
+
+/// A Chinese paragraph with commas but no stop is cut into model calls under the limit, at its
+/// commas, and every word is kept.
+#[test]
+fn a_long_mandarin_sentence_is_chunked_under_the_limit_without_loss() {
+    use audiobook::chunk::{ChunkConfig, SentenceIn, plan};
+    let g2p = Phonemizer::for_language(Language::Mandarin, &Lexicon::default()).unwrap();
+    let text = "我们今天去银行取钱，然后一起吃午饭，".repeat(40);
+    let config = ChunkConfig { target_tokens: 510, max_tokens: 510 };
+    let chunks = plan(&[SentenceIn { text: &text, starts_paragraph: true }], &g2p, &config).unwrap();
+    assert!(chunks.len() > 1, "{} chunks", chunks.len());
+    assert!(chunks.iter().all(|c| c.ids.len() <= 510));
+    let words: String = chunks.iter().flat_map(|c| &c.tokens).map(|t| t.text.as_str()).collect();
+    assert_eq!(words, text);
+    assert!(chunks.iter().take(chunks.len() - 1).all(|c| c.tokens.last().unwrap().text == "，"));
+}

@@ -608,4 +608,17 @@ mod tests {
         assert_eq!(texts, ["2024年3月15日", "，", "你好", "。"]);
         assert!(words[0].phonemes.starts_with("ɚ↘li↗ŋɚ↘ sɨ↘njɛ↗n"), "{}", words[0].phonemes);
     }
+
+    #[test]
+    fn latin_words_are_read_in_english_and_long_digit_runs_digit_by_digit() {
+        let g2p = Mandarin::new().unwrap();
+        let words = g2p.phoneme_words("我喜欢用Python编程。");
+        let python = words.iter().find(|w| w.text == "Python").unwrap();
+        assert!(python.phonemes.contains('θ'), "{}", python.phonemes);
+        assert!(words.iter().filter(|w| w.is_word()).all(|w| !w.ids.is_empty()));
+        let long = g2p.phoneme_words("号码12345678901234567890。");
+        let digits = long.iter().find(|w| w.text.contains("12345678901234567890")).unwrap();
+        assert!(digits.phonemes.starts_with("xau↘ma↓") || digits.phonemes.starts_with("i→"), "{}", digits.phonemes);
+        assert!(digits.phonemes.ends_with("ʨjou↓ li↗ŋ") || digits.phonemes.ends_with("li↗ŋ"), "{}", digits.phonemes);
+    }
 }
