@@ -123,7 +123,7 @@ impl Language {
 
     /// Whether this build has a G2P for it.
     pub fn is_speakable(self) -> bool {
-        self.is_english() || self.espeak_voice().is_some()
+        self.is_english() || self.espeak_voice().is_some() || self == Self::Mandarin
     }
 
     /// The languages this build speaks, for messages: "American English (a), ...".
@@ -296,7 +296,8 @@ pub fn choose_for_text(text: &str, chosen: Option<Language>, voice_language: Lan
     // A few Latin words are no evidence against the voice's language ("Hola" is a name too).
     let latin_words = text.split_whitespace().filter(|w| w.chars().any(|c| c.is_ascii_alphabetic())).count();
     match detect(std::iter::once(text)) {
-        Detection::Language(language) if language.is_speakable() && language.espeak_voice() == Some("hi") => language,
+        // A script of its own is evidence however short the text.
+        Detection::Language(language @ (Language::Hindi | Language::Mandarin)) if language.is_speakable() => language,
         Detection::Language(_) if latin_words < MIN_TEXT_WORDS => voice_language,
         Detection::Language(language) if language.is_speakable() => english_dialect(language, voice_language),
         Detection::Language(_) => voice_language,
@@ -482,6 +483,8 @@ mod tests {
         assert_eq!(Language::parse("Italian"), Ok(Language::Italian));
         assert_eq!(Language::parse("de-DE"), Err("German".to_string()));
         assert!(!Language::Japanese.is_speakable() && Language::Hindi.is_speakable());
+        assert!(Language::Mandarin.is_speakable());
+        assert_eq!(Language::parse("zh-CN"), Ok(Language::Mandarin));
         assert_eq!(Language::of_voice("ef_dora"), Some(Language::Spanish));
     }
 
@@ -491,6 +494,8 @@ mod tests {
         assert_eq!(detect(spanish.iter().map(String::as_str)), Detection::Language(Language::Spanish));
         let french = text("Les enfants jouaient dans le jardin pendant que leurs parents parlaient. ", 20);
         assert_eq!(detect(french.iter().map(String::as_str)), Detection::Language(Language::French));
+        let chinese = text("我们今天去银行取钱，然后一起吃午饭。", 5);
+        assert_eq!(detect(chinese.iter().map(String::as_str)), Detection::Language(Language::Mandarin));
         let hindi = text("भारत एक विशाल देश है, जिसमें कई भाषाएँ बोली जाती हैं। ", 10);
         assert_eq!(detect(hindi.iter().map(String::as_str)), Detection::Language(Language::Hindi));
         let german = text("Als Gregor Samsa eines Morgens aus unruhigen Träumen erwachte, fand er sich. ", 30);
@@ -509,5 +514,7 @@ mod tests {
         );
         assert_eq!(choose_for_text("Hola", Some(Language::Spanish), Language::BritishEnglish), Language::Spanish);
         assert_eq!(choose_for_text("नमस्ते, आप कैसे हैं?", None, Language::AmericanEnglish), Language::Hindi);
+        assert_eq!(choose_for_text("你好，世界。", None, Language::AmericanEnglish), Language::Mandarin);
+        assert_eq!(choose_for_text("こんにちは、世界。", None, Language::Mandarin), Language::Mandarin);
     }
 }

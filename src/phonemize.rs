@@ -1,7 +1,7 @@
 //! Words to phonemes to token ids: the G2P of each language (loqui-g2p, a Rust port of misaki,
 //! the G2P Kokoro was trained with, for English; the `espeak-ng` executable with misaki's
-//! mapping for Spanish, French, Hindi, Italian and Brazilian Portuguese, see [`espeak`]) and
-//! Kokoro's phoneme vocabulary.
+//! mapping for Spanish, French, Hindi, Italian and Brazilian Portuguese, see [`espeak`]; a port of
+//! misaki's Mandarin G2P for the z voices, see [`zh`]) and Kokoro's phoneme vocabulary.
 //!
 //! Takes a sentence of spoken text, gives one [`PhonemeWord`] per G2P token with its token ids, so
 //! that a word's frames can be read off the model's durations later. Build one [`Phonemizer`] per
@@ -16,8 +16,10 @@ use crate::language::Language;
 use crate::lexicon::{Lexicon, LexiconError, Marker};
 
 pub mod espeak;
+pub mod zh;
 
 use espeak::Espeak;
+use zh::Mandarin;
 
 /// Kokoro's token id for a space between words.
 pub const SPACE_ID: i64 = 16;
@@ -59,7 +61,8 @@ pub enum PhonemizeError {
 }
 
 /// The G2P of one language: loqui-g2p for English (with the user's lexicon applied before it),
-/// the `espeak-ng` executable for Spanish, French, Hindi, Italian and Brazilian Portuguese.
+/// the `espeak-ng` executable for Spanish, French, Hindi, Italian and Brazilian Portuguese, the
+/// port of misaki's `ZHG2P` for Mandarin.
 pub struct Phonemizer {
     language: Language,
     backend: Backend,
@@ -68,6 +71,7 @@ pub struct Phonemizer {
 enum Backend {
     English(Box<English>),
     Espeak(Espeak),
+    Mandarin(Box<Mandarin>),
 }
 
 struct English {
@@ -100,6 +104,9 @@ impl Phonemizer {
         if let Some(dialect) = language.dialect() {
             return Self::with_lexicon(dialect, lexicon);
         }
+        if language == Language::Mandarin {
+            return Ok(Self { language, backend: Backend::Mandarin(Box::new(Mandarin::new()?)) });
+        }
         match language.espeak_voice() {
             Some(voice) => Ok(Self { language, backend: Backend::Espeak(Espeak::new(voice, language.name())?) }),
             None => Err(PhonemizeError::Init(format!(
@@ -125,6 +132,7 @@ impl Phonemizer {
         let english = match &self.backend {
             Backend::English(english) => english,
             Backend::Espeak(espeak) => return espeak.phoneme_words(text),
+            Backend::Mandarin(mandarin) => return Ok(mandarin.phoneme_words(text)),
         };
         let text = match &english.lexicon {
             Some(marker) => marker.mark_up(text),

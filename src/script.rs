@@ -358,7 +358,8 @@ fn collapse(text: &str, after_space: bool) -> String {
 /// Byte ranges of the sentences in spoken text, in order, covering every word.
 ///
 /// A sentence ends at `.`, `!`, `?` or `…` (with any closing quotes or brackets) followed by a
-/// space and a capital, digit or opening quote, or by the end of the text. A capital letter alone
+/// space and a capital, digit or opening quote, or by the end of the text; and always at the
+/// full-width `。`, `！`, `？` and `；` of Chinese. A capital letter alone
 /// before the stop is an initial ("J. Smith") and decimals have no space, so neither splits.
 pub fn sentences(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
@@ -367,6 +368,20 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
     let mut i = 0;
     while i < chars.len() {
         let (at, c) = chars[i];
+        // Chinese and Japanese stops end a sentence whatever follows (no spaces there).
+        if matches!(c, '。' | '！' | '？' | '；') {
+            let mut j = i + 1;
+            while j < chars.len()
+                && matches!(chars[j].1, '。' | '！' | '？' | '；' | '…' | '”' | '’' | '」' | '』' | '）' | '》')
+            {
+                j += 1;
+            }
+            let end = chars.get(j).map_or(text.len(), |(p, _)| *p);
+            push_sentence(&mut out, text, start..end);
+            start = end;
+            i = j;
+            continue;
+        }
         if matches!(c, '.' | '!' | '?' | '…') {
             let mut j = i + 1;
             while j < chars.len() && matches!(chars[j].1, '.' | '!' | '?' | '…' | '"' | '\'' | '”' | ')' | ']') {
@@ -538,5 +553,14 @@ mod tests {
         assert_eq!(split("no stop at all"), ["no stop at all"]);
         assert!(split("   ").is_empty());
         assert_eq!(split("Ends here. ..."), ["Ends here. …"]);
+    }
+
+    #[test]
+    fn chinese_sentences_end_at_full_width_stops() {
+        assert_eq!(
+            split("你好！今天天气很好。我们去公园吧；好吗？"),
+            ["你好！", "今天天气很好。", "我们去公园吧；", "好吗？"]
+        );
+        assert_eq!(split("他说：“走吧。”然后走了。"), ["他说：“走吧。”", "然后走了。"]);
     }
 }

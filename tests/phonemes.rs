@@ -1,6 +1,7 @@
-//! The espeak-ng phonemizer (e, f, h, i, p voices) against upstream misaki 0.9.4's `EspeakG2P`:
-//! fixtures/phonemes/*.tsv hold its phonemes for a few sentences per language, made once by
-//! tools/phoneme_fixtures.py. Each sentence must come out exactly the same.
+//! The espeak-ng phonemizer (e, f, h, i, p voices) against upstream misaki 0.9.4's `EspeakG2P`,
+//! and the Mandarin one (z voices) against its `ZHG2P`: fixtures/phonemes/*.tsv hold misaki's
+//! phonemes for a few sentences per language, made once by tools/phoneme_fixtures.py. Each
+//! sentence must come out exactly the same.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -84,4 +85,52 @@ fn every_word_of_the_text_gets_phonemes_in_order() {
     assert!(words.iter().filter(|w| w.is_word()).all(|w| !w.ids.is_empty()), "{words:?}");
     let marks: Vec<&str> = words.iter().filter(|w| !w.is_word()).map(|w| w.text.as_str()).collect();
     assert_eq!(marks, ["(", ")."]);
+}
+
+/// Mandarin (z voices) against misaki's `ZHG2P` (legacy path, Kokoro v1.0): fixtures/phonemes/zh.tsv.
+/// Needs nothing installed; every sentence must match exactly.
+#[test]
+fn mandarin_matches_misaki() {
+    let g2p = audiobook::phonemize::zh::Mandarin::new().unwrap();
+    let path = format!("{}/fixtures/phonemes/zh.tsv", env!("CARGO_MANIFEST_DIR"));
+    let table = std::fs::read_to_string(&path).unwrap();
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for line in table.lines().filter(|l| !l.is_empty()) {
+        let (text, expected) = line.split_once('\t').unwrap();
+        let got = g2p.phonemize(text);
+        compared += 1;
+        if got != expected {
+            failures.push(format!("{text}\n  misaki: {expected}\n  ours:   {got}"));
+        }
+    }
+    assert!(compared >= 8, "zh: too few sentences compared");
+    assert!(failures.is_empty(), "zh: {} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Every Mandarin word keeps its source text, so timing and the text check see the book's text.
+#[test]
+fn mandarin_words_cover_the_text_in_order() {
+    let g2p = Phonemizer::for_language(Language::Mandarin, &Lexicon::default()).unwrap();
+    let text = "我们今天去银行取钱，花了12块钱。";
+    let words = g2p.words(text).unwrap();
+    let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+    assert_eq!(texts, ["我们", "今天", "去", "银行", "取", "钱", "，", "花", "了", "12块", "钱", "。"]);
+    assert!(words.iter().filter(|w| w.is_word()).all(|w| !w.ids.is_empty()));
+}
+
+/// A Chinese paragraph with commas but no stop is cut into model calls under the limit, at its
+/// commas, and every word is kept.
+#[test]
+fn a_long_mandarin_sentence_is_chunked_under_the_limit_without_loss() {
+    use audiobook::chunk::{ChunkConfig, SentenceIn, plan};
+    let g2p = Phonemizer::for_language(Language::Mandarin, &Lexicon::default()).unwrap();
+    let text = "我们今天去银行取钱，然后一起吃午饭，".repeat(40);
+    let config = ChunkConfig { target_tokens: 510, max_tokens: 510 };
+    let chunks = plan(&[SentenceIn { text: &text, starts_paragraph: true }], &g2p, &config).unwrap();
+    assert!(chunks.len() > 1, "{} chunks", chunks.len());
+    assert!(chunks.iter().all(|c| c.ids.len() <= 510));
+    let words: String = chunks.iter().flat_map(|c| &c.tokens).map(|t| t.text.as_str()).collect();
+    assert_eq!(words, text);
+    assert!(chunks.iter().take(chunks.len() - 1).all(|c| c.tokens.last().unwrap().text == "，"));
 }

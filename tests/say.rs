@@ -168,7 +168,8 @@ fn voices_lists_all_54_with_json() {
     let voices = voices.as_array().unwrap();
     assert_eq!(voices.len(), 54);
     assert!(voices.iter().any(|v| v["name"] == "bf_lily" && v["supported"] == true && v["gender"] == "female"));
-    assert!(voices.iter().any(|v| v["name"] == "zf_xiaobei" && v["supported"] == false));
+    assert!(voices.iter().any(|v| v["name"] == "zf_xiaobei" && v["supported"] == true));
+    assert!(voices.iter().any(|v| v["name"] == "jf_alpha" && v["supported"] == false));
 }
 
 #[test]

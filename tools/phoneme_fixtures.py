@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Regenerates fixtures/phonemes/*.tsv: text<TAB>phonemes from upstream misaki's EspeakG2P, the
-G2P Kokoro-82M v1.0 was trained with for e/f/h/i/p voices. tests/phonemes.rs compares audiobook's
-espeak-ng phonemizer with these lines.
+G2P Kokoro-82M v1.0 was trained with for e/f/h/i/p voices, and its ZHG2P (version None, the legacy
+path Kokoro-82M v1.0 uses) for z voices. tests/phonemes.rs compares audiobook's phonemizers with
+these lines.
 
 Run once, in a venv outside the repo:
     python3 -m venv ~/.cache/audiobook/tools/g2p-venv
-    ~/.cache/audiobook/tools/g2p-venv/bin/pip install misaki==0.9.4 phonemizer-fork==3.3.2 espeakng-loader==0.2.4
+    ~/.cache/audiobook/tools/g2p-venv/bin/pip install misaki==0.9.4 phonemizer-fork==3.3.2 espeakng-loader==0.2.4 \
+        jieba==0.42.1 pypinyin==0.55.0 cn2an==0.5.24 ordered-set
     ~/.cache/audiobook/tools/g2p-venv/bin/python tools/phoneme_fixtures.py
 """
 from pathlib import Path
 
 from misaki.espeak import EspeakG2P
+from misaki.zh import ZHG2P
 
 SENTENCES = {
     # prefix: (espeak voice, sentences)
@@ -51,6 +54,18 @@ SENTENCES = {
     ]),
 }
 
+# Mandarin, through misaki's ZHG2P (cn2an numbers, punctuation mapping, jieba, pypinyin, IPA).
+ZH_SENTENCES = [
+    "你好，世界。",
+    "我们今天去银行取钱，然后一起吃午饭。",
+    "他长大以后成了一名医生，工作很重要。",
+    "2024年3月15日，气温是39℃，湿度80%。",
+    "这本书一共有365页，我已经读了1/2。",
+    "《红楼梦》是中国古代四大名著之一！",
+    "你觉得这个问题怎么样？我们再讨论一下吧；明天见。",
+    "小明买了3.5斤苹果，花了12块钱。",
+]
+
 
 def main():
     out = Path(__file__).resolve().parent.parent / "fixtures" / "phonemes"
@@ -63,6 +78,10 @@ def main():
             lines.append(f"{text}\t{phonemes}\n")
         (out / f"{prefix}.tsv").write_text("".join(lines), encoding="utf-8")
         print(f"{prefix}: {len(lines)} sentences")
+    g2p = ZHG2P()
+    lines = [f"{text}\t{g2p(text)[0]}\n" for text in ZH_SENTENCES]
+    (out / "zh.tsv").write_text("".join(lines), encoding="utf-8")
+    print(f"zh: {len(lines)} sentences")
 
 
 if __name__ == "__main__":

@@ -311,10 +311,10 @@ pub struct VoiceArgs {
     #[arg(long, env = "AUDIOBOOK_LEXICON", value_name = "FILE")]
     pub lexicon: Option<PathBuf>,
 
-    /// The language the text is read in: en-US, en-GB, es, fr, hi, it or pt-BR (or a voice's
-    /// letter: a, b, e, f, h, i, p) [default: the book's, else detected, else the voice's].
-    /// The language picks the phonemes; the voice only the timbre. Spanish, French, Hindi,
-    /// Italian and Portuguese need the program espeak-ng.
+    /// The language the text is read in: en-US, en-GB, es, fr, hi, it, pt-BR or zh (or a
+    /// voice's letter: a, b, e, f, h, i, p, z) [default: the book's, else detected, else the
+    /// voice's]. The language picks the phonemes; the voice only the timbre. Spanish, French,
+    /// Hindi, Italian and Portuguese need the program espeak-ng.
     #[arg(long, env = "AUDIOBOOK_LANGUAGE", value_name = "LANG")]
     pub language: Option<String>,
 }

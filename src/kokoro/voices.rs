@@ -279,14 +279,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn catalogue_has_54_voices_and_english_and_espeak_ones_are_supported() {
+    fn catalogue_has_54_voices_and_all_but_japanese_are_supported() {
         let all = catalogue();
         assert_eq!(all.len(), 54);
         let lily = all.iter().find(|v| v.name == "bf_lily").unwrap();
         assert_eq!((lily.language, lily.gender, lily.supported), ("British English", "female", true));
         assert!(!all.iter().find(|v| v.name == "jf_alpha").unwrap().supported);
-        assert_eq!(all.iter().filter(|v| v.supported).count(), 41);
+        assert_eq!(all.iter().filter(|v| v.supported).count(), 49);
         assert!(all.iter().find(|v| v.name == "ef_dora").unwrap().supported);
+        assert!(all.iter().find(|v| v.name == "zf_xiaobei").unwrap().supported);
     }
 
     #[test]
