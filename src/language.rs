@@ -123,7 +123,7 @@ impl Language {
 
     /// Whether this build has a G2P for it.
     pub fn is_speakable(self) -> bool {
-        self.is_english() || self.espeak_voice().is_some()
+        self.is_english() || self.espeak_voice().is_some() || self == Self::Japanese
     }
 
     /// The languages this build speaks, for messages: "American English (a), ...".
@@ -296,7 +296,8 @@ pub fn choose_for_text(text: &str, chosen: Option<Language>, voice_language: Lan
     // A few Latin words are no evidence against the voice's language ("Hola" is a name too).
     let latin_words = text.split_whitespace().filter(|w| w.chars().any(|c| c.is_ascii_alphabetic())).count();
     match detect(std::iter::once(text)) {
-        Detection::Language(language) if language.is_speakable() && language.espeak_voice() == Some("hi") => language,
+        // A script of its own (Devanagari, kana) is evidence however short the text.
+        Detection::Language(language @ (Language::Hindi | Language::Japanese)) if language.is_speakable() => language,
         Detection::Language(_) if latin_words < MIN_TEXT_WORDS => voice_language,
         Detection::Language(language) if language.is_speakable() => english_dialect(language, voice_language),
         Detection::Language(_) => voice_language,
@@ -481,7 +482,7 @@ mod tests {
         assert_eq!(Language::parse("f"), Ok(Language::French));
         assert_eq!(Language::parse("Italian"), Ok(Language::Italian));
         assert_eq!(Language::parse("de-DE"), Err("German".to_string()));
-        assert!(!Language::Japanese.is_speakable() && Language::Hindi.is_speakable());
+        assert!(Language::Japanese.is_speakable() && Language::Hindi.is_speakable());
         assert_eq!(Language::of_voice("ef_dora"), Some(Language::Spanish));
     }
 

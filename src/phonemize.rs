@@ -16,8 +16,10 @@ use crate::language::Language;
 use crate::lexicon::{Lexicon, LexiconError, Marker};
 
 pub mod espeak;
+pub mod japanese;
 
 use espeak::Espeak;
+use japanese::Japanese;
 
 /// Kokoro's token id for a space between words.
 pub const SPACE_ID: i64 = 16;
@@ -56,6 +58,15 @@ pub enum PhonemizeError {
     EspeakMissing { language: &'static str },
     #[error("{0}")]
     Espeak(String),
+    #[error(
+        "Japanese (the j* voices) needs the program `mecab`, which is not installed: install the package mecab \
+         (apt-get install mecab), and unidic-lite's dictionary (see the README)"
+    )]
+    MecabMissing,
+    #[error("{0}")]
+    UnidicMissing(String),
+    #[error("{0}")]
+    Mecab(String),
 }
 
 /// The G2P of one language: loqui-g2p for English (with the user's lexicon applied before it),
@@ -68,6 +79,7 @@ pub struct Phonemizer {
 enum Backend {
     English(Box<English>),
     Espeak(Espeak),
+    Japanese(Box<Japanese>),
 }
 
 struct English {
@@ -100,6 +112,9 @@ impl Phonemizer {
         if let Some(dialect) = language.dialect() {
             return Self::with_lexicon(dialect, lexicon);
         }
+        if language == Language::Japanese {
+            return Ok(Self { language, backend: Backend::Japanese(Box::new(Japanese::new()?)) });
+        }
         match language.espeak_voice() {
             Some(voice) => Ok(Self { language, backend: Backend::Espeak(Espeak::new(voice, language.name())?) }),
             None => Err(PhonemizeError::Init(format!(
@@ -125,6 +140,7 @@ impl Phonemizer {
         let english = match &self.backend {
             Backend::English(english) => english,
             Backend::Espeak(espeak) => return espeak.phoneme_words(text),
+            Backend::Japanese(japanese) => return japanese.phoneme_words(text),
         };
         let text = match &english.lexicon {
             Some(marker) => marker.mark_up(text),

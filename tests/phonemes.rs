@@ -85,3 +85,55 @@ fn every_word_of_the_text_gets_phonemes_in_order() {
     let marks: Vec<&str> = words.iter().filter(|w| !w.is_word()).map(|w| w.text.as_str()).collect();
     assert_eq!(marks, ["(", ")."]);
 }
+
+/// Whether `mecab` and unidic-lite's dictionary are here; says why not when they are not.
+fn mecab_ready() -> bool {
+    use audiobook::phonemize::japanese;
+    if std::process::Command::new(japanese::EXECUTABLE).arg("--version").output().is_err() {
+        eprintln!("skipped: {} is not installed (apt install mecab)", japanese::EXECUTABLE);
+        return false;
+    }
+    let dir = japanese::dictionary_dir();
+    if !dir.join("sys.dic").is_file() {
+        eprintln!("skipped: {}", japanese::dictionary_help(&dir));
+        return false;
+    }
+    true
+}
+
+#[test]
+fn japanese_matches_misaki() {
+    if !mecab_ready() {
+        return;
+    }
+    let japanese = audiobook::phonemize::japanese::Japanese::new().unwrap();
+    let path = format!("{}/fixtures/phonemes/ja.tsv", env!("CARGO_MANIFEST_DIR"));
+    let table = std::fs::read_to_string(&path).unwrap();
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for line in table.lines().filter(|l| !l.is_empty()) {
+        let (text, expected) = line.split_once('\t').unwrap();
+        let got = japanese.phonemize_as_misaki(text).unwrap();
+        compared += 1;
+        if got != expected {
+            failures.push(format!("{text}\n  misaki: {expected}\n  ours:   {got}"));
+        }
+    }
+    assert!(compared >= 8, "ja: too few sentences compared");
+    assert!(failures.is_empty(), "ja: {} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn japanese_words_keep_their_text_and_ascii_is_read_in_english() {
+    if !mecab_ready() {
+        return;
+    }
+    let g2p = Phonemizer::for_language(Language::Japanese, &Lexicon::default()).unwrap();
+    let words = g2p.words("彼はAIの研究を２０２４年にした。").unwrap();
+    let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+    assert_eq!(texts.concat(), "彼はAIの研究を２０２４年にした。", "{words:?}");
+    assert!(texts.contains(&"２０２４"), "the number is one word: {texts:?}");
+    assert!(words.iter().filter(|w| w.is_word()).all(|w| !w.ids.is_empty()), "{words:?}");
+    let ai = words.iter().find(|w| w.text == "AI").unwrap();
+    assert_ne!(ai.phonemes, "AI", "ASCII goes to the English G2P");
+}
