@@ -346,7 +346,10 @@ fn split_word(text: &str, word: PhonemeWord, spoken: Range<usize>, cuts: &[usize
 }
 
 fn is_clause_mark(text: &str) -> bool {
-    matches!(text, "," | ";" | ":" | "—" | "–" | "(" | ")" | "\u{201D}")
+    matches!(
+        text,
+        "," | ";" | ":" | "—" | "–" | "(" | ")" | "\u{201D}" | "、" | "，" | "；" | "：" | "」" | "』" | "）"
+    )
 }
 
 #[cfg(test)]

@@ -357,7 +357,8 @@ fn collapse(text: &str, after_space: bool) -> String {
 
 /// Byte ranges of the sentences in spoken text, in order, covering every word.
 ///
-/// A sentence ends at `.`, `!`, `?` or `…` (with any closing quotes or brackets) followed by a
+/// A sentence ends at `。`, `！` or `？` (with any closing quotes or brackets), or at `.`, `!`, `?`
+/// or `…` (with any closing quotes or brackets) followed by a
 /// space and a capital, digit or opening quote, or by the end of the text. A capital letter alone
 /// before the stop is an initial ("J. Smith") and decimals have no space, so neither splits.
 pub fn sentences(text: &str) -> Vec<Range<usize>> {
@@ -367,6 +368,25 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
     let mut i = 0;
     while i < chars.len() {
         let (at, c) = chars[i];
+        // Japanese and Chinese full stops end a sentence whatever follows (no space is written).
+        if matches!(c, '。' | '！' | '？') {
+            let mut j = i + 1;
+            while j < chars.len()
+                && matches!(chars[j].1, '。' | '！' | '？' | '!' | '?' | '」' | '』' | '）' | '】' | '”' | ')')
+            {
+                j += 1;
+            }
+            // 「…？」と聞いた: a quotation followed by と goes on.
+            if chars.get(j).is_some_and(|(_, n)| *n == 'と') {
+                i = j;
+                continue;
+            }
+            let end = chars.get(j).map_or(text.len(), |(p, _)| *p);
+            push_sentence(&mut out, text, start..end);
+            start = end;
+            i = j;
+            continue;
+        }
         if matches!(c, '.' | '!' | '?' | '…') {
             let mut j = i + 1;
             while j < chars.len() && matches!(chars[j].1, '.' | '!' | '?' | '…' | '"' | '\'' | '”' | ')' | ']') {
@@ -531,6 +551,15 @@ mod tests {
         assert_eq!(split, ["Hola.", "¿Cómo estás?", "¡Bien!", "El Sr. García llegó."]);
         assert_eq!(for_listening_with("Dr. Who, e.g. here", &spanish).text, "Dr. Who, e.g. here");
         assert_eq!(spoken("Dr. Who"), "Doctor Who");
+    }
+
+    #[test]
+    fn japanese_sentences_end_at_full_width_stops() {
+        let split: Vec<&str> = {
+            let text = "こんにちは。「元気ですか？」と聞いた！それでは";
+            sentences(text).into_iter().map(|r| &text[r]).collect()
+        };
+        assert_eq!(split, ["こんにちは。", "「元気ですか？」と聞いた！", "それでは"]);
     }
 
     #[test]

@@ -155,5 +155,6 @@ fn voices_lists_the_espeak_languages_as_speakable() {
     for name in ["ef_dora", "ff_siwis", "hf_alpha", "if_sara", "pf_dora", "af_heart"] {
         assert_eq!(speakable(name), Some(true), "{name}");
     }
-    assert_eq!(speakable("jf_alpha"), Some(false));
+    assert_eq!(speakable("jf_alpha"), Some(true), "Japanese, through mecab (tests/japanese.rs)");
+    assert_eq!(speakable("zf_xiaobei"), Some(false));
 }
