@@ -273,10 +273,9 @@ impl Japanese {
                     po.space = false;
                 }
                 tok.space = true;
-            } else if tok.roma == " " {
-                tok.space = false;
             } else {
-                tok.space = true;
+                // A word read as a space (・) takes none after it.
+                tok.space = tok.roma != " ";
             }
             out.push(tok);
         }
