@@ -510,5 +510,11 @@ mod tests {
         );
         assert_eq!(choose_for_text("Hola", Some(Language::Spanish), Language::BritishEnglish), Language::Spanish);
         assert_eq!(choose_for_text("नमस्ते, आप कैसे हैं?", None, Language::AmericanEnglish), Language::Hindi);
+        assert_eq!(choose_for_text("こんにちは、元気ですか？", None, Language::AmericanEnglish), Language::Japanese);
+        assert_eq!(
+            choose_for_text("東京", None, Language::Japanese),
+            Language::Japanese,
+            "kanji alone keeps a j voice"
+        );
     }
 }
