@@ -348,7 +348,22 @@ fn split_word(text: &str, word: PhonemeWord, spoken: Range<usize>, cuts: &[usize
 fn is_clause_mark(text: &str) -> bool {
     matches!(
         text,
-        "," | ";" | ":" | "—" | "–" | "(" | ")" | "\u{201D}" | "，" | "、" | "；" | "：" | "（" | "）" | "》" | "」"
+        "," | ";"
+            | ":"
+            | "—"
+            | "–"
+            | "("
+            | ")"
+            | "\u{201D}"
+            | "，"
+            | "、"
+            | "；"
+            | "："
+            | "（"
+            | "）"
+            | "》"
+            | "」"
+            | "』"
     )
 }
 

@@ -123,7 +123,7 @@ impl Language {
 
     /// Whether this build has a G2P for it.
     pub fn is_speakable(self) -> bool {
-        self.is_english() || self.espeak_voice().is_some() || self == Self::Mandarin
+        self.is_english() || self.espeak_voice().is_some() || matches!(self, Self::Mandarin | Self::Japanese)
     }
 
     /// The languages this build speaks, for messages: "American English (a), ...".
@@ -296,8 +296,14 @@ pub fn choose_for_text(text: &str, chosen: Option<Language>, voice_language: Lan
     // A few Latin words are no evidence against the voice's language ("Hola" is a name too).
     let latin_words = text.split_whitespace().filter(|w| w.chars().any(|c| c.is_ascii_alphabetic())).count();
     match detect(std::iter::once(text)) {
-        // A script of its own is evidence however short the text.
-        Detection::Language(language @ (Language::Hindi | Language::Mandarin)) if language.is_speakable() => language,
+        // Kanji alone read as Chinese, but they are Japanese too: a j voice keeps them.
+        Detection::Language(Language::Mandarin) if voice_language == Language::Japanese => voice_language,
+        // A script of its own (Devanagari, kana, Han) is evidence however short the text.
+        Detection::Language(language @ (Language::Hindi | Language::Japanese | Language::Mandarin))
+            if language.is_speakable() =>
+        {
+            language
+        }
         Detection::Language(_) if latin_words < MIN_TEXT_WORDS => voice_language,
         Detection::Language(language) if language.is_speakable() => english_dialect(language, voice_language),
         Detection::Language(_) => voice_language,
@@ -482,7 +488,7 @@ mod tests {
         assert_eq!(Language::parse("f"), Ok(Language::French));
         assert_eq!(Language::parse("Italian"), Ok(Language::Italian));
         assert_eq!(Language::parse("de-DE"), Err("German".to_string()));
-        assert!(!Language::Japanese.is_speakable() && Language::Hindi.is_speakable());
+        assert!(Language::Japanese.is_speakable() && Language::Hindi.is_speakable());
         assert!(Language::Mandarin.is_speakable());
         assert_eq!(Language::parse("zh-CN"), Ok(Language::Mandarin));
         assert_eq!(Language::of_voice("ef_dora"), Some(Language::Spanish));
@@ -515,6 +521,12 @@ mod tests {
         assert_eq!(choose_for_text("Hola", Some(Language::Spanish), Language::BritishEnglish), Language::Spanish);
         assert_eq!(choose_for_text("नमस्ते, आप कैसे हैं?", None, Language::AmericanEnglish), Language::Hindi);
         assert_eq!(choose_for_text("你好，世界。", None, Language::AmericanEnglish), Language::Mandarin);
-        assert_eq!(choose_for_text("こんにちは、世界。", None, Language::Mandarin), Language::Mandarin);
+        assert_eq!(choose_for_text("こんにちは、世界。", None, Language::Mandarin), Language::Japanese);
+        assert_eq!(choose_for_text("こんにちは、元気ですか？", None, Language::AmericanEnglish), Language::Japanese);
+        assert_eq!(
+            choose_for_text("東京", None, Language::Japanese),
+            Language::Japanese,
+            "kanji alone keeps a j voice"
+        );
     }
 }

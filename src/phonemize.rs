@@ -16,9 +16,11 @@ use crate::language::Language;
 use crate::lexicon::{Lexicon, LexiconError, Marker};
 
 pub mod espeak;
+pub mod japanese;
 pub mod zh;
 
 use espeak::Espeak;
+use japanese::Japanese;
 use zh::Mandarin;
 
 /// Kokoro's token id for a space between words.
@@ -58,6 +60,15 @@ pub enum PhonemizeError {
     EspeakMissing { language: &'static str },
     #[error("{0}")]
     Espeak(String),
+    #[error(
+        "Japanese (the j* voices) needs the program `mecab`, which is not installed: install the package mecab \
+         (apt-get install mecab), and unidic-lite's dictionary (see the README)"
+    )]
+    MecabMissing,
+    #[error("{0}")]
+    UnidicMissing(String),
+    #[error("{0}")]
+    Mecab(String),
 }
 
 /// The G2P of one language: loqui-g2p for English (with the user's lexicon applied before it),
@@ -72,6 +83,7 @@ enum Backend {
     English(Box<English>),
     Espeak(Espeak),
     Mandarin(Box<Mandarin>),
+    Japanese(Box<Japanese>),
 }
 
 struct English {
@@ -107,6 +119,9 @@ impl Phonemizer {
         if language == Language::Mandarin {
             return Ok(Self { language, backend: Backend::Mandarin(Box::new(Mandarin::new()?)) });
         }
+        if language == Language::Japanese {
+            return Ok(Self { language, backend: Backend::Japanese(Box::new(Japanese::new()?)) });
+        }
         match language.espeak_voice() {
             Some(voice) => Ok(Self { language, backend: Backend::Espeak(Espeak::new(voice, language.name())?) }),
             None => Err(PhonemizeError::Init(format!(
@@ -133,6 +148,7 @@ impl Phonemizer {
             Backend::English(english) => english,
             Backend::Espeak(espeak) => return espeak.phoneme_words(text),
             Backend::Mandarin(mandarin) => return Ok(mandarin.phoneme_words(text)),
+            Backend::Japanese(japanese) => return japanese.phoneme_words(text),
         };
         let text = match &english.lexicon {
             Some(marker) => marker.mark_up(text),

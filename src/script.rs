@@ -359,7 +359,8 @@ fn collapse(text: &str, after_space: bool) -> String {
 ///
 /// A sentence ends at `.`, `!`, `?` or `…` (with any closing quotes or brackets) followed by a
 /// space and a capital, digit or opening quote, or by the end of the text; and always at the
-/// full-width `。`, `！`, `？` and `；` of Chinese. A capital letter alone
+/// full-width `。`, `！`, `？` and `；` of Chinese and Japanese (with any closing quotes or brackets),
+/// except before と (「…？」と言った goes on). A capital letter alone
 /// before the stop is an initial ("J. Smith") and decimals have no space, so neither splits.
 pub fn sentences(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
@@ -372,9 +373,30 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
         if matches!(c, '。' | '！' | '？' | '；') {
             let mut j = i + 1;
             while j < chars.len()
-                && matches!(chars[j].1, '。' | '！' | '？' | '；' | '…' | '”' | '’' | '」' | '』' | '）' | '》')
+                && matches!(
+                    chars[j].1,
+                    '。' | '！'
+                        | '？'
+                        | '；'
+                        | '!'
+                        | '?'
+                        | '…'
+                        | '”'
+                        | '’'
+                        | '」'
+                        | '』'
+                        | '）'
+                        | '》'
+                        | '】'
+                        | ')'
+                )
             {
                 j += 1;
+            }
+            // 「…？」と聞いた: a quotation followed by と goes on.
+            if chars.get(j).is_some_and(|(_, n)| *n == 'と') {
+                i = j;
+                continue;
             }
             let end = chars.get(j).map_or(text.len(), |(p, _)| *p);
             push_sentence(&mut out, text, start..end);
@@ -546,6 +568,15 @@ mod tests {
         assert_eq!(split, ["Hola.", "¿Cómo estás?", "¡Bien!", "El Sr. García llegó."]);
         assert_eq!(for_listening_with("Dr. Who, e.g. here", &spanish).text, "Dr. Who, e.g. here");
         assert_eq!(spoken("Dr. Who"), "Doctor Who");
+    }
+
+    #[test]
+    fn japanese_sentences_end_at_full_width_stops() {
+        let split: Vec<&str> = {
+            let text = "こんにちは。「元気ですか？」と聞いた！それでは";
+            sentences(text).into_iter().map(|r| &text[r]).collect()
+        };
+        assert_eq!(split, ["こんにちは。", "「元気ですか？」と聞いた！", "それでは"]);
     }
 
     #[test]

@@ -155,7 +155,7 @@ fn a_german_book_is_refused_by_name_with_the_languages_there_are() {
 }
 
 #[test]
-fn voices_lists_the_espeak_languages_and_mandarin_as_speakable() {
+fn voices_lists_all_54_voices_as_speakable() {
     let out = audiobook().args(["voices", "--json"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let voices: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -165,5 +165,8 @@ fn voices_lists_the_espeak_languages_and_mandarin_as_speakable() {
     for name in ["ef_dora", "ff_siwis", "hf_alpha", "if_sara", "pf_dora", "af_heart", "zf_xiaobei", "zm_yunjian"] {
         assert_eq!(speakable(name), Some(true), "{name}");
     }
-    assert_eq!(speakable("jf_alpha"), Some(false));
+    assert_eq!(speakable("jf_alpha"), Some(true), "Japanese, through mecab (tests/japanese.rs)");
+    let all = voices.as_array().unwrap();
+    assert_eq!(all.len(), 54);
+    assert!(all.iter().all(|v| v["supported"] == true), "every voice speaks its language");
 }

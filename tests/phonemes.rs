@@ -1,5 +1,6 @@
 //! The espeak-ng phonemizer (e, f, h, i, p voices) against upstream misaki 0.9.4's `EspeakG2P`,
-//! and the Mandarin one (z voices) against its `ZHG2P`: fixtures/phonemes/*.tsv hold misaki's
+//! the Mandarin one (z voices) against its `ZHG2P` and the Japanese one (j voices) against its
+//! `JAG2P`: fixtures/phonemes/*.tsv hold misaki's
 //! phonemes for a few sentences per language, made once by tools/phoneme_fixtures.py. Each
 //! sentence must come out exactly the same.
 
@@ -133,4 +134,56 @@ fn a_long_mandarin_sentence_is_chunked_under_the_limit_without_loss() {
     let words: String = chunks.iter().flat_map(|c| &c.tokens).map(|t| t.text.as_str()).collect();
     assert_eq!(words, text);
     assert!(chunks.iter().take(chunks.len() - 1).all(|c| c.tokens.last().unwrap().text == "，"));
+}
+
+/// Whether `mecab` and unidic-lite's dictionary are here; says why not when they are not.
+fn mecab_ready() -> bool {
+    use audiobook::phonemize::japanese;
+    if std::process::Command::new(japanese::EXECUTABLE).arg("--version").output().is_err() {
+        eprintln!("skipped: {} is not installed (apt install mecab)", japanese::EXECUTABLE);
+        return false;
+    }
+    let dir = japanese::dictionary_dir();
+    if !dir.join("sys.dic").is_file() {
+        eprintln!("skipped: {}", japanese::dictionary_help(&dir));
+        return false;
+    }
+    true
+}
+
+#[test]
+fn japanese_matches_misaki() {
+    if !mecab_ready() {
+        return;
+    }
+    let japanese = audiobook::phonemize::japanese::Japanese::new().unwrap();
+    let path = format!("{}/fixtures/phonemes/ja.tsv", env!("CARGO_MANIFEST_DIR"));
+    let table = std::fs::read_to_string(&path).unwrap();
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for line in table.lines().filter(|l| !l.is_empty()) {
+        let (text, expected) = line.split_once('\t').unwrap();
+        let got = japanese.phonemize_as_misaki(text).unwrap();
+        compared += 1;
+        if got != expected {
+            failures.push(format!("{text}\n  misaki: {expected}\n  ours:   {got}"));
+        }
+    }
+    assert!(compared >= 8, "ja: too few sentences compared");
+    assert!(failures.is_empty(), "ja: {} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn japanese_words_keep_their_text_and_ascii_is_read_in_english() {
+    if !mecab_ready() {
+        return;
+    }
+    let g2p = Phonemizer::for_language(Language::Japanese, &Lexicon::default()).unwrap();
+    let words = g2p.words("彼はAIの研究を２０２４年にした。").unwrap();
+    let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+    assert_eq!(texts.concat(), "彼はAIの研究を２０２４年にした。", "{words:?}");
+    assert!(texts.contains(&"２０２４"), "the number is one word: {texts:?}");
+    assert!(words.iter().filter(|w| w.is_word()).all(|w| !w.ids.is_empty()), "{words:?}");
+    let ai = words.iter().find(|w| w.text == "AI").unwrap();
+    assert_ne!(ai.phonemes, "AI", "ASCII goes to the English G2P");
 }

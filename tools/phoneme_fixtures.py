@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Regenerates fixtures/phonemes/*.tsv: text<TAB>phonemes from upstream misaki's EspeakG2P, the
 G2P Kokoro-82M v1.0 was trained with for e/f/h/i/p voices, and its ZHG2P (version None, the legacy
-path Kokoro-82M v1.0 uses) for z voices. tests/phonemes.rs compares audiobook's phonemizers with
+path Kokoro-82M v1.0 uses) for z voices, and its JAG2P (the cutlet version: MeCab through fugashi
+with unidic-lite 1.0.8) for j voices. tests/phonemes.rs compares audiobook's phonemizers with
 these lines.
 
 Run once, in a venv outside the repo:
     python3 -m venv ~/.cache/audiobook/tools/g2p-venv
     ~/.cache/audiobook/tools/g2p-venv/bin/pip install misaki==0.9.4 phonemizer-fork==3.3.2 espeakng-loader==0.2.4 \
         jieba==0.42.1 pypinyin==0.55.0 cn2an==0.5.24 ordered-set
+    ~/.cache/audiobook/tools/g2p-venv/bin/pip install fugashi jaconv mojimoji unidic-lite==1.0.8 pyopenjtalk
     ~/.cache/audiobook/tools/g2p-venv/bin/python tools/phoneme_fixtures.py
 """
 from pathlib import Path
@@ -67,6 +69,25 @@ ZH_SENTENCES = [
 ]
 
 
+# Japanese: misaki's JAG2P (cutlet), Kokoro v1.0's. The last sentence has ASCII letters, which misaki
+# passes through raw; tests/phonemes.rs compares it in that mode (audiobook reads them in English).
+JAPANESE = [
+    "電車は八時に駅を出発し、昼過ぎに東京に着いた。",
+    "こんにちは、お元気ですか？",
+    "「ちょっと待って！」と彼女は叫んだ。",
+    "私は毎朝コーヒーを一杯飲みます。",
+    "この本は2024年に出版され、1500部売れました。",
+    "きっと明日は晴れるでしょう。",
+    "東京タワーの高さは３３３メートルです。",
+    "ヴァイオリンの音が静かな部屋に響いた（とても美しかった）。",
+    "新しい本を読んで、とても面白いと思いました。",
+    "ｶﾀｶﾅとﾊﾞｲｵﾘﾝ。",
+    "３〜５人が来た。時々、人々は山々を見る。",
+    "2024年1月1日、元日。【重要】お知らせ《本日》",
+    "彼はAIの研究をしています。",
+]
+
+
 def main():
     out = Path(__file__).resolve().parent.parent / "fixtures" / "phonemes"
     out.mkdir(parents=True, exist_ok=True)
@@ -82,6 +103,12 @@ def main():
     lines = [f"{text}\t{g2p(text)[0]}\n" for text in ZH_SENTENCES]
     (out / "zh.tsv").write_text("".join(lines), encoding="utf-8")
     print(f"zh: {len(lines)} sentences")
+    from misaki.ja import JAG2P
+
+    g2p = JAG2P()
+    lines = [f"{text}\t{g2p(text)[0]}\n" for text in JAPANESE]
+    (out / "ja.tsv").write_text("".join(lines), encoding="utf-8")
+    print(f"ja: {len(lines)} sentences")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ pub fn list_voices(printer: &Printer) -> Result<ExitCode> {
     }
     let mut table = format!("{:<14} {:<22} {:<7} {}\n", "VOICE", "LANGUAGE", "GENDER", "SPEAKS");
     for v in all {
-        let speaks = if v.supported { "yes" } else { "no (English G2P only)" };
+        let speaks = if v.supported { "yes" } else { "no" };
         table += &format!("{:<14} {:<22} {:<7} {speaks}\n", v.name, v.language, v.gender);
     }
     table += "\nTry one: audiobook say -o hello.wav --voice af_heart \"Hello there.\"\n\
