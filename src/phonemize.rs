@@ -15,6 +15,7 @@ use loqui_g2p::{Dialect, G2p, OovFallback};
 use crate::language::Language;
 use crate::lexicon::{Lexicon, LexiconError, Marker};
 
+mod child;
 pub mod espeak;
 pub mod japanese;
 pub mod zh;

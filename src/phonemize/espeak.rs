@@ -136,22 +136,12 @@ impl Espeak {
 
     /// espeak-ng's phonemes for one piece of text (words separated by spaces, no marks).
     fn line(&self, piece: &str) -> Result<String, PhonemizeError> {
-        let mut guard = self.child.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // A child that died (killed, say) is started again once.
-        for attempt in 0..2 {
-            if guard.is_none() {
-                *guard = Some(Running::start(self.voice)?);
-            }
-            let Some(running) = guard.as_mut() else { continue };
-            match running.ask(piece) {
-                Ok(line) => return Ok(line),
-                Err(e) if attempt == 1 => {
-                    return Err(PhonemizeError::Espeak(format!("espeak-ng -v {} stopped answering: {e}", self.voice)));
-                }
-                Err(_) => *guard = None,
-            }
-        }
-        Err(PhonemizeError::Espeak(format!("espeak-ng -v {} stopped answering", self.voice)))
+        super::child::ask(
+            &self.child,
+            || Running::start(self.voice),
+            |running| running.ask(piece),
+            |e| PhonemizeError::Espeak(format!("espeak-ng -v {} stopped answering: {e}", self.voice)),
+        )
     }
 }
 

@@ -314,21 +314,12 @@ impl Japanese {
 
     /// MeCab's lines for one line of text, up to its `EOS`.
     fn ask(&self, line: &str) -> Result<Vec<String>, PhonemizeError> {
-        let mut guard = self.child.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        for attempt in 0..2 {
-            if guard.is_none() {
-                *guard = Some(Running::start(&self.dicdir)?);
-            }
-            let Some(running) = guard.as_mut() else { continue };
-            match running.ask(line) {
-                Ok(lines) => return Ok(lines),
-                Err(e) if attempt == 1 => {
-                    return Err(PhonemizeError::Mecab(format!("{EXECUTABLE} stopped answering: {e}")));
-                }
-                Err(_) => *guard = None,
-            }
-        }
-        Err(PhonemizeError::Mecab(format!("{EXECUTABLE} stopped answering")))
+        super::child::ask(
+            &self.child,
+            || Running::start(&self.dicdir),
+            |running| running.ask(line),
+            |e| PhonemizeError::Mecab(format!("{EXECUTABLE} stopped answering: {e}")),
+        )
     }
 }
 
