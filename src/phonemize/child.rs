@@ -1,7 +1,25 @@
 //! The one way the phonemizers that run a program (espeak-ng, mecab) talk to it: one long-lived
 //! child process, started when first needed and once more if it stopped answering (killed, say).
 
+use std::io::BufRead;
 use std::sync::Mutex;
+
+/// The child's lines (line ends removed) up to the one `is_end` accepts, which is left out; its
+/// output ending first is an error.
+pub(super) fn read_answer(stdout: &mut impl BufRead, is_end: impl Fn(&str) -> bool) -> std::io::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "it exited"));
+        }
+        let line = line.trim_end_matches(['\n', '\r']);
+        if is_end(line) {
+            return Ok(lines);
+        }
+        lines.push(line.to_string());
+    }
+}
 
 /// Asks the child in `slot` with `ask`, starting it with `start` when there is none; a child that
 /// fails is dropped and a fresh one asked once. `stopped` turns the last failure into the error.
@@ -33,6 +51,14 @@ pub(super) fn ask<R, T, E>(
 mod tests {
     use super::*;
     use std::cell::Cell;
+
+    #[test]
+    fn an_answer_runs_to_its_end_line_and_a_closed_pipe_is_an_error() {
+        let mut out: &[u8] = b"a b\r\nc\nEOS\nnext\n";
+        assert_eq!(read_answer(&mut out, |l| l == "EOS").unwrap(), ["a b", "c"]);
+        let mut cut: &[u8] = b"a\n";
+        assert!(read_answer(&mut cut, |l| l == "EOS").is_err());
+    }
 
     #[test]
     fn a_child_that_fails_is_started_again_once() {

@@ -183,18 +183,8 @@ impl Running {
     fn ask(&mut self, piece: &str) -> std::io::Result<String> {
         writeln!(self.stdin, "{piece}\n{SENTINEL}")?;
         self.stdin.flush()?;
-        let mut lines = Vec::new();
-        loop {
-            let mut line = String::new();
-            if self.stdout.read_line(&mut line)? == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "it exited"));
-            }
-            let line = line.trim();
-            if line == self.sentinel {
-                break;
-            }
-            lines.push(line.to_string());
-        }
+        let lines = super::child::read_answer(&mut self.stdout, |line| line.trim() == self.sentinel)?;
+        let lines: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
         Ok(postprocess(&lines.join(" ")))
     }
 }

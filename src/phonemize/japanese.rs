@@ -13,7 +13,7 @@
 //! G2P instead of being passed through as raw letters (see [`Japanese::phonemize_as_misaki`]).
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -357,18 +357,7 @@ impl Running {
     fn ask(&mut self, line: &str) -> std::io::Result<Vec<String>> {
         writeln!(self.stdin, "{line}")?;
         self.stdin.flush()?;
-        let mut lines = Vec::new();
-        loop {
-            let mut l = String::new();
-            if self.stdout.read_line(&mut l)? == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "it exited"));
-            }
-            let l = l.trim_end_matches(['\n', '\r']);
-            if l == "EOS" {
-                return Ok(lines);
-            }
-            lines.push(l.to_string());
-        }
+        super::child::read_answer(&mut self.stdout, |line| line == "EOS")
     }
 }
 
