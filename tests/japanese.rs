@@ -10,7 +10,6 @@ mod common;
 use std::process::Output;
 
 use assert_cmd::Command;
-use audiobook::phonemize::japanese;
 
 fn audiobook() -> Command {
     common::model_files();
@@ -19,19 +18,6 @@ fn audiobook() -> Command {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn mecab_ready() -> bool {
-    if std::process::Command::new(japanese::EXECUTABLE).arg("--version").output().is_err() {
-        eprintln!("skipped: {} is not installed (apt install mecab)", japanese::EXECUTABLE);
-        return false;
-    }
-    let dir = japanese::dictionary_dir();
-    if !dir.join("sys.dic").is_file() {
-        eprintln!("skipped: {}", japanese::dictionary_help(&dir));
-        return false;
-    }
-    true
 }
 
 /// Says `text` with jf_alpha; returns the samples and the timed words' texts, checked in order.
@@ -63,7 +49,7 @@ fn say(text: &str) -> (Vec<f32>, Vec<String>) {
 
 #[test]
 fn jf_alpha_says_japanese_with_every_word_timed_in_order() {
-    if !mecab_ready() {
+    if !common::mecab_ready() {
         return;
     }
     let (samples, words) = say("電車は八時に駅を出発しました。こんにちは、お元気ですか？");
@@ -77,7 +63,7 @@ fn jf_alpha_says_japanese_with_every_word_timed_in_order() {
 
 #[test]
 fn a_number_is_one_word_and_a_long_paragraph_loses_nothing() {
-    if !mecab_ready() {
+    if !common::mecab_ready() {
         return;
     }
     let (_, words) = say("この本は2024年に出版されました。");

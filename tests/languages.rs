@@ -20,18 +20,10 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn espeak_installed() -> bool {
-    let found = std::process::Command::new("espeak-ng").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipped: espeak-ng is not installed (apt install espeak-ng)");
-    }
-    found
-}
-
 /// Says `text` with `voice` and checks real audio came out with `words` timed in order.
 fn says(voice: &str, text: &str, words: &[&str]) {
     // Mandarin needs no espeak-ng.
-    if !voice.starts_with('z') && !espeak_installed() {
+    if !voice.starts_with('z') && !common::espeak_installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -101,7 +93,7 @@ fn mandarin_with_zf_xiaobei() {
 
 #[test]
 fn language_flag_picks_the_phonemes_and_the_voice_only_the_timbre() {
-    if !espeak_installed() {
+    if !common::espeak_installed() {
         return;
     }
     let phonemes = |args: &[&str]| {
@@ -117,7 +109,7 @@ fn language_flag_picks_the_phonemes_and_the_voice_only_the_timbre() {
 
 #[test]
 fn the_spanish_corpus_epub_builds_with_ef_dora() {
-    if !espeak_installed() {
+    if !common::espeak_installed() {
         return;
     }
     let Some(shared) = common::shared() else { return };

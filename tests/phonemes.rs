@@ -6,25 +6,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use audiobook::language::Language;
 use audiobook::lexicon::Lexicon;
 use audiobook::phonemize::Phonemizer;
-use audiobook::phonemize::espeak::{EXECUTABLE, Espeak};
-
-fn espeak_installed() -> bool {
-    let found = std::process::Command::new(EXECUTABLE).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipped: {EXECUTABLE} is not installed (apt install espeak-ng)");
-    }
-    found
-}
+use audiobook::phonemize::espeak::Espeak;
 
 /// Sentences where Debian's espeak-ng (1.51) reads differently from espeakng-loader's build,
 /// by fixture and text: compared only to show the difference, not failed.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn check(fixture: &str, language: Language) {
-    if !espeak_installed() {
+    if !common::espeak_installed() {
         return;
     }
     let voice = language.espeak_voice().unwrap();
@@ -76,7 +70,7 @@ fn brazilian_portuguese_matches_misaki() {
 
 #[test]
 fn every_word_of_the_text_gets_phonemes_in_order() {
-    if !espeak_installed() {
+    if !common::espeak_installed() {
         return;
     }
     let g2p = Phonemizer::for_language(Language::Spanish, &Lexicon::default()).unwrap();
@@ -136,24 +130,9 @@ fn a_long_mandarin_sentence_is_chunked_under_the_limit_without_loss() {
     assert!(chunks.iter().take(chunks.len() - 1).all(|c| c.tokens.last().unwrap().text == "，"));
 }
 
-/// Whether `mecab` and unidic-lite's dictionary are here; says why not when they are not.
-fn mecab_ready() -> bool {
-    use audiobook::phonemize::japanese;
-    if std::process::Command::new(japanese::EXECUTABLE).arg("--version").output().is_err() {
-        eprintln!("skipped: {} is not installed (apt install mecab)", japanese::EXECUTABLE);
-        return false;
-    }
-    let dir = japanese::dictionary_dir();
-    if !dir.join("sys.dic").is_file() {
-        eprintln!("skipped: {}", japanese::dictionary_help(&dir));
-        return false;
-    }
-    true
-}
-
 #[test]
 fn japanese_matches_misaki() {
-    if !mecab_ready() {
+    if !common::mecab_ready() {
         return;
     }
     let japanese = audiobook::phonemize::japanese::Japanese::new().unwrap();
@@ -175,7 +154,7 @@ fn japanese_matches_misaki() {
 
 #[test]
 fn japanese_words_keep_their_text_and_ascii_is_read_in_english() {
-    if !mecab_ready() {
+    if !common::mecab_ready() {
         return;
     }
     let g2p = Phonemizer::for_language(Language::Japanese, &Lexicon::default()).unwrap();

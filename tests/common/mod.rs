@@ -118,3 +118,28 @@ pub fn start_server(args: &[&str], env: &[(&str, &str)]) -> Server {
     }
     server
 }
+
+/// Whether the `espeak-ng` program is here (the e, f, h, i and p voices); says why not when not.
+pub fn espeak_installed() -> bool {
+    use audiobook::phonemize::espeak::EXECUTABLE;
+    let found = std::process::Command::new(EXECUTABLE).arg("--version").output().is_ok();
+    if !found {
+        eprintln!("skipped: {EXECUTABLE} is not installed (apt install espeak-ng)");
+    }
+    found
+}
+
+/// Whether `mecab` and unidic-lite's dictionary are here (the j voices); says why not when not.
+pub fn mecab_ready() -> bool {
+    use audiobook::phonemize::japanese;
+    if std::process::Command::new(japanese::EXECUTABLE).arg("--version").output().is_err() {
+        eprintln!("skipped: {} is not installed (apt install mecab)", japanese::EXECUTABLE);
+        return false;
+    }
+    let dir = japanese::dictionary_dir();
+    if !dir.join("sys.dic").is_file() {
+        eprintln!("skipped: {}", japanese::dictionary_help(&dir));
+        return false;
+    }
+    true
+}
