@@ -75,14 +75,17 @@ pub fn write(book: &BookAudio, written: &mut dyn FnMut(Written)) -> Result<(), E
         Some(source) if source.is_epub3() => augment(book, source, &mut timings).map_err(fail)?,
         _ => package::plain(book, &mut timings).map_err(fail)?,
     };
-    for (chapter, t) in book.chapters.iter().zip(&timings) {
+    for chapter in &book.chapters {
         epub.files
             .push((epub.audio_path(&chapter.sibling("mp3")), Content::File(book.dir.join(chapter.sibling("mp3")))));
+    }
+    epub.write_zip(&target).map_err(|e| fail(e.to_string()))?;
+    // Only once the book is there do the sidecars name its ids.
+    for (chapter, t) in book.chapters.iter().zip(&timings) {
         let path = book.dir.join(&chapter.timings);
         let json = serde_json::to_vec_pretty(t).map_err(|e| fail(e.to_string()))?;
         crate::atomic::write(&path, &json).map_err(|source| ExportError::Io { path, source })?;
     }
-    epub.write_zip(&target).map_err(|e| fail(e.to_string()))?;
     let duration_ms = timings.iter().map(|t| t.duration_ms).sum();
     written(Written { format: super::OutputFormat::Epub, file: FILE.to_string(), duration_ms });
     Ok(())
@@ -189,9 +192,8 @@ fn augment(book: &BookAudio, mut source: Source, timings: &mut [ChapterTimings])
     let mut by_doc: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for (c, t) in timings.iter().enumerate() {
-        for (s, sentence) in t.sentences.iter().enumerate() {
-            let Some(block) = t.blocks.get(sentence.block) else { continue };
-            let Some((_, doc)) = block.file.rsplit_once('#') else { continue };
+        for s in 0..t.sentences.len() {
+            let Some(doc) = doc_of(t, s) else { continue };
             if !by_doc.contains_key(doc) {
                 order.push(doc.to_string());
             }
@@ -225,10 +227,7 @@ fn augment(book: &BookAudio, mut source: Source, timings: &mut [ChapterTimings])
             overlays.push(Overlay { doc: doc.clone(), xhtml: marked.xhtml, pars: Vec::new() });
         }
     }
-    let pars = pars(timings, &ids, |c, s| {
-        let block = &timings[c].blocks[timings[c].sentences[s].block];
-        block.file.rsplit_once('#').map(|(_, doc)| doc.to_string()).unwrap_or_default()
-    });
+    let pars = pars(timings, &ids, |c, s| doc_of(&timings[c], s).unwrap_or_default().to_string());
     for overlay in &mut overlays {
         overlay.pars = pars.iter().filter(|p| p.doc == overlay.doc).cloned().collect();
     }
@@ -238,6 +237,13 @@ fn augment(book: &BookAudio, mut source: Source, timings: &mut [ChapterTimings])
     let mut epub = Epub { source: Some(source), opf_path, files: Vec::new() };
     package::augment(book, &mut epub, &opf, overlays)?;
     Ok(epub)
+}
+
+/// The zip path of the content document sentence `s` of a chapter comes from (its block's file
+/// is `book.epub#path`).
+fn doc_of(timings: &ChapterTimings, s: usize) -> Option<&str> {
+    let block = timings.blocks.get(timings.sentences[s].block)?;
+    block.file.rsplit_once('#').map(|(_, doc)| doc)
 }
 
 /// The id of chapter `c`'s sentence `index`: unique in the book, never like the book's own.
@@ -251,7 +257,7 @@ fn sentence_id(c: usize, index: usize) -> String {
 fn pars(
     timings: &[ChapterTimings],
     ids: &BTreeMap<(usize, usize), String>,
-    doc_of: impl Fn(usize, usize) -> String,
+    doc_for: impl Fn(usize, usize) -> String,
 ) -> Vec<Par> {
     let mut pars: Vec<Par> = Vec::new();
     for (c, t) in timings.iter().enumerate() {
@@ -264,7 +270,7 @@ fn pars(
             {
                 previous.end_ms = begin_ms;
             }
-            pars.push(Par { doc: doc_of(c, s), id: id.clone(), chapter: c, begin_ms, end_ms: t.duration_ms });
+            pars.push(Par { doc: doc_for(c, s), id: id.clone(), chapter: c, begin_ms, end_ms: t.duration_ms });
         }
     }
     pars.retain(|p| p.end_ms > p.begin_ms);
