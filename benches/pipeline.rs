@@ -5,6 +5,7 @@
 //! cargo bench --bench pipeline                 floor, build, the peer twice: time, frames, audio, memory
 //! cargo bench --bench pipeline -- --sweep      also sessions x threads, chunk size, session options
 //! cargo bench --bench pipeline -- --scaling    also 1x, 4x and 16x the chapter (--only-scaling: just that)
+//! cargo bench --bench pipeline -- --pauses [BUILD FLAGS]   only the silence at boundaries of one build
 //! ```
 //!
 //! The floor is plain `session.run` on the text's own token ids in the cheapest chunking found
@@ -21,6 +22,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use audiobook::assemble::sidecar::ChapterTimings;
 use audiobook::chunk::ChunkConfig;
 use audiobook::ingest::{self, IngestOptions};
 use audiobook::kokoro::assets::{self, AssetOverrides, FetchProgress};
@@ -84,6 +86,12 @@ fn floor(ids: &[Vec<i64>], jobs: usize, config: SessionConfig) -> (f64, f64) {
 
 /// One `audiobook build` run: wall seconds (measured here) and its JSON summary.
 fn build(input: &Path, extra: &[&str]) -> (f64, Value) {
+    let (wall, summary, _) = build_kept(input, extra);
+    (wall, summary)
+}
+
+/// [`build`], keeping the output folder (`book/` inside the returned one).
+fn build_kept(input: &Path, extra: &[&str]) -> (f64, Value, tempfile::TempDir) {
     let out = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_audiobook"))
@@ -98,7 +106,101 @@ fn build(input: &Path, extra: &[&str]) -> (f64, Value) {
     let wall = started.elapsed().as_secs_f64();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    (wall, serde_json::from_str(stdout.lines().last().unwrap()).unwrap())
+    (wall, serde_json::from_str(stdout.lines().last().unwrap()).unwrap(), out)
+}
+
+/// Silence heard at the sentence boundaries of a build's chapters, split by where the boundary
+/// fell: inside one model call (the model's own pause) or between two (the pause the timeline
+/// puts there, plus the edge silence it keeps). Milliseconds of each boundary's silent run.
+#[derive(Default)]
+struct BoundaryPauses {
+    inside_chunk: Vec<f64>,
+    between_chunks: Vec<f64>,
+    paragraphs: Vec<f64>,
+}
+
+/// 10 ms frames quieter than this (RMS, dBFS) are silence.
+const SILENCE_DBFS: f64 = -50.0;
+
+impl BoundaryPauses {
+    fn measure(book: &Path) -> Self {
+        let mut pauses = Self::default();
+        for entry in std::fs::read_dir(book).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") || path.file_stem().is_some_and(|s| s == "book") {
+                continue;
+            }
+            let timings: ChapterTimings = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let silent = silent_frames(&book.join(&timings.audio));
+            let chunk_of = |ms: u64| timings.chunks.iter().position(|c| c.start_ms <= ms && ms < c.end_ms);
+            for pair in timings.sentences.windows(2) {
+                let (before, after) = (&pair[0], &pair[1]);
+                let heard = silence_around(&silent, before.end_ms, after.start_ms);
+                if before.block != after.block {
+                    pauses.paragraphs.push(heard);
+                } else if chunk_of(before.start_ms) == chunk_of(after.start_ms) {
+                    pauses.inside_chunk.push(heard);
+                } else {
+                    pauses.between_chunks.push(heard);
+                }
+            }
+        }
+        pauses
+    }
+
+    fn print(&self) {
+        let line = |name: &str, values: &[f64]| {
+            let mut v = values.to_vec();
+            v.sort_by(f64::total_cmp);
+            let at = |q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN);
+            println!("| {name} | {} | {:.0} | {:.0} | {:.0} |", v.len(), at(0.5), at(0.1), at(0.9));
+        };
+        println!("\nsilence at boundaries (10 ms frames under {SILENCE_DBFS} dBFS)");
+        println!("| boundary | count | median ms | p10 ms | p90 ms |");
+        println!("|---|---|---|---|---|");
+        line("sentence, inside a chunk (the model's pause)", &self.inside_chunk);
+        line("sentence, between chunks (ours)", &self.between_chunks);
+        line("paragraph (always between chunks)", &self.paragraphs);
+    }
+}
+
+/// Whether each 10 ms frame of a WAV is silent.
+fn silent_frames(wav: &Path) -> Vec<bool> {
+    let mut reader = hound::WavReader::open(wav).unwrap();
+    let frame = reader.spec().sample_rate as usize / 100;
+    let samples: Vec<f64> = reader.samples::<i16>().map(|s| f64::from(s.unwrap()) / 32768.0).collect();
+    samples
+        .chunks(frame)
+        .map(|f| {
+            let rms = (f.iter().map(|x| x * x).sum::<f64>() / f.len() as f64).sqrt();
+            20.0 * rms.max(1e-9).log10() < SILENCE_DBFS
+        })
+        .collect()
+}
+
+/// Milliseconds of the longest silent run that touches the span from `end_ms` (the last word of
+/// a sentence ends) to `start_ms` (the next begins), widened by 100 ms either side.
+fn silence_around(silent: &[bool], end_ms: u64, start_ms: u64) -> f64 {
+    let from = (end_ms.saturating_sub(100) / 10) as usize;
+    let to = ((start_ms + 100) / 10) as usize;
+    let mut best = 0;
+    let mut i = from.min(silent.len());
+    while i < to.min(silent.len()) {
+        if !silent[i] {
+            i += 1;
+            continue;
+        }
+        let (mut a, mut b) = (i, i);
+        while a > 0 && silent[a - 1] {
+            a -= 1;
+        }
+        while b < silent.len() && silent[b] {
+            b += 1;
+        }
+        best = best.max(b - a);
+        i = b;
+    }
+    best as f64 * 10.0
 }
 
 fn mb(summary: &Value) -> f64 {
@@ -225,10 +327,12 @@ fn headline() {
     // and each keeps its best time.
     let peer = Peer::set_up();
     let mut ours: Option<(f64, Value)> = None;
+    let mut pauses = None;
     let mut tuned: Option<Value> = None;
     for round in 1..=2 {
-        let (wall, summary) = build(&fixture(), &[]);
+        let (wall, summary, out) = build_kept(&fixture(), &[]);
         println!("round {round}: audiobook build (defaults): {wall:.1} s");
+        pauses.get_or_insert_with(|| BoundaryPauses::measure(&out.path().join("book")));
         if ours.as_ref().is_none_or(|(best, _)| wall < *best) {
             ours = Some((wall, summary));
         }
@@ -273,6 +377,9 @@ fn headline() {
         wall / floor_side.wall_s,
         (wall - load) / floor_side.wall_s
     );
+    if let Some(pauses) = pauses {
+        pauses.print();
+    }
     for peer in [default.as_ref(), tuned.as_ref()].into_iter().flatten() {
         println!(
             "ours / {}: {:.3} in wall time ({:.2}x as fast), {:.2} in peak RSS",
@@ -408,6 +515,13 @@ fn startup(name: &str, text: &str) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--pauses") {
+        // Any further arguments are build flags (`--chunk-target 510 --chunk-max 510`).
+        let flags: Vec<&str> = args[at + 1..].iter().map(String::as_str).filter(|a| *a != "--bench").collect();
+        let (_, _, out) = build_kept(&fixture(), &flags);
+        BoundaryPauses::measure(&out.path().join("book")).print();
+        return;
+    }
     if !args.iter().any(|a| a == "--only-scaling") {
         headline();
         println!();
