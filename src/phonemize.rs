@@ -203,14 +203,9 @@ impl<'a> Phonemizers<'a> {
         Self { book, lexicon: Some(lexicon), others: Default::default(), warnings: Mutex::default() }
     }
 
-    /// Reads every block in `book`'s language (`--language` given, `say`).
+    /// Reads every block in `book`'s language (`--language` given).
     pub fn only(book: &'a Phonemizer) -> Self {
         Self { book, lexicon: None, others: Default::default(), warnings: Mutex::default() }
-    }
-
-    /// The book's G2P.
-    pub fn book(&self) -> &Phonemizer {
-        self.book
     }
 
     /// The G2P for a block tagged `tag` (see [`crate::ingest::Block::language`]) saying `text`.
@@ -246,10 +241,12 @@ impl<'a> Phonemizers<'a> {
         }
     }
 
-    /// What was read in the book's language for want of its own G2P, one line per language.
+    /// What was read in the book's language for want of its own G2P, one line per language, in
+    /// the languages' order by name (chapters are planned in parallel, in no set order).
     pub fn warnings(&self) -> Vec<String> {
-        let warnings = self.warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        warnings.iter().map(|(_, message)| message.clone()).collect()
+        let mut warnings = self.warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        warnings.sort();
+        warnings.into_iter().map(|(_, message)| message).collect()
     }
 }
 

@@ -302,3 +302,30 @@ fn a_markdown_file_with_lang_es_front_matter_reads_in_spanish() {
     assert_eq!(language, Language::Spanish);
     assert_eq!(planned, espeak);
 }
+
+#[test]
+fn untagged_paragraphs_in_a_script_of_their_own_are_read_in_its_language() {
+    if !common::espeak_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("greetings.md");
+    let japanese = if common::mecab_ready() { "こんにちは、元気ですか？\n\n" } else { "" };
+    let text = format!(
+        "# Greetings\n\nThe traveller wrote down a greeting in each language she heard.\n\n{japanese}\
+         你好，我们明天去北京。\n\nनमस्ते, आप कैसे हैं?\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    let plan = plan_of(&file, &Settings { voice: "af_heart".into(), ..Settings::default() });
+    let mut expected = vec![("The traveller", Language::AmericanEnglish), ("你好", Language::Mandarin)];
+    expected.push(("नमस्ते", Language::Hindi));
+    if !japanese.is_empty() {
+        expected.push(("こんにちは", Language::Japanese));
+    }
+    for (start, language) in expected {
+        let (got, planned, own) = sentence_phonemes(&plan, start);
+        assert_eq!(got, language, "{start}");
+        assert_eq!(planned, own, "{start}: the phonemes are {language}'s");
+    }
+    assert!(plan.chapters[0].unspoken_words().next().is_none(), "every word is spoken");
+}
