@@ -305,6 +305,8 @@ fn language_name(primary: &str) -> Option<&'static str> {
         "ko" | "kor" => "Korean",
         "uk" | "ukr" => "Ukrainian",
         "la" | "lat" => "Latin",
+        "grc" => "Ancient Greek",
+        "sa" | "san" => "Sanskrit",
         "ca" | "cat" => "Catalan",
         _ => return None,
     })
@@ -611,6 +613,7 @@ mod tests {
         assert_eq!(of_block(Some("en-GB"), "Hello.", en), Book, "an English book keeps its voice's dialect");
         assert_eq!(of_block(Some("en"), "Hello.", Language::Spanish), Other(Language::AmericanEnglish));
         assert_eq!(of_block(Some("de"), "Hallo, Welt.", en), Unsupported("German".into()));
+        assert_eq!(of_block(Some("sa"), "Datta. Dayadhvam.", en), Unsupported("Sanskrit".into()));
         assert_eq!(of_block(Some("und"), "Words.", Language::Spanish), Book);
         assert_eq!(of_block(None, "Hola, amigo, ¿qué tal estás hoy?", en), Book, "Latin text is never detected");
         assert_eq!(of_block(None, "The 東京 office.", en), Book, "a few letters of another script");
