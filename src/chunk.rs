@@ -127,10 +127,21 @@ pub fn plan(sentences: &[SentenceIn], g2p: &Phonemizer, config: &ChunkConfig) ->
 
 /// Plans the chunks for `sentences`, and reports the words split across model calls.
 pub fn plan_reporting(sentences: &[SentenceIn], g2p: &Phonemizer, config: &ChunkConfig) -> Result<Planned, ChunkError> {
+    plan_in_languages(sentences, |_| g2p, config)
+}
+
+/// Plans the chunks for `sentences` as [`plan_reporting`] does, phonemizing sentence `i` with
+/// `g2p_of(i)`: a chunk may hold sentences of several languages (the token ids are one
+/// vocabulary), a sentence is in one.
+pub fn plan_in_languages<'a>(
+    sentences: &[SentenceIn],
+    g2p_of: impl Fn(usize) -> &'a Phonemizer,
+    config: &ChunkConfig,
+) -> Result<Planned, ChunkError> {
     let mut chunks: Vec<Chunk> = Vec::new();
     let mut split_words = Vec::new();
     for (index, sentence) in sentences.iter().enumerate() {
-        let words = align(sentence.text, g2p.words(sentence.text)?)?;
+        let words = align(sentence.text, g2p_of(index).words(sentence.text)?)?;
         let first = if sentence.starts_paragraph || index == 0 { Boundary::Paragraph } else { Boundary::Sentence };
         let words = split_long_words(index, sentence.text, words, config.max_tokens, &mut split_words);
         for piece in split_long(index, words, first, config.max_tokens) {

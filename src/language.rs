@@ -179,6 +179,113 @@ impl std::fmt::Display for Language {
     }
 }
 
+/// The language a block of a book is read in, as [`of_block`] decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockLanguage {
+    /// The book's.
+    Book,
+    /// Another language this build speaks.
+    Other(Language),
+    /// A language this build cannot speak, by name (or by its tag, when the name is unknown): the
+    /// block is read in the book's language, and the user is told.
+    Unsupported(String),
+}
+
+/// The language a block of a book read in `book` is read in: the block's `tag` (its own or an
+/// enclosing element's `xml:lang`, or its file's front matter) when it names one, else the
+/// book's. A block written mostly in a script of its own (Devanagari, kana, Han) is read in that
+/// script's language when it is untagged or tagged with a language written in Latin letters
+/// (a whole book's `<html lang="en">` says nothing of a Japanese quotation in it); kanji alone
+/// stay Japanese in a Japanese book. Latin text is never detected block by block: a paragraph is
+/// too little for whatlang, and a misdetection would mispronounce it.
+pub fn of_block(tag: Option<&str>, text: &str, book: Language) -> BlockLanguage {
+    let tagged = match tag.map(str::trim).filter(|t| !is_no_language(t)) {
+        Some(tag) => match Language::parse(tag) {
+            Ok(language) if language.is_speakable() => Some(language),
+            Ok(language) => return BlockLanguage::Unsupported(language.name().into()),
+            Err(name) => return BlockLanguage::Unsupported(name),
+        },
+        None => None,
+    };
+    let script = ScriptCounts::of(text).majority_language();
+    let language = match (tagged, script) {
+        (Some(tagged), Some(_)) if !is_written_in_latin(tagged) => tagged,
+        (_, Some(Language::Mandarin)) if tagged.unwrap_or(book) == Language::Japanese => Language::Japanese,
+        (_, Some(script)) => script,
+        (Some(tagged), None) => tagged,
+        (None, None) => return BlockLanguage::Book,
+    };
+    match english_dialect(language, book) {
+        language if language == book => BlockLanguage::Book,
+        language => BlockLanguage::Other(language),
+    }
+}
+
+/// BCP 47's tags for "undetermined", "several" and "no linguistic content".
+fn is_no_language(tag: &str) -> bool {
+    tag.is_empty() || ["und", "mul", "zxx"].iter().any(|t| tag.eq_ignore_ascii_case(t))
+}
+
+/// Whether a language is written in Latin letters (so a text in another script is not in it).
+fn is_written_in_latin(language: Language) -> bool {
+    !matches!(language, Language::Hindi | Language::Japanese | Language::Mandarin)
+}
+
+/// Letters of a text by script.
+#[derive(Debug, Default, Clone, Copy)]
+struct ScriptCounts {
+    latin: usize,
+    devanagari: usize,
+    kana: usize,
+    han: usize,
+    other: usize,
+}
+
+impl ScriptCounts {
+    fn of(text: &str) -> Self {
+        let mut counts = Self::default();
+        for c in text.chars().filter(|c| c.is_alphabetic()) {
+            let slot = match c {
+                c if c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c) => &mut counts.latin,
+                '\u{0900}'..='\u{097F}' => &mut counts.devanagari,
+                '\u{3040}'..='\u{30FF}' => &mut counts.kana,
+                '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' => &mut counts.han,
+                _ => &mut counts.other,
+            };
+            *slot += 1;
+        }
+        counts
+    }
+
+    fn letters(self) -> usize {
+        self.latin + self.devanagari + self.kana + self.han + self.other
+    }
+
+    /// The language of the letters not Latin, when most of them are in a script of its own:
+    /// Devanagari is Hindi, kana (with or without kanji) Japanese, Han alone Chinese.
+    fn own_script_language(self) -> Option<Language> {
+        let non_latin = self.letters() - self.latin;
+        if self.devanagari * 2 > non_latin {
+            Some(Language::Hindi)
+        } else if self.kana > 0 && self.kana + self.han > non_latin / 2 {
+            Some(Language::Japanese)
+        } else if self.han * 2 > non_latin {
+            Some(Language::Mandarin)
+        } else {
+            None
+        }
+    }
+
+    /// [`Self::own_script_language`], when most of all the letters are in that script.
+    fn majority_language(self) -> Option<Language> {
+        let non_latin = self.letters() - self.latin;
+        if non_latin * 2 <= self.letters() {
+            return None;
+        }
+        self.own_script_language()
+    }
+}
+
 /// English names of a few common languages Kokoro has no voices for, for messages.
 fn language_name(primary: &str) -> Option<&'static str> {
     Some(match primary {
@@ -198,6 +305,8 @@ fn language_name(primary: &str) -> Option<&'static str> {
         "ko" | "kor" => "Korean",
         "uk" | "ukr" => "Ukrainian",
         "la" | "lat" => "Latin",
+        "grc" => "Ancient Greek",
+        "sa" | "san" => "Sanskrit",
         "ca" | "cat" => "Catalan",
         _ => return None,
     })
@@ -346,31 +455,15 @@ pub fn detect<'a>(texts: impl Iterator<Item = &'a str> + Clone) -> Detection {
         }
         sample
     };
-    let mut counts = [0usize; 5]; // latin, devanagari, kana, han, other
-    for c in sample.chars().filter(|c| c.is_alphabetic()) {
-        let slot = match c {
-            c if c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c) => 0,
-            '\u{0900}'..='\u{097F}' => 1,
-            '\u{3040}'..='\u{30FF}' => 2,
-            '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' => 3,
-            _ => 4,
-        };
-        counts[slot] += 1;
-    }
-    let letters: usize = counts.iter().sum();
+    let counts = ScriptCounts::of(&sample);
+    let letters = counts.letters();
     if letters == 0 {
         return Detection::Unknown;
     }
-    let non_latin = letters - counts[0];
-    if non_latin > 50 && non_latin > counts[0] || non_latin > letters / 2 {
-        if counts[1] * 2 > non_latin {
-            return Detection::Language(Language::Hindi);
-        }
-        if counts[2] > 0 && counts[2] + counts[3] > non_latin / 2 {
-            return Detection::Language(Language::Japanese);
-        }
-        if counts[3] * 2 > non_latin {
-            return Detection::Language(Language::Mandarin);
+    let non_latin = letters - counts.latin;
+    if non_latin > 50 && non_latin > counts.latin || non_latin > letters / 2 {
+        if let Some(language) = counts.own_script_language() {
+            return Detection::Language(language);
         }
         let script = whatlang::detect_script(&sample).map_or("another script".to_string(), |s| s.name().to_string());
         return Detection::Unsupported(format!("{script} text"));
@@ -508,6 +601,28 @@ mod tests {
         assert_eq!(detect(german.iter().map(String::as_str)), Detection::Unsupported("German".into()));
         let english = text("The keeper wrote that the wind had reached the rocks and it was cold. ", 30);
         assert_eq!(detect(english.iter().map(String::as_str)), Detection::Language(Language::AmericanEnglish));
+    }
+
+    #[test]
+    fn a_block_is_read_in_its_tag_else_its_script_else_the_books_language() {
+        use BlockLanguage::{Book, Other, Unsupported};
+        let en = Language::AmericanEnglish;
+        assert_eq!(of_block(Some("es"), "Hola, amigo.", en), Other(Language::Spanish));
+        assert_eq!(of_block(Some("fr-CA"), "Bonjour.", en), Other(Language::French));
+        assert_eq!(of_block(Some("en-US"), "Hello.", en), Book);
+        assert_eq!(of_block(Some("en-GB"), "Hello.", en), Book, "an English book keeps its voice's dialect");
+        assert_eq!(of_block(Some("en"), "Hello.", Language::Spanish), Other(Language::AmericanEnglish));
+        assert_eq!(of_block(Some("de"), "Hallo, Welt.", en), Unsupported("German".into()));
+        assert_eq!(of_block(Some("sa"), "Datta. Dayadhvam.", en), Unsupported("Sanskrit".into()));
+        assert_eq!(of_block(Some("und"), "Words.", Language::Spanish), Book);
+        assert_eq!(of_block(None, "Hola, amigo, ¿qué tal estás hoy?", en), Book, "Latin text is never detected");
+        assert_eq!(of_block(None, "The 東京 office.", en), Book, "a few letters of another script");
+        assert_eq!(of_block(None, "こんにちは、世界。", en), Other(Language::Japanese));
+        assert_eq!(of_block(None, "你好，世界。", en), Other(Language::Mandarin));
+        assert_eq!(of_block(Some("en"), "你好，世界。", en), Other(Language::Mandarin), "a Latin-letter tag");
+        assert_eq!(of_block(None, "東京", Language::Japanese), Book, "kanji alone stay Japanese");
+        assert_eq!(of_block(Some("ja"), "東京", en), Other(Language::Japanese));
+        assert_eq!(of_block(None, "नमस्ते, आप कैसे हैं?", en), Other(Language::Hindi));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::kokoro::voices::VoicePack;
 use crate::kokoro::{Engine, MAX_TOKENS, SessionConfig};
 use crate::language::{self, Language};
 use crate::lexicon::{self, Lexicon};
-use crate::phonemize::Phonemizer;
+use crate::phonemize::{Phonemizer, Phonemizers};
 use crate::plan::{self, BookPlan, ChapterLimit, ChapterPick};
 use crate::say::{self, Speaker, Speech, SpeechSettings, WordPhonemes};
 pub use crate::say::{MAX_TEXT_BYTES as MAX_SAY_TEXT_BYTES, check_text};
@@ -183,8 +183,14 @@ pub fn phonemizer_in(language: Language, settings: &Settings) -> Result<Phonemiz
 /// an error, not an empty audiobook.
 pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
     let g2p = phonemizer_in(book_language(book, settings)?, settings)?;
+    // `--language` reads every block in it; else each block is read in its own (see
+    // `language::of_block`), the G2Ps of other languages built as they are needed.
+    let g2ps = match settings.language {
+        Some(_) => Phonemizers::only(&g2p),
+        None => Phonemizers::new(&g2p, &settings.lexicon),
+    };
     let limit = ChapterLimit::minutes(settings.max_chapter_minutes, settings.speed);
-    let mut plan = plan::plan_within(book, &g2p, &settings.chunks, &settings.script, limit)?;
+    let mut plan = plan::plan_within(book, &g2ps, &settings.chunks, &settings.script, limit)?;
     if let Some(pick) = &settings.chapters {
         plan = plan.pick(pick)?;
     }

@@ -8,11 +8,11 @@
 //! process and share it: it parses tens of megabytes of lexicon.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use loqui_g2p::{Dialect, G2p, OovFallback};
 
-use crate::language::Language;
+use crate::language::{self, BlockLanguage, Language};
 use crate::lexicon::{Lexicon, LexiconError, Marker};
 
 mod child;
@@ -181,6 +181,72 @@ impl Phonemizer {
         let neural = english.g2p.phonemize(&marked);
         (spelling.as_ref()?.phonemize(&marked) != neural)
             .then(|| neural.chars().filter(|c| vocab().contains_key(c)).collect::<String>().trim().to_string())
+    }
+}
+
+/// The G2Ps of one book: its own language's, and those of the other languages its blocks are
+/// in (tagged, or written in a script of their own; see [`language::of_block`]), each built on
+/// first need and then shared by every chapter. Where a block's language has no G2P, or its G2P
+/// cannot start (no `espeak-ng`, say), the block is read in the book's language and
+/// [`Self::warnings`] says so, once per language.
+pub struct Phonemizers<'a> {
+    book: &'a Phonemizer,
+    /// For the other languages' G2Ps; `None` reads every block in the book's language.
+    lexicon: Option<&'a Lexicon>,
+    others: [OnceLock<Option<Phonemizer>>; Language::ALL.len()],
+    warnings: Mutex<Vec<(String, String)>>,
+}
+
+impl<'a> Phonemizers<'a> {
+    /// Reads each block in its own language, building other languages' G2Ps with `lexicon`.
+    pub fn new(book: &'a Phonemizer, lexicon: &'a Lexicon) -> Self {
+        Self { book, lexicon: Some(lexicon), others: Default::default(), warnings: Mutex::default() }
+    }
+
+    /// Reads every block in `book`'s language (`--language` given).
+    pub fn only(book: &'a Phonemizer) -> Self {
+        Self { book, lexicon: None, others: Default::default(), warnings: Mutex::default() }
+    }
+
+    /// The G2P for a block tagged `tag` (see [`crate::ingest::Block::language`]) saying `text`.
+    pub fn for_block(&self, tag: Option<&str>, text: &str) -> &Phonemizer {
+        if self.lexicon.is_none() {
+            return self.book;
+        }
+        match language::of_block(tag, text, self.book.language()) {
+            BlockLanguage::Book => self.book,
+            BlockLanguage::Other(language) => self.other(language),
+            BlockLanguage::Unsupported(name) => {
+                let why = format!("this build cannot phonemize it; it speaks {}", Language::available());
+                self.warn(&name, why);
+                self.book
+            }
+        }
+    }
+
+    fn other(&self, language: Language) -> &Phonemizer {
+        let slot = Language::ALL.iter().position(|l| *l == language).unwrap_or_default();
+        let built = self.others[slot].get_or_init(|| {
+            let built = Phonemizer::for_language(language, self.lexicon?);
+            built.map_err(|e| self.warn(language.name(), e.to_string())).ok()
+        });
+        built.as_ref().unwrap_or(self.book)
+    }
+
+    fn warn(&self, name: &str, why: String) {
+        let mut warnings = self.warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !warnings.iter().any(|(n, _)| n == name) {
+            let message = format!("text in {name} is read in {}: {why}", self.book.language());
+            warnings.push((name.to_string(), message));
+        }
+    }
+
+    /// What was read in the book's language for want of its own G2P, one line per language, in
+    /// the languages' order by name (chapters are planned in parallel, in no set order).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = self.warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        warnings.sort();
+        warnings.into_iter().map(|(_, message)| message).collect()
     }
 }
 

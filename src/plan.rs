@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::chunk::{self, Chunk, ChunkConfig, ChunkError, SentenceIn, SplitWord};
 use crate::ingest::{self, BlockKind, Book, Chapter, Section, Source};
 use crate::kokoro::SAMPLES_PER_FRAME;
-use crate::phonemize::Phonemizer;
+use crate::language::Language;
+use crate::phonemize::{Phonemizer, Phonemizers};
 use crate::script::{self, LongTokenKind, ScriptOptions, Spoken};
 
 /// A whole book, planned (or the chapters of it picked, see [`BookPlan::pick`] and
@@ -27,6 +28,8 @@ pub struct BookPlan {
     pub book_chapters: usize,
     /// Whether each chapter is cut to its first sentences ([`BookPlan::preview`]).
     pub preview: bool,
+    /// Text read in the book's language for want of its own G2P, one line per language.
+    pub language_warnings: Vec<String>,
 }
 
 /// Which chapters to narrate: `1-3,7` (the book's numbers, as `audiobook plan` shows them) or
@@ -119,6 +122,8 @@ pub struct PlannedBlock {
     pub kind: BlockKind,
     pub source: Source,
     pub spoken: Spoken,
+    /// The language it is read in.
+    pub language: Language,
 }
 
 /// A sentence as the model receives it.
@@ -248,26 +253,28 @@ impl ChapterLimit {
     }
 }
 
-/// Plans every chapter of `book` with the script's default options.
+/// Plans every chapter of `book` with the script's default options, all of it in `g2p`'s
+/// language.
 pub fn plan(book: &Book, g2p: &Phonemizer, config: &ChunkConfig) -> Result<BookPlan, ChunkError> {
     plan_with(book, g2p, config, &ScriptOptions::default())
 }
 
-/// Plans every chapter of `book`, reading its text as `script` says.
+/// Plans every chapter of `book`, all of it in `g2p`'s language, reading its text as `script`
+/// says.
 pub fn plan_with(
     book: &Book,
     g2p: &Phonemizer,
     config: &ChunkConfig,
     script: &ScriptOptions,
 ) -> Result<BookPlan, ChunkError> {
-    plan_within(book, g2p, config, script, ChapterLimit::OFF)
+    plan_within(book, &Phonemizers::only(g2p), config, script, ChapterLimit::OFF)
 }
 
-/// Plans every chapter of `book` as [`plan_with`] does, splitting each chapter that would sound
-/// longer than `limit` into parts.
+/// Plans every chapter of `book` as [`plan_with`] does, each block in the language `g2p` gives
+/// it, splitting each chapter that would sound longer than `limit` into parts.
 pub fn plan_within(
     book: &Book,
-    g2p: &Phonemizer,
+    g2p: &Phonemizers,
     config: &ChunkConfig,
     script: &ScriptOptions,
     limit: ChapterLimit,
@@ -286,14 +293,14 @@ pub fn plan_within(
         .enumerate()
         .map(|(i, chapter)| ChapterPlan { number: i + 1, ..chapter })
         .collect::<Vec<_>>();
-    Ok(BookPlan { book_chapters: chapters.len(), chapters, preview: false })
+    Ok(BookPlan { book_chapters: chapters.len(), chapters, preview: false, language_warnings: g2p.warnings() })
 }
 
 /// One chapter planned, or its parts when it runs past the limit. The parts are planned again
 /// from their blocks: a chunk never spans two chapters.
 fn plan_parts(
     chapter: &Chapter,
-    g2p: &Phonemizer,
+    g2p: &Phonemizers,
     config: &ChunkConfig,
     script: &ScriptOptions,
     limit: ChapterLimit,
@@ -311,14 +318,17 @@ fn plan_parts(
 
 fn plan_chapter(
     chapter: &Chapter,
-    g2p: &Phonemizer,
+    g2ps: &Phonemizers,
     config: &ChunkConfig,
     script: &ScriptOptions,
 ) -> Result<ChapterPlan, ChunkError> {
     let blocks = &chapter.blocks;
     let mut planned_blocks = Vec::with_capacity(blocks.len());
+    let mut block_g2ps = Vec::with_capacity(blocks.len());
     let mut sentences = Vec::new();
     for (b, block) in blocks.iter().enumerate() {
+        let g2p = g2ps.for_block(block.language.as_deref(), &block.text);
+        block_g2ps.push(g2p);
         let script = ScriptOptions { language: g2p.language(), ..*script };
         let spoken = script::for_listening_with(&block.text, &script);
         for range in script::sentences(&spoken.text) {
@@ -329,14 +339,19 @@ fn plan_chapter(
             }
             sentences.push(PlannedSentence { block: b, range, text });
         }
-        planned_blocks.push(PlannedBlock { kind: block.kind, source: block.source.clone(), spoken });
+        planned_blocks.push(PlannedBlock {
+            kind: block.kind,
+            source: block.source.clone(),
+            spoken,
+            language: g2p.language(),
+        });
     }
     let inputs: Vec<SentenceIn> = sentences
         .iter()
         .enumerate()
         .map(|(i, s)| SentenceIn { text: &s.text, starts_paragraph: i == 0 || sentences[i - 1].block != s.block })
         .collect();
-    let planned = chunk::plan_reporting(&inputs, g2p, config)?;
+    let planned = chunk::plan_in_languages(&inputs, |i| block_g2ps[sentences[i].block], config)?;
     Ok(ChapterPlan {
         number: 0,
         title: chapter.title.clone(),

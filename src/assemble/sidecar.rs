@@ -257,7 +257,7 @@ mod tests {
     use crate::phonemize::Phonemizer;
 
     fn block(kind: BlockKind, text: &str) -> Block {
-        Block { kind, text: text.into(), source: Source { file: PathBuf::from("a.md"), range: 0..0 } }
+        Block { kind, text: text.into(), source: Source { file: PathBuf::from("a.md"), range: 0..0 }, language: None }
     }
 
     #[test]

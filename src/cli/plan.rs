@@ -32,7 +32,7 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
             "authors": book.meta.authors,
             "language": book.meta.language,
             "chapters": summaries,
-            "warnings": book.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "warnings": book.warnings.iter().map(ToString::to_string).chain(plan.language_warnings.iter().cloned()).collect::<Vec<_>>(),
         });
         out(&json.to_string())?;
         return Ok(ExitStatus::Success.into());
@@ -101,6 +101,9 @@ pub fn report_reading(
 /// tokens are read other than as written (`--long-tokens`), and which words were too long for one
 /// model call.
 pub fn warn_unspoken(plan: &BookPlan, printer: &Printer) {
+    for warning in &plan.language_warnings {
+        printer.warn(warning);
+    }
     for chapter in &plan.chapters {
         let long: Vec<_> = chapter.long_tokens().collect();
         if let Some(first) = long.first() {

@@ -124,7 +124,7 @@ mod tests {
     use crate::ingest::Source;
 
     fn block(kind: BlockKind, text: &str) -> Block {
-        Block { kind, text: text.into(), source: Source { file: PathBuf::from("x"), range: 0..0 } }
+        Block { kind, text: text.into(), source: Source { file: PathBuf::from("x"), range: 0..0 }, language: None }
     }
 
     fn para(text: &str) -> Block {

@@ -129,6 +129,26 @@ impl Dom {
         }
     }
 
+    /// The language of the block node `id` sits in, as the book tags it (`xml:lang` or `lang`,
+    /// raw): the tag of its nearest block-level element, itself included, or of the nearest
+    /// element above that. Inline elements' tags are ignored: a block is read in one language.
+    /// `lang=""` says the language is unknown, and stops the search.
+    pub fn block_language(&self, id: usize) -> Option<&str> {
+        let mut n = id;
+        while n != 0 && !is_block(self.name(n)) {
+            n = self.nodes[n].parent;
+        }
+        loop {
+            if let Some(tag) = self.attr(n, "xml:lang").or_else(|| self.attr(n, "lang")) {
+                return Some(tag.trim()).filter(|t| !t.is_empty());
+            }
+            if n == 0 {
+                return None;
+            }
+            n = self.nodes[n].parent;
+        }
+    }
+
     /// The first element called `name` in document order.
     pub fn find(&self, name: &str) -> Option<usize> {
         (0..self.nodes.len()).find(|&i| self.name(i) == name)
@@ -430,6 +450,7 @@ pub(crate) fn extract(dom: &Dom, file: &Path, opts: &IngestOptions) -> DocText {
         out: DocText::default(),
         cur: String::new(),
         cur_range: None,
+        cur_language: None,
         in_note: false,
         seq: 0,
         pending_alts: Vec::new(),
@@ -447,20 +468,23 @@ struct Walker<'a> {
     out: DocText,
     cur: String,
     cur_range: Option<Range<usize>>,
+    /// The language of the block being gathered in `cur` (see [`Dom::block_language`]).
+    cur_language: Option<String>,
     in_note: bool,
     seq: usize,
-    pending_alts: Vec<String>,
+    /// Alt texts of images in the current block, with their language, read after it.
+    pending_alts: Vec<(String, Option<String>)>,
 }
 
 impl Walker<'_> {
-    fn emit(&mut self, kind: BlockKind, raw: &str, range: Range<usize>) {
+    fn emit(&mut self, kind: BlockKind, raw: &str, range: Range<usize>, language: Option<String>) {
         let (text, controls) = clean_inline(raw);
         self.out.control_chars += controls;
         if text.is_empty() {
             return;
         }
         let kind = if self.in_note { BlockKind::Note } else { kind };
-        let block = Block { kind, text, source: Source { file: self.file.to_path_buf(), range } };
+        let block = Block { kind, text, source: Source { file: self.file.to_path_buf(), range }, language };
         if self.in_note {
             let at = self.mark(self.out.blocks.len());
             self.out.notes.push((at, block));
@@ -477,11 +501,12 @@ impl Walker<'_> {
     fn flush(&mut self, kind: BlockKind) {
         let raw = std::mem::take(&mut self.cur);
         let range = self.cur_range.take().unwrap_or(0..0);
+        let language = self.cur_language.take();
         if !raw.trim().is_empty() {
-            self.emit(kind, &raw, range);
+            self.emit(kind, &raw, range, language);
         }
-        for alt in std::mem::take(&mut self.pending_alts) {
-            self.emit(BlockKind::ImageAlt, &alt, 0..0);
+        for (alt, language) in std::mem::take(&mut self.pending_alts) {
+            self.emit(BlockKind::ImageAlt, &alt, 0..0, language);
         }
     }
 
@@ -510,6 +535,9 @@ impl Walker<'_> {
         let dom = self.dom;
         let (name, _) = match &dom.nodes[id].kind {
             NodeKind::Text { text, range } => {
+                if self.cur.trim().is_empty() && !text.trim().is_empty() {
+                    self.cur_language = dom.block_language(id).map(str::to_string);
+                }
                 self.add_text(text, range);
                 return;
             }
@@ -546,7 +574,7 @@ impl Walker<'_> {
                     let alt = dom.attr(id, "alt").unwrap_or("").to_string();
                     if !alt.trim().is_empty() {
                         // Read after the paragraph the image sits in, not in the middle of it.
-                        self.pending_alts.push(alt);
+                        self.pending_alts.push((alt, dom.block_language(id).map(str::to_string)));
                     }
                 }
             }
@@ -573,7 +601,8 @@ impl Walker<'_> {
                     .unwrap_or(2);
                 let range = self.range_of(id);
                 self.record_ids(id, depth);
-                self.emit(BlockKind::Heading { level }, &parts.join(": "), range);
+                let language = dom.block_language(id).map(str::to_string);
+                self.emit(BlockKind::Heading { level }, &parts.join(": "), range, language);
             }
             "pre" => {
                 self.flush(ctx);
@@ -581,11 +610,12 @@ impl Walker<'_> {
                     CodeMode::Skip => self.record_ids(id, depth),
                     CodeMode::Announce => {
                         self.record_ids(id, depth);
-                        self.emit(BlockKind::Code, CODE_ANNOUNCEMENT, self.range_of(id));
+                        self.emit(BlockKind::Code, CODE_ANNOUNCEMENT, self.range_of(id), None);
                     }
                     CodeMode::Read => {
                         let text = dom.text_content(id);
-                        self.emit(BlockKind::Code, &text, self.range_of(id));
+                        let language = dom.block_language(id).map(str::to_string);
+                        self.emit(BlockKind::Code, &text, self.range_of(id), language);
                     }
                 }
             }
@@ -680,7 +710,8 @@ impl Walker<'_> {
             }
             if !cells.is_empty() {
                 let range = self.range_of(row);
-                self.emit(BlockKind::Table, &cells.join("; "), range);
+                let language = dom.block_language(row).map(str::to_string);
+                self.emit(BlockKind::Table, &cells.join("; "), range, language);
             }
         }
     }
@@ -869,6 +900,33 @@ mod tests {
     fn blocks(html: &str, opts: &IngestOptions) -> DocText {
         let dom = parse(html);
         extract(&dom, Path::new("t.xhtml"), opts)
+    }
+
+    #[test]
+    fn a_block_is_in_the_language_of_its_nearest_tagged_element() {
+        let html = r#"<html xml:lang="en" lang="en"><body><p>English.</p>
+            <p xml:lang="es">Hola <span lang="fr">monde</span>.</p>
+            <div lang="fr"><blockquote><p>Bonjour.</p></blockquote><p lang="">Unknown.</p></div>
+            <section lang="it"><h2>Titolo</h2>Testo <em lang="de">nicht</em> sciolto.
+            <table><tr lang="pt-BR"><td>Olá</td></tr></table></section></body></html>"#;
+        let d = blocks(html, &IngestOptions { tables: true, ..IngestOptions::default() });
+        let got: Vec<(&str, Option<&str>)> =
+            d.blocks.iter().map(|b| (b.text.as_str(), b.language.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                ("English.", Some("en")),
+                ("Hola monde.", Some("es")),
+                ("Bonjour.", Some("fr")),
+                ("Unknown.", None),
+                ("Titolo", Some("it")),
+                ("Testo nicht sciolto.", Some("it")),
+                ("Olá", Some("pt-BR")),
+            ],
+            "the block's own tag, else the nearest above it; inline tags do not count"
+        );
+        let untagged = blocks("<body><p>Plain.</p></body>", &IngestOptions::default());
+        assert_eq!(untagged.blocks[0].language, None);
     }
 
     #[test]

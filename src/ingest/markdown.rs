@@ -68,8 +68,15 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
         | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
         | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS
         | Options::ENABLE_GFM;
-    let mut b =
-        Builder { path, out: Vec::new(), notes: Vec::new(), cur: String::new(), range: None, pending_alts: Vec::new() };
+    let mut b = Builder {
+        path,
+        out: Vec::new(),
+        notes: Vec::new(),
+        cur: String::new(),
+        range: None,
+        pending_alts: Vec::new(),
+        language: None,
+    };
     let mut quote = 0usize;
     let mut items = 0usize;
     let mut skip = 0usize; // inside a table that is not read
@@ -97,6 +104,9 @@ fn blocks(text: &str, path: &Path, opts: &IngestOptions) -> Parsed {
                 Event::End(TagEnd::MetadataBlock(kind)) => {
                     front_title = front_matter_value(m, kind, "title");
                     front_date = front_matter_value(m, kind, "date");
+                    // Front matter comes first, so every block of the file carries its language.
+                    b.language =
+                        front_matter_value(m, kind, "lang").or_else(|| front_matter_value(m, kind, "language"));
                     meta = None;
                 }
                 _ => {}
@@ -232,6 +242,8 @@ struct Builder<'a> {
     range: Option<Range<usize>>,
     /// Alt texts of images in the current block, read after it.
     pending_alts: Vec<(String, Range<usize>)>,
+    /// The file's language as its front matter states it (`lang:` or `language:`).
+    language: Option<String>,
 }
 
 impl Builder<'_> {
@@ -258,10 +270,11 @@ impl Builder<'_> {
             return;
         }
         let source = Source { file: self.path.to_path_buf(), range };
+        let language = self.language.clone();
         if note {
-            self.notes.push(Block { kind: BlockKind::Note, text, source });
+            self.notes.push(Block { kind: BlockKind::Note, text, source, language });
         } else {
-            self.out.push(Block { kind, text, source });
+            self.out.push(Block { kind, text, source, language });
         }
     }
 }
@@ -414,6 +427,19 @@ fn default_split_level(blocks: &[Block], is_titled_page: bool) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn front_matter_lang_tags_every_block_of_the_file_but_not_the_book() {
+        let yaml =
+            book("---\ntitle: Cuento\nlang: es\n---\n\n# Uno\n\nEl niño.\n\n- Un perro.\n", &IngestOptions::default());
+        let languages: Vec<Option<&str>> =
+            yaml.chapters.iter().flat_map(|c| &c.blocks).map(|b| b.language.as_deref()).collect();
+        assert_eq!(languages, [Some("es"); 3]);
+        assert_eq!(yaml.meta.language, None, "a docs tree's translation check needs the book's language unstated");
+        let toml = book("+++\nlanguage = \"fr\"\n+++\n\nBonjour.\n", &IngestOptions::default());
+        assert_eq!(toml.chapters[0].blocks[0].language.as_deref(), Some("fr"));
+        assert_eq!(book("Words.\n", &IngestOptions::default()).chapters[0].blocks[0].language, None);
+    }
 
     fn book(md: &str, opts: &IngestOptions) -> Book {
         match read(Path::new("page.md"), md.as_bytes(), opts) {

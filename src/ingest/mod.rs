@@ -100,6 +100,10 @@ pub struct Block {
     pub text: String,
     /// Where the text came from.
     pub source: Source,
+    /// The language the book tags the block with, as written (`es`, `fr-CA`): EPUB `xml:lang` or
+    /// `lang` on the block or an element around it, Markdown front matter `lang:`. `None` when
+    /// untagged; the book's language then applies (see `language::of_block`).
+    pub language: Option<String>,
 }
 
 /// What kind of block a piece of text is; `script` chooses pauses and wording from it.

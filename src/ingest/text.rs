@@ -318,7 +318,12 @@ fn chapters_from(paras: Vec<Para>, path: &Path, opts: &IngestOptions, book_title
     }
     let block = |kind, text: &str, start: usize, end: usize| {
         let t = clean_inline(&strip_emphasis(text)).0;
-        (!t.is_empty()).then(|| Block { kind, text: t, source: Source { file: path.to_path_buf(), range: start..end } })
+        (!t.is_empty()).then(|| Block {
+            kind,
+            text: t,
+            source: Source { file: path.to_path_buf(), range: start..end },
+            language: None,
+        })
     };
     let mut drafts = vec![Draft { title: None, blocks: Vec::new(), words: 0 }];
     let mut i = 0;
