@@ -1,0 +1,275 @@
+//! A memo of the English G2P's neural guesses, so that a name a book says a thousand times is
+//! guessed once (issue 9, point 7).
+//!
+//! loqui-g2p runs its neural fallback for an out-of-lexicon word at every occurrence, and on a
+//! book that is most of the planning time. This module decides once per distinct word whether
+//! the G2P would guess it, remembers the guess, and hands later sentences to the G2P with the
+//! word marked up as `[word](/phonemes/)`, misaki's inline override, so that the G2P takes the
+//! phonemes instead of guessing again. The tokens that come out must be the ones the unmarked
+//! sentence gives, so a word is marked only where that holds by construction:
+//!
+//! - The word is plain: ASCII letters, lowercase after the first. Such a word is one token to
+//!   the G2P whatever its neighbours, its lexicon lookup fails or succeeds whatever its tag, and
+//!   its guess depends on its spelling alone. Possessives ("Ahab's"), hyphenated words, numbers
+//!   and words with punctuation inside are several tokens and are left alone.
+//! - The G2P guesses it read alone: the neural G2P and the same G2P spelling unknown words out
+//!   disagree on it (as in [`super::Phonemizer::guessed`]).
+//! - It stands apart: the token before it (if any) is followed by a space, and it is followed by
+//!   a space, ends the sentence, or is followed by punctuation the tagger tags as punctuation.
+//!   Only then is it a word of its own to the G2P rather than the start or end of a run of
+//!   tokens written together, which the G2P reads as a whole.
+//! - The sentence has no markup already (the user's lexicon) and no currency sign (a currency
+//!   sign makes the G2P look at the words after it).
+//!
+//! The G2P writes the flap `ɾ` as `T` and the glottal stop `ʔ` as `t` in its output but reads the
+//! next word's context from the neural model's own symbols, so a guess that shows `T` or `t` is
+//! asked of the neural model directly to have them exactly.
+//!
+//! A word is looked at only from its second sighting on (most names said once are never tested),
+//! and the memo holds at most [`MAX_WORDS`] words: past that it starts afresh, so a long-running
+//! process does not grow.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use loqui_g2p::tagger::Tagger;
+use loqui_g2p::tokenize::{Token, Tokenizer};
+use loqui_g2p::{G2p, NeuralG2p};
+
+/// The most distinct words remembered; a book has some tens of thousands.
+pub const MAX_WORDS: usize = 100_000;
+
+/// Penn Treebank tags of punctuation that the G2P always reads as punctuation (a subset of the
+/// ones it does).
+const PUNCTUATION_TAGS: [&str; 7] = [".", ",", ":", "''", "``", "-LRB-", "-RRB-"];
+
+/// What is known of one word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// Seen once; not tested yet.
+    Once,
+    /// Not guessed: the G2P knows it, or it cannot be marked up.
+    Known,
+    /// Guessed, with the neural model's phonemes.
+    Guessed(Box<str>),
+}
+
+/// The memo, with the pieces of loqui-g2p it needs to find a sentence's words as the G2P does.
+pub(super) struct GuessMemo {
+    tokenizer: Tokenizer,
+    tagger: Tagger,
+    neural: NeuralG2p,
+    words: RwLock<HashMap<Box<str>, Seen>>,
+}
+
+impl GuessMemo {
+    /// Loads the tokenizer, tagger and neural model of `g2p`'s dialect (a few MB), or `None`
+    /// where they do not load (the sentences are then phonemized unmarked).
+    pub(super) fn new(g2p: &G2p) -> Option<Self> {
+        Some(Self {
+            tokenizer: Tokenizer::english().ok()?,
+            tagger: Tagger::english().ok()?,
+            neural: NeuralG2p::load(g2p.dialect()).ok()?,
+            words: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// `text` with each guessed word that stands apart marked up with its guess. `g2p` is the
+    /// neural G2P, `spelling` the same G2P spelling unknown words out.
+    pub(super) fn mark_up<'t>(&self, text: &'t str, g2p: &G2p, spelling: &G2p) -> Cow<'t, str> {
+        if text.starts_with(char::is_whitespace) || text.contains(['[', ']', '$', '£', '€']) {
+            return Cow::Borrowed(text);
+        }
+        if !self.any_guessed(text, g2p, spelling) {
+            return Cow::Borrowed(text);
+        }
+        let tokens = self.tokenizer.tokenize(text);
+        let Some(starts) = token_starts(text, &tokens) else { return Cow::Borrowed(text) };
+        let guesses = self.read_guesses(&tokens);
+        let mut marks: Vec<(usize, Box<str>)> = Vec::new();
+        let mut tags: Option<Vec<String>> = None;
+        for (i, guess) in guesses.into_iter().enumerate() {
+            let Some(guess) = guess else { continue };
+            if i > 0 && !tokens[i - 1].space_after {
+                continue;
+            }
+            if let Some(next) = tokens.get(i + 1).filter(|_| !tokens[i].space_after) {
+                if next.text.chars().any(char::is_alphanumeric) || self.tokenizer.is_url(&next.text) {
+                    continue;
+                }
+                let tags = tags.get_or_insert_with(|| {
+                    let words: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+                    self.tagger.tag(&words)
+                });
+                if !tags.get(i + 1).is_some_and(|tag| PUNCTUATION_TAGS.contains(&tag.as_str())) {
+                    continue;
+                }
+            }
+            marks.push((i, guess));
+        }
+        if marks.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut marked = String::with_capacity(text.len() + marks.len() * 24);
+        let mut at = 0;
+        for (i, phonemes) in marks {
+            let (start, word) = (starts[i], tokens[i].text.as_str());
+            marked.push_str(&text[at..start]);
+            marked.push('[');
+            marked.push_str(word);
+            marked.push_str("](/");
+            marked.push_str(&phonemes);
+            marked.push_str("/)");
+            at = start + word.len();
+        }
+        marked.push_str(&text[at..]);
+        Cow::Owned(marked)
+    }
+
+    /// Records a sighting of each plain word of `text` (cut at anything but an ASCII letter,
+    /// which finds every token that can be marked, and more), tests the ones seen before, and
+    /// says whether any is guessed.
+    fn any_guessed(&self, text: &str, g2p: &G2p, spelling: &G2p) -> bool {
+        let mut any = false;
+        // Each new word, and whether it was seen before (and so is tested now).
+        let mut news: Vec<(&str, bool)> = Vec::new();
+        {
+            let Ok(words) = self.words.read() else { return false };
+            for word in text.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| is_plain(w)) {
+                let seen_before = match words.get(word) {
+                    Some(Seen::Guessed(_)) => {
+                        any = true;
+                        continue;
+                    }
+                    Some(Seen::Known) => continue,
+                    Some(Seen::Once) => true,
+                    None => false,
+                };
+                if !news.iter().any(|(w, _)| *w == word) {
+                    news.push((word, seen_before));
+                }
+            }
+        }
+        if news.is_empty() {
+            return any;
+        }
+        let news: Vec<(&str, Seen)> = news
+            .into_iter()
+            .map(|(word, seen_before)| (word, if seen_before { self.test(word, g2p, spelling) } else { Seen::Once }))
+            .collect();
+        any |= news.iter().any(|(_, seen)| matches!(seen, Seen::Guessed(_)));
+        let Ok(mut words) = self.words.write() else { return any };
+        if words.len() + news.len() > MAX_WORDS {
+            words.clear();
+        }
+        for (word, seen) in news {
+            // A word another thread tested meanwhile keeps its result.
+            let entry = words.entry(word.into()).or_insert(Seen::Once);
+            if *entry == Seen::Once {
+                *entry = seen;
+            }
+        }
+        any
+    }
+
+    /// The remembered guess of each token, where it is a plain word.
+    fn read_guesses(&self, tokens: &[Token]) -> Vec<Option<Box<str>>> {
+        let Ok(words) = self.words.read() else { return vec![None; tokens.len()] };
+        tokens
+            .iter()
+            .map(|t| match words.get(t.text.as_str()) {
+                Some(Seen::Guessed(phonemes)) if is_plain(&t.text) => Some(phonemes.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether the G2P guesses `word` read alone, and its guess as the neural model writes it.
+    fn test(&self, word: &str, g2p: &G2p, spelling: &G2p) -> Seen {
+        let alone = |g2p: &G2p| match g2p.tokens(word).as_slice() {
+            [token] if token.text == word => Some(token.phonemes.clone()),
+            _ => None,
+        };
+        let (Some(guessed), Some(spelled)) = (alone(g2p), alone(spelling)) else { return Seen::Known };
+        if guessed == spelled {
+            return Seen::Known;
+        }
+        let guessed =
+            if guessed.contains(['T', 't']) { self.neural.phonemize(word).unwrap_or_default() } else { guessed };
+        if guessed.contains(['[', ']', '(', ')', '/']) {
+            return Seen::Known;
+        }
+        Seen::Guessed(guessed.into())
+    }
+}
+
+#[cfg(test)]
+impl GuessMemo {
+    /// The remembered guess of `word`.
+    pub(super) fn guess_of(&self, word: &str) -> Option<Box<str>> {
+        match self.words.read().ok()?.get(word)? {
+            Seen::Guessed(phonemes) => Some(phonemes.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A word that is one token to the G2P wherever it stands and whose lexicon lookup does not
+/// depend on its tag: ASCII letters, lowercase after the first, two or more. "vs" is left out,
+/// being "versus" as a preposition only.
+fn is_plain(word: &str) -> bool {
+    let mut chars = word.chars();
+    word.len() >= 2
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_lowercase())
+        && !word.eq_ignore_ascii_case("vs")
+}
+
+/// The byte offset of each token in `text`, or `None` where the tokens do not spell `text` out
+/// (a special case rewritten by the tokenizer): the G2P finds a marked word's tokens by counting
+/// characters.
+fn token_starts(text: &str, tokens: &[Token]) -> Option<Vec<usize>> {
+    let mut starts = Vec::with_capacity(tokens.len());
+    let mut at = 0;
+    for token in tokens {
+        let rest = &text[at..];
+        let start = if rest.starts_with(token.text.as_str()) {
+            at
+        } else {
+            let skipped = rest.len() - rest.trim_start().len();
+            rest[skipped..].starts_with(token.text.as_str()).then_some(at + skipped)?
+        };
+        starts.push(start);
+        at = start + token.text.len();
+    }
+    text[at..].trim().is_empty().then_some(starts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_words_are_ascii_letters_lowercase_after_the_first() {
+        assert!(is_plain("Queequeg") && is_plain("zorbulate") && is_plain("Ab"));
+        assert!(!is_plain("a") && !is_plain("McDonald") && !is_plain("NASA") && !is_plain("café"));
+        assert!(!is_plain("Ahab's") && !is_plain("sou-wester") && !is_plain("vs") && !is_plain("B22"));
+    }
+
+    #[test]
+    fn token_starts_follow_the_text_and_give_up_on_rewritten_tokens() {
+        let tokenizer = Tokenizer::english().unwrap();
+        let text = "Queequeg,  said \"Ahab's\" (twice).";
+        let tokens = tokenizer.tokenize(text);
+        let starts = token_starts(text, &tokens).unwrap();
+        for (token, start) in tokens.iter().zip(starts) {
+            if !token.text.trim().is_empty() {
+                assert_eq!(&text[start..start + token.text.len()], token.text);
+            }
+        }
+        let rewritten =
+            [Token { text: "do".into(), space_after: false }, Token { text: "not".into(), space_after: false }];
+        assert_eq!(token_starts("don't", &rewritten), None);
+    }
+}
