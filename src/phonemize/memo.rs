@@ -21,9 +21,10 @@
 //! - The sentence has no markup already (the user's lexicon) and no currency sign (a currency
 //!   sign makes the G2P look at the words after it).
 //!
-//! The G2P writes the flap `ɾ` as `T` and the glottal stop `ʔ` as `t` in its output but reads the
-//! next word's context from the neural model's own symbols, so a guess that shows `T` or `t` is
-//! asked of the neural model directly to have them exactly.
+//! The G2P writes the neural model's flap `ɾ` as `T` and its glottal stop `ʔ` as `t` in its
+//! output, but reads the context of the word before from the model's own symbols. The model never
+//! writes `T`, so a `T` goes back to `ɾ`; a `t` that may be the symbol the context is read from
+//! could be either, and that word is asked of the neural model directly.
 //!
 //! A word is looked at only from its second sighting on (most names said once are never tested),
 //! and the memo holds at most [`MAX_WORDS`] words: past that it starts afresh, so a long-running
@@ -39,6 +40,9 @@ use loqui_g2p::{G2p, NeuralG2p};
 
 /// The most distinct words remembered; a book has some tens of thousands.
 pub const MAX_WORDS: usize = 100_000;
+
+/// The most space-separated pieces whose tokens are remembered.
+pub const MAX_PIECES: usize = 100_000;
 
 /// Penn Treebank tags of punctuation that the G2P always reads as punctuation (a subset of the
 /// ones it does).
@@ -61,6 +65,8 @@ pub(super) struct GuessMemo {
     tagger: Tagger,
     neural: NeuralG2p,
     words: RwLock<HashMap<Box<str>, Seen>>,
+    /// The tokens of each piece of text between single spaces (see [`GuessMemo::tokenize`]).
+    pieces: RwLock<HashMap<Box<str>, Vec<Token>>>,
 }
 
 impl GuessMemo {
@@ -72,6 +78,7 @@ impl GuessMemo {
             tagger: Tagger::english().ok()?,
             neural: NeuralG2p::load(g2p.dialect()).ok()?,
             words: RwLock::new(HashMap::new()),
+            pieces: RwLock::new(HashMap::new()),
         })
     }
 
@@ -84,27 +91,29 @@ impl GuessMemo {
         if !self.any_guessed(text, g2p, spelling) {
             return Cow::Borrowed(text);
         }
-        let tokens = self.tokenizer.tokenize(text);
+        let tokens = self.tokenize(text);
         let Some(starts) = token_starts(text, &tokens) else { return Cow::Borrowed(text) };
         let guesses = self.read_guesses(&tokens);
         let mut marks: Vec<(usize, Box<str>)> = Vec::new();
         let mut tags: Option<Vec<String>> = None;
         for (i, guess) in guesses.into_iter().enumerate() {
             let Some(guess) = guess else { continue };
-            if i > 0 && !tokens[i - 1].space_after {
-                continue;
-            }
-            if let Some(next) = tokens.get(i + 1).filter(|_| !tokens[i].space_after) {
-                if next.text.chars().any(char::is_alphanumeric) || self.tokenizer.is_url(&next.text) {
-                    continue;
+            // A neighbour written against the word must be punctuation to the G2P.
+            let before = i.checked_sub(1).filter(|&b| !tokens[b].space_after);
+            let after = Some(i + 1).filter(|&a| a < tokens.len() && !tokens[i].space_after);
+            let punctuation = |j: usize, tags: &mut Option<Vec<String>>| {
+                let text = tokens[j].text.as_str();
+                if text.chars().any(char::is_alphanumeric) || self.tokenizer.is_url(text) {
+                    return false;
                 }
                 let tags = tags.get_or_insert_with(|| {
                     let words: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
                     self.tagger.tag(&words)
                 });
-                if !tags.get(i + 1).is_some_and(|tag| PUNCTUATION_TAGS.contains(&tag.as_str())) {
-                    continue;
-                }
+                tags.get(j).is_some_and(|tag| PUNCTUATION_TAGS.contains(&tag.as_str()))
+            };
+            if before.is_some_and(|b| !punctuation(b, &mut tags)) || after.is_some_and(|a| !punctuation(a, &mut tags)) {
+                continue;
             }
             marks.push((i, guess));
         }
@@ -173,6 +182,46 @@ impl GuessMemo {
         any
     }
 
+    /// The tokenizer's tokens of `text`. Where its only whitespace is single spaces they are put
+    /// together from remembered tokens of its pieces between spaces: the tokenizer cuts text at
+    /// whitespace before anything else, and rejoins only tokens with no space between them, so
+    /// each piece gives the tokens alone that it gives in the sentence.
+    fn tokenize(&self, text: &str) -> Vec<Token> {
+        if text.contains("  ") || text.contains(|c: char| c.is_whitespace() && c != ' ') {
+            return self.tokenizer.tokenize(text);
+        }
+        let mut tokens = Vec::new();
+        let mut misses = Vec::new();
+        {
+            let Ok(pieces) = self.pieces.read() else { return self.tokenizer.tokenize(text) };
+            let mut rest = text.split(' ').peekable();
+            while let Some(piece) = rest.next() {
+                let spaced = rest.peek().is_some();
+                match pieces.get(piece) {
+                    Some(piece_tokens) => tokens.extend_from_slice(piece_tokens),
+                    None if piece.is_empty() => {}
+                    None => {
+                        let piece_tokens = self.tokenizer.tokenize(piece);
+                        tokens.extend_from_slice(&piece_tokens);
+                        misses.push((piece, piece_tokens));
+                    }
+                }
+                if spaced && let Some(last) = tokens.last_mut() {
+                    last.space_after = true;
+                }
+            }
+        }
+        if !misses.is_empty()
+            && let Ok(mut pieces) = self.pieces.write()
+        {
+            if pieces.len() + misses.len() > MAX_PIECES {
+                pieces.clear();
+            }
+            pieces.extend(misses.into_iter().map(|(piece, tokens)| (piece.into(), tokens)));
+        }
+        tokens
+    }
+
     /// The remembered guess of each token, where it is a plain word.
     fn read_guesses(&self, tokens: &[Token]) -> Vec<Option<Box<str>>> {
         let Ok(words) = self.words.read() else { return vec![None; tokens.len()] };
@@ -192,11 +241,19 @@ impl GuessMemo {
             _ => None,
         };
         let (Some(guessed), Some(spelled)) = (alone(g2p), alone(spelling)) else { return Seen::Known };
-        if guessed == spelled {
-            return Seen::Known;
-        }
-        let guessed =
-            if guessed.contains(['T', 't']) { self.neural.phonemize(word).unwrap_or_default() } else { guessed };
+        if guessed == spelled { Seen::Known } else { self.guess(word, guessed) }
+    }
+
+    /// The memo's entry for `word`, which the G2P guessed as `guessed` (in its output notation).
+    fn guess(&self, word: &str, guessed: String) -> Seen {
+        // Every other ASCII letter the model writes is a vowel or a consonant to the G2P, so a `t`
+        // after one cannot be the symbol the G2P reads the context from.
+        let onset = guessed.chars().take_while(|&c| !c.is_ascii_alphabetic() || c == 't' || c == 'T');
+        let guessed = if onset.into_iter().any(|c| c == 't') {
+            self.neural.phonemize(word).unwrap_or_default()
+        } else {
+            guessed.replace('T', "ɾ")
+        };
         if guessed.contains(['[', ']', '(', ')', '/']) {
             return Seen::Known;
         }
@@ -271,5 +328,22 @@ mod tests {
         let rewritten =
             [Token { text: "do".into(), space_after: false }, Token { text: "not".into(), space_after: false }];
         assert_eq!(token_starts("don't", &rewritten), None);
+    }
+
+    #[test]
+    fn tokens_put_together_from_pieces_are_the_tokenizers() {
+        let tokenizer = Tokenizer::english().unwrap();
+        let g2p = G2p::new(loqui_g2p::Dialect::American, loqui_g2p::OovFallback::SpellOut).unwrap();
+        let memo = GuessMemo::new(&g2p).unwrap();
+        for text in [
+            "I've read it, don't you? $12.50 a month, at 9:30 AM (73%) example.com/docs.",
+            "Mr. Smith met Wi-Fi one-on-one at bed): and bed) : \u{2014}Mr. Rochester, find \u{2019}em. ",
+            "a-doin\u{2019} well, Queequeg\u{2019}s :-) ;) ... end",
+            "Queequeg,  said \"Ahab's\"\t(twice).",
+        ] {
+            for _ in 0..2 {
+                assert_eq!(memo.tokenize(text), tokenizer.tokenize(text), "{text}");
+            }
+        }
     }
 }
