@@ -111,13 +111,12 @@ impl English {
         self.spelling.get_or_init(|| G2p::new(self.g2p.dialect(), OovFallback::SpellOut).ok()).as_ref()
     }
 
-    /// The memo and the spelling G2P it tests words with, once enough sentences have come.
-    fn memo(&self) -> Option<(&GuessMemo, &G2p)> {
+    /// The memo, once enough sentences have come.
+    fn memo(&self) -> Option<&GuessMemo> {
         if self.sentences.fetch_add(1, Ordering::Relaxed) < MEMO_AFTER_SENTENCES {
             return None;
         }
-        let spelling = self.spelling()?;
-        Some((self.memo.get_or_init(|| GuessMemo::new(&self.g2p)).as_ref()?, spelling))
+        self.memo.get_or_init(|| GuessMemo::new(&self.g2p)).as_ref()
     }
 
     fn words(&self, text: &str, remember: bool) -> Vec<PhonemeWord> {
@@ -126,7 +125,7 @@ impl English {
             None => text.into(),
         };
         let marked = match remember.then(|| self.memo()).flatten() {
-            Some((memo, spelling)) => match memo.mark_up(&text, &self.g2p, spelling) {
+            Some(memo) => match memo.mark_up(&text, &self.g2p) {
                 Cow::Owned(marked) => Some(marked),
                 Cow::Borrowed(_) => None,
             },

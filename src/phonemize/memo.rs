@@ -8,12 +8,15 @@
 //! phonemes instead of guessing again. The tokens that come out must be the ones the unmarked
 //! sentence gives, so a word is marked only where that holds by construction:
 //!
-//! - The word is plain: ASCII letters, lowercase after the first. Such a word is one token to
+//! - The word is plain: ASCII letters with a vowel among them, lowercase after the first. Such a word is one token to
 //!   the G2P whatever its neighbours, its lexicon lookup fails or succeeds whatever its tag, and
 //!   its guess depends on its spelling alone. Possessives ("Ahab's"), hyphenated words, numbers
 //!   and words with punctuation inside are several tokens and are left alone.
-//! - The G2P guesses it read alone: the neural G2P and the same G2P spelling unknown words out
-//!   disagree on it (as in [`super::Phonemizer::guessed`]).
+//! - The G2P guesses it. This is read off one G2P run of `to word_`: the G2P reads `word_` as
+//!   one run of pieces, and of such a run it passes on what the next sound is to the `to` before
+//!   it (`tə` before a consonant, `tʊ` before a vowel) where it knows the word, but not where it
+//!   guessed it, and `to` then keeps its dictionary reading (`tu`). No second G2P (one that
+//!   spells unknown words out, 80 MB) is needed.
 //! - It stands apart: the token before it (if any) is followed by a space, and it is followed by
 //!   a space, ends the sentence, or is followed by punctuation the tagger tags as punctuation.
 //!   Only then is it a word of its own to the G2P rather than the start or end of a run of
@@ -64,6 +67,8 @@ pub(super) struct GuessMemo {
     tokenizer: Tokenizer,
     tagger: Tagger,
     neural: NeuralG2p,
+    /// The G2P's `to` before nothing, which it keeps before a word it guesses (see [`Self::test`]).
+    to_alone: String,
     words: RwLock<HashMap<Box<str>, Seen>>,
     /// The tokens of each piece of text between single spaces (see [`GuessMemo::tokenize`]).
     pieces: RwLock<HashMap<Box<str>, Vec<Token>>>,
@@ -73,7 +78,13 @@ impl GuessMemo {
     /// Loads the tokenizer, tagger and neural model of `g2p`'s dialect (a few MB), or `None`
     /// where they do not load (the sentences are then phonemized unmarked).
     pub(super) fn new(g2p: &G2p) -> Option<Self> {
+        let to = |text: &str| g2p.tokens(text).into_iter().next().map(|t| t.phonemes);
+        let to_alone = to("to")?;
+        if [to("to be")?, to("to eat")?].contains(&to_alone) {
+            return None;
+        }
         Some(Self {
+            to_alone,
             tokenizer: Tokenizer::english().ok()?,
             tagger: Tagger::english().ok()?,
             neural: NeuralG2p::load(g2p.dialect()).ok()?,
@@ -82,13 +93,12 @@ impl GuessMemo {
         })
     }
 
-    /// `text` with each guessed word that stands apart marked up with its guess. `g2p` is the
-    /// neural G2P, `spelling` the same G2P spelling unknown words out.
-    pub(super) fn mark_up<'t>(&self, text: &'t str, g2p: &G2p, spelling: &G2p) -> Cow<'t, str> {
+    /// `text` with each guessed word that stands apart marked up with its guess by `g2p`.
+    pub(super) fn mark_up<'t>(&self, text: &'t str, g2p: &G2p) -> Cow<'t, str> {
         if text.starts_with(char::is_whitespace) || text.contains(['[', ']', '$', '£', '€']) {
             return Cow::Borrowed(text);
         }
-        if !self.any_guessed(text, g2p, spelling) {
+        if !self.any_guessed(text, g2p) {
             return Cow::Borrowed(text);
         }
         let tokens = self.tokenize(text);
@@ -139,7 +149,7 @@ impl GuessMemo {
     /// Records a sighting of each plain word of `text` (cut at anything but an ASCII letter,
     /// which finds every token that can be marked, and more), tests the ones seen before, and
     /// says whether any is guessed.
-    fn any_guessed(&self, text: &str, g2p: &G2p, spelling: &G2p) -> bool {
+    fn any_guessed(&self, text: &str, g2p: &G2p) -> bool {
         let mut any = false;
         // Each new word, and whether it was seen before (and so is tested now).
         let mut news: Vec<(&str, bool)> = Vec::new();
@@ -165,7 +175,7 @@ impl GuessMemo {
         }
         let news: Vec<(&str, Seen)> = news
             .into_iter()
-            .map(|(word, seen_before)| (word, if seen_before { self.test(word, g2p, spelling) } else { Seen::Once }))
+            .map(|(word, seen_before)| (word, if seen_before { self.test(word, g2p) } else { Seen::Once }))
             .collect();
         any |= news.iter().any(|(_, seen)| matches!(seen, Seen::Guessed(_)));
         let Ok(mut words) = self.words.write() else { return any };
@@ -234,14 +244,20 @@ impl GuessMemo {
             .collect()
     }
 
-    /// Whether the G2P guesses `word` read alone, and its guess as the neural model writes it.
-    fn test(&self, word: &str, g2p: &G2p, spelling: &G2p) -> Seen {
-        let alone = |g2p: &G2p| match g2p.tokens(word).as_slice() {
-            [token] if token.text == word => Some(token.phonemes.clone()),
-            _ => None,
-        };
-        let (Some(guessed), Some(spelled)) = (alone(g2p), alone(spelling)) else { return Seen::Known };
-        if guessed == spelled { Seen::Known } else { self.guess(word, guessed) }
+    /// Whether `g2p` guesses `word`, and its guess as the neural model writes it. Read off the
+    /// G2P's `to word_`: a `to` left as read alone means the word was guessed, and the guess is
+    /// then the reading of `word_` (the `_` says nothing). A guess with no ASCII letter but `t`
+    /// and `T` (all of which are vowels or consonants to the G2P) is left alone, as a word whose
+    /// known reading had none would pass nothing on to `to` either.
+    fn test(&self, word: &str, g2p: &G2p) -> Seen {
+        let probe = format!("{word}_");
+        let tokens = g2p.tokens(&format!("to {probe}"));
+        let [to, read] = tokens.as_slice() else { return Seen::Known };
+        let has_letters = read.phonemes.chars().any(|c| c.is_ascii_alphabetic() && c != 't' && c != 'T');
+        if to.text != "to" || read.text != probe || to.phonemes != self.to_alone || !has_letters {
+            return Seen::Known;
+        }
+        self.guess(word, read.phonemes.clone())
     }
 
     /// The memo's entry for `word`, which the G2P guessed as `guessed` (in its output notation).
@@ -274,10 +290,12 @@ impl GuessMemo {
 
 /// A word that is one token to the G2P wherever it stands and whose lexicon lookup does not
 /// depend on its tag: ASCII letters, lowercase after the first, two or more. "vs" is left out,
-/// being "versus" as a preposition only.
+/// being "versus" as a preposition only, and so is a word with no vowel letter, which the G2P
+/// spells out rather than guesses.
 fn is_plain(word: &str) -> bool {
     let mut chars = word.chars();
     word.len() >= 2
+        && word.contains(['a', 'e', 'i', 'o', 'u', 'y', 'A', 'E', 'I', 'O', 'U', 'Y'])
         && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_lowercase())
         && !word.eq_ignore_ascii_case("vs")
@@ -312,6 +330,7 @@ mod tests {
         assert!(is_plain("Queequeg") && is_plain("zorbulate") && is_plain("Ab"));
         assert!(!is_plain("a") && !is_plain("McDonald") && !is_plain("NASA") && !is_plain("café"));
         assert!(!is_plain("Ahab's") && !is_plain("sou-wester") && !is_plain("vs") && !is_plain("B22"));
+        assert!(!is_plain("Hmm") && !is_plain("nth"));
     }
 
     #[test]
@@ -330,10 +349,47 @@ mod tests {
         assert_eq!(token_starts("don't", &rewritten), None);
     }
 
+    /// The `to word_` probe finds no word guessed that a second G2P, spelling unknown words out,
+    /// finds known, among the plain words of Moby-Dick, in both dialects; the few guessed words
+    /// it misses are only not remembered. Slow (a minute), so ignored by default.
+    #[test]
+    #[ignore = "tests every word of a corpus book twice (a minute)"]
+    fn the_probe_finds_the_words_a_spelling_g2p_finds() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/epub/idpf-moby-dick.epub");
+        let Ok(book) = crate::ingest::read_inputs(&[&path], &crate::ingest::IngestOptions::default()) else { return };
+        let mut words: Vec<&str> = book
+            .chapters
+            .iter()
+            .flat_map(|c| &c.blocks)
+            .flat_map(|b| b.text.split(|c: char| !c.is_ascii_alphabetic()))
+            .filter(|w| is_plain(w))
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        for dialect in [loqui_g2p::Dialect::American, loqui_g2p::Dialect::British] {
+            let g2p = G2p::new(dialect, loqui_g2p::OovFallback::Neural).unwrap();
+            let spelling = G2p::new(dialect, loqui_g2p::OovFallback::SpellOut).unwrap();
+            let memo = GuessMemo::new(&g2p).unwrap();
+            let (mut guessed, mut missed, mut wrong) = (0, Vec::new(), Vec::new());
+            for word in &words {
+                let probed = memo.test(word, &g2p);
+                let spelled = spelling.phonemize(word) != g2p.phonemize(word);
+                guessed += usize::from(spelled);
+                match (matches!(probed, Seen::Guessed(_)), spelled) {
+                    (true, false) => wrong.push(*word),
+                    (false, true) => missed.push(*word),
+                    _ => {}
+                }
+            }
+            eprintln!("{dialect:?}: {} words, {guessed} guessed, {} missed: {missed:?}", words.len(), missed.len());
+            assert!(wrong.is_empty(), "found guessed but known: {wrong:?}");
+        }
+    }
+
     #[test]
     fn tokens_put_together_from_pieces_are_the_tokenizers() {
         let tokenizer = Tokenizer::english().unwrap();
-        let g2p = G2p::new(loqui_g2p::Dialect::American, loqui_g2p::OovFallback::SpellOut).unwrap();
+        let g2p = G2p::new(loqui_g2p::Dialect::American, loqui_g2p::OovFallback::Neural).unwrap();
         let memo = GuessMemo::new(&g2p).unwrap();
         for text in [
             "I've read it, don't you? $12.50 a month, at 9:30 AM (73%) example.com/docs.",
