@@ -7,7 +7,9 @@
 //! that a word's frames can be read off the model's durations later. Build one [`Phonemizer`] per
 //! process and share it: it parses tens of megabytes of lexicon.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use loqui_g2p::{Dialect, G2p, OovFallback};
@@ -18,14 +20,20 @@ use crate::lexicon::{Lexicon, LexiconError, Marker};
 mod child;
 pub mod espeak;
 pub mod japanese;
+mod memo;
 pub mod zh;
 
 use espeak::Espeak;
 use japanese::Japanese;
+use memo::GuessMemo;
 use zh::Mandarin;
 
 /// Kokoro's token id for a space between words.
 pub const SPACE_ID: i64 = 16;
+
+/// English sentences phonemized before the G2P starts remembering its guesses (see
+/// [`Phonemizer::words`]): a few sentences do not pay for loading the memo.
+pub const MEMO_AFTER_SENTENCES: usize = 64;
 
 /// One G2P token: a word or a punctuation mark, with its ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +101,47 @@ struct English {
     /// The same G2P spelling unknown words out, built on first use: where the two disagree on a
     /// word alone, the word went to the neural fallback (see [`Phonemizer::guessed`]).
     spelling: OnceLock<Option<G2p>>,
+    /// The neural guesses remembered per word, loaded after [`MEMO_AFTER_SENTENCES`].
+    memo: OnceLock<Option<GuessMemo>>,
+    sentences: AtomicUsize,
+}
+
+impl English {
+    fn spelling(&self) -> Option<&G2p> {
+        self.spelling.get_or_init(|| G2p::new(self.g2p.dialect(), OovFallback::SpellOut).ok()).as_ref()
+    }
+
+    /// The memo, once enough sentences have come.
+    fn memo(&self) -> Option<&GuessMemo> {
+        if self.sentences.fetch_add(1, Ordering::Relaxed) < MEMO_AFTER_SENTENCES {
+            return None;
+        }
+        self.memo.get_or_init(|| GuessMemo::new(&self.g2p)).as_ref()
+    }
+
+    fn words(&self, text: &str, remember: bool) -> Vec<PhonemeWord> {
+        let text = match &self.lexicon {
+            Some(marker) => marker.mark_up(text),
+            None => text.into(),
+        };
+        let marked = match remember.then(|| self.memo()).flatten() {
+            Some(memo) => match memo.mark_up(&text, &self.g2p) {
+                Cow::Owned(marked) => Some(marked),
+                Cow::Borrowed(_) => None,
+            },
+            None => None,
+        };
+        let text = marked.map_or(text, Cow::Owned);
+        self.g2p
+            .tokens(&text)
+            .into_iter()
+            .map(|t| {
+                let ids = token_ids(&t.phonemes);
+                let phonemes = t.phonemes.chars().filter(|c| vocab().contains_key(c)).collect();
+                PhonemeWord { text: t.text, phonemes, ids, space_after: t.whitespace }
+            })
+            .collect()
+    }
 }
 
 impl Phonemizer {
@@ -107,7 +156,9 @@ impl Phonemizer {
         let g2p = G2p::new(dialect, OovFallback::Neural).map_err(|e| PhonemizeError::Init(e.to_string()))?;
         let lexicon = Marker::new(lexicon, |respelling| g2p.phonemize(respelling))?;
         let language = if dialect == Dialect::British { Language::BritishEnglish } else { Language::AmericanEnglish };
-        Ok(Self { language, backend: Backend::English(Box::new(English { g2p, lexicon, spelling: OnceLock::new() })) })
+        let english =
+            English { g2p, lexicon, spelling: OnceLock::new(), memo: OnceLock::new(), sentences: AtomicUsize::new(0) };
+        Ok(Self { language, backend: Backend::English(Box::new(english)) })
     }
 
     /// Builds the G2P of `language`; `lexicon` applies to English only. A language with no G2P
@@ -144,27 +195,27 @@ impl Phonemizer {
     }
 
     /// Phonemizes one sentence of spoken text.
+    ///
+    /// English remembers the words its G2P guesses with the neural fallback, once it has
+    /// phonemized [`MEMO_AFTER_SENTENCES`] sentences, and passes each guess back instead of
+    /// guessing again: the words come out as [`Self::words_unremembered`] gives them, faster.
     pub fn words(&self, text: &str) -> Result<Vec<PhonemeWord>, PhonemizeError> {
-        let english = match &self.backend {
-            Backend::English(english) => english,
-            Backend::Espeak(espeak) => return espeak.phoneme_words(text),
-            Backend::Mandarin(mandarin) => return Ok(mandarin.phoneme_words(text)),
-            Backend::Japanese(japanese) => return japanese.phoneme_words(text),
-        };
-        let text = match &english.lexicon {
-            Some(marker) => marker.mark_up(text),
-            None => text.into(),
-        };
-        Ok(english
-            .g2p
-            .tokens(&text)
-            .into_iter()
-            .map(|t| {
-                let ids = token_ids(&t.phonemes);
-                let phonemes = t.phonemes.chars().filter(|c| vocab().contains_key(c)).collect();
-                PhonemeWord { text: t.text, phonemes, ids, space_after: t.whitespace }
-            })
-            .collect())
+        self.words_remembering(text, true)
+    }
+
+    /// Phonemizes one sentence as [`Self::words`] does, without the memo of guesses: the
+    /// reference that the memo is checked against.
+    pub fn words_unremembered(&self, text: &str) -> Result<Vec<PhonemeWord>, PhonemizeError> {
+        self.words_remembering(text, false)
+    }
+
+    fn words_remembering(&self, text: &str, remember: bool) -> Result<Vec<PhonemeWord>, PhonemizeError> {
+        match &self.backend {
+            Backend::English(english) => Ok(english.words(text, remember)),
+            Backend::Espeak(espeak) => espeak.phoneme_words(text),
+            Backend::Mandarin(mandarin) => Ok(mandarin.phoneme_words(text)),
+            Backend::Japanese(japanese) => japanese.phoneme_words(text),
+        }
     }
 
     /// The phonemes the neural fallback guessed for `word` read alone, or `None` where the G2P
@@ -173,13 +224,13 @@ impl Phonemizer {
     /// word; the first call also builds a second G2P (about 0.3 s).
     pub fn guessed(&self, word: &str) -> Option<String> {
         let Backend::English(english) = &self.backend else { return None };
-        let spelling = english.spelling.get_or_init(|| G2p::new(english.g2p.dialect(), OovFallback::SpellOut).ok());
+        let spelling = english.spelling()?;
         let marked = match &english.lexicon {
             Some(marker) => marker.mark_up(word),
             None => word.into(),
         };
         let neural = english.g2p.phonemize(&marked);
-        (spelling.as_ref()?.phonemize(&marked) != neural)
+        (spelling.phonemize(&marked) != neural)
             .then(|| neural.chars().filter(|c| vocab().contains_key(c)).collect::<String>().trim().to_string())
     }
 }
@@ -276,6 +327,37 @@ mod tests {
         let ids = token_ids(phonemes);
         let expected: Vec<Vec<i64>> = serde_json::from_str(include_str!("../tests/data/reference_ids.json")).unwrap();
         assert_eq!(ids, expected[0][1..expected[0].len() - 1]);
+    }
+
+    /// Issue 9 point 7: a remembered guess is passed back to the G2P, and the words come out as
+    /// without the memo, beside punctuation, possessives, hyphens, capitals and numbers.
+    #[test]
+    fn issue_9_remembered_guesses_change_no_word() {
+        let g2p = Phonemizer::new(Dialect::American).unwrap();
+        let Backend::English(english) = &g2p.backend else { unreachable!() };
+        english.sentences.store(MEMO_AFTER_SENTENCES, Ordering::Relaxed);
+        let sentences = [
+            "Queequeg was a native of Kokovoko, an island far away to the West and South.",
+            "Queequeg, said I, to Queequeg's harpoon and Ahab's leg: Queequeg!",
+            "\"Queequeg\" (Queequeg) Queequeg; Queequeg\u{2014}and QUEEQUEG, queequeg and Queequeg-like Queequegs.",
+            "I gave Queequeg 3 dollars, then $5 to Queequeg, at 9:30 with Queequeg.",
+            "Ahab and Starbuck and Stubb and Flask and Tashtego to Tashtego, the Tashtego.",
+            "Ahab's Ahab Ahab, Ahab. To Ahab, to Ahab's to Ahabs to Ahab the Ahab an Ahab.",
+        ];
+        for _ in 0..2 {
+            for sentence in sentences {
+                let remembered = g2p.words(sentence).unwrap();
+                let plain = g2p.words_unremembered(sentence).unwrap();
+                assert_eq!(remembered, plain, "{sentence}");
+            }
+        }
+        let memo = english.memo.get().unwrap().as_ref().unwrap();
+        for word in ["Queequeg", "Ahab", "Tashtego"] {
+            assert!(memo.guess_of(word).is_some(), "{word} is remembered as guessed");
+        }
+        for word in ["native", "island", "West"] {
+            assert_eq!(memo.guess_of(word), None, "{word} is known");
+        }
     }
 
     #[test]
