@@ -137,9 +137,9 @@ impl Language {
     }
 
     /// A language as a user or a book writes it: a BCP 47 tag (`es`, `pt-BR`, `en-GB`), a
-    /// voice letter (`e`) or an English name (`spanish`). `Err` gives a name for the message
-    /// when the tag is a language Kokoro has no voices for (`de` is German).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// voice letter (`e`) or an English name (`spanish`). `Err` names the language for the
+    /// message when the tag is one Kokoro has no voices for (`de` is German).
+    pub fn parse(text: &str) -> Result<Self, NoVoices> {
         let lower = text.trim().to_ascii_lowercase().replace('_', "-");
         if lower.chars().count() == 1
             && let Some(language) = Self::ALL.into_iter().find(|l| lower.starts_with(l.code()))
@@ -167,10 +167,21 @@ impl Language {
             "pt" | "por" | "portuguese" => Self::BrazilianPortuguese,
             "ja" | "jpn" | "japanese" => Self::Japanese,
             "zh" | "zho" | "chi" | "cmn" | "chinese" | "mandarin" => Self::Mandarin,
-            _ => return Err(language_name(primary).map_or_else(|| text.trim().to_string(), str::to_string)),
+            _ => {
+                let name = language_name(primary).map_or_else(|| text.trim().to_string(), str::to_string);
+                return Err(NoVoices { name });
+            }
         };
         Ok(found)
     }
+}
+
+/// A language Kokoro has no voices for, by its English name (or the tag as written, when the
+/// name is not known here).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} has no Kokoro voices")]
+pub struct NoVoices {
+    pub name: String,
 }
 
 impl std::fmt::Display for Language {
@@ -203,7 +214,7 @@ pub fn of_block(tag: Option<&str>, text: &str, book: Language) -> BlockLanguage 
         Some(tag) => match Language::parse(tag) {
             Ok(language) if language.is_speakable() => Some(language),
             Ok(language) => return BlockLanguage::Unsupported(language.name().into()),
-            Err(name) => return BlockLanguage::Unsupported(name),
+            Err(NoVoices { name }) => return BlockLanguage::Unsupported(name),
         },
         None => None,
     };
@@ -580,7 +591,7 @@ mod tests {
         assert_eq!(Language::parse("en"), Ok(Language::AmericanEnglish));
         assert_eq!(Language::parse("f"), Ok(Language::French));
         assert_eq!(Language::parse("Italian"), Ok(Language::Italian));
-        assert_eq!(Language::parse("de-DE"), Err("German".to_string()));
+        assert_eq!(Language::parse("de-DE"), Err(NoVoices { name: "German".to_string() }));
         assert!(Language::Japanese.is_speakable() && Language::Hindi.is_speakable());
         assert!(Language::Mandarin.is_speakable());
         assert_eq!(Language::parse("zh-CN"), Ok(Language::Mandarin));

@@ -64,13 +64,36 @@ pub enum LexiconError {
     Read { path: PathBuf, source: std::io::Error },
     /// A line that says nothing usable, with why.
     #[error("{}:{line}: {problem}", path.display())]
-    Line { path: PathBuf, line: usize, problem: String },
+    Line { path: PathBuf, line: usize, problem: LineProblem },
     /// `lexicon scan --write` never overwrites a lexicon the user may have corrected.
     #[error("{}: already exists: remove it or give --write another file", path.display())]
     Exists { path: PathBuf },
     /// More entries than one search pattern holds.
     #[error("the lexicon is too large to search: {0}")]
     TooLarge(String),
+}
+
+/// What is wrong with one line of a lexicon.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineProblem {
+    #[error("'{0}' has no pronunciation: write `WORD /phonemes/` or `WORD respelling`")]
+    NoPronunciation(String),
+    #[error("'{0}' is not a word or phrase")]
+    NotAWord(String),
+    #[error("'{key}': a word or phrase cannot contain '{c}'")]
+    KeyBracket { key: String, c: char },
+    #[error("'{0}' has no closing '/'")]
+    Unclosed(String),
+    #[error("the phonemes between the slashes are empty")]
+    EmptyPhonemes,
+    #[error("'{c}' (U+{:04X}) in /{phonemes}/ is not one of Kokoro's phoneme symbols", u32::from(*c))]
+    NotAPhoneme { c: char, phonemes: String },
+    #[error("the respelling '{respelling}' cannot contain '{c}'")]
+    RespellingBracket { respelling: String, c: char },
+    #[error("the respelling '{0}' gives no phonemes")]
+    Silent(String),
+    #[error("'{key}' is already on line {line}")]
+    Duplicate { key: String, line: usize },
 }
 
 /// Entries from one or more files, at most one per key, the first file's winning.
@@ -102,10 +125,10 @@ impl Lexicon {
         let mut entries: Vec<Entry> = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
-            let problem = |problem: String| LexiconError::Line { path: file.to_path_buf(), line, problem };
+            let problem = |problem: LineProblem| LexiconError::Line { path: file.to_path_buf(), line, problem };
             let Some((key, say)) = parse_line(raw).map_err(problem)? else { continue };
             if let Some(earlier) = entries.iter().find(|e| e.key == key) {
-                return Err(problem(format!("'{key}' is already on line {}", earlier.line)));
+                return Err(problem(LineProblem::Duplicate { key, line: earlier.line }));
             }
             entries.push(Entry { key, say, file: file.to_path_buf(), line });
         }
@@ -152,7 +175,7 @@ pub fn config_dir() -> Option<PathBuf> {
 }
 
 /// One line: `None` for a blank or comment line.
-fn parse_line(raw: &str) -> Result<Option<(String, Pronunciation)>, String> {
+fn parse_line(raw: &str) -> Result<Option<(String, Pronunciation)>, LineProblem> {
     let line = strip_comment(raw).trim();
     if line.is_empty() {
         return Ok(None);
@@ -164,15 +187,15 @@ fn parse_line(raw: &str) -> Result<Option<(String, Pronunciation)>, String> {
     } else {
         match line.split_once(char::is_whitespace) {
             Some((key, value)) => (key, value.trim()),
-            None => return Err(format!("'{line}' has no pronunciation: write `WORD /phonemes/` or `WORD respelling`")),
+            None => return Err(LineProblem::NoPronunciation(line.to_string())),
         }
     };
     let key = key.split_whitespace().collect::<Vec<_>>().join(" ");
     if key.is_empty() || !key.chars().any(char::is_alphanumeric) {
-        return Err(format!("'{key}' is not a word or phrase"));
+        return Err(LineProblem::NotAWord(key));
     }
     if let Some(c) = key.chars().find(|c| "[]()".contains(*c)) {
-        return Err(format!("'{key}': a word or phrase cannot contain '{c}'"));
+        return Err(LineProblem::KeyBracket { key, c });
     }
     let say = match value.strip_prefix('/').and_then(|v| v.strip_suffix('/')) {
         Some(phonemes) => {
@@ -180,10 +203,10 @@ fn parse_line(raw: &str) -> Result<Option<(String, Pronunciation)>, String> {
             check_phonemes(&phonemes)?;
             Pronunciation::Phonemes(phonemes)
         }
-        None if value.starts_with('/') => return Err(format!("'{value}' has no closing '/'")),
+        None if value.starts_with('/') => return Err(LineProblem::Unclosed(value.to_string())),
         None => {
             if let Some(c) = value.chars().find(|c| "[]()".contains(*c)) {
-                return Err(format!("the respelling '{value}' cannot contain '{c}'"));
+                return Err(LineProblem::RespellingBracket { respelling: value.to_string(), c });
             }
             Pronunciation::Respelling(value.to_string())
         }
@@ -212,12 +235,12 @@ fn phonemes_start(line: &str) -> Option<usize> {
 
 /// Phonemes the model can say: every symbol in Kokoro's vocabulary (parentheses, which the
 /// markup cannot carry, aside).
-pub fn check_phonemes(phonemes: &str) -> Result<(), String> {
+pub fn check_phonemes(phonemes: &str) -> Result<(), LineProblem> {
     if phonemes.is_empty() {
-        return Err("the phonemes between the slashes are empty".into());
+        return Err(LineProblem::EmptyPhonemes);
     }
     match phonemes.chars().find(|c| !vocab().contains_key(c) || matches!(c, '(' | ')')) {
-        Some(c) => Err(format!("'{c}' (U+{:04X}) in /{phonemes}/ is not one of Kokoro's phoneme symbols", c as u32)),
+        Some(c) => Err(LineProblem::NotAPhoneme { c, phonemes: phonemes.to_string() }),
         None => Ok(()),
     }
 }
@@ -252,7 +275,7 @@ impl Marker {
                         return Err(LexiconError::Line {
                             path: entry.file.clone(),
                             line: entry.line,
-                            problem: format!("the respelling '{text}' gives no phonemes"),
+                            problem: LineProblem::Silent(text.to_string()),
                         });
                     }
                     phonemes

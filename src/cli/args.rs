@@ -486,15 +486,24 @@ pub enum LoudnessArg {
 /// Loudness targets that make sense for speech, in LUFS.
 pub const LOUDNESS_RANGE: std::ops::RangeInclusive<f64> = -40.0..=-5.0;
 
-fn parse_loudness(text: &str) -> Result<LoudnessArg, String> {
+/// Why a `--loudness` value was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LoudnessArgError {
+    #[error("'{0}' is neither a number of LUFS nor 'off'")]
+    NotANumber(String),
+    #[error("{lufs} LUFS is outside {}..={}", LOUDNESS_RANGE.start(), LOUDNESS_RANGE.end())]
+    OutOfRange { lufs: f64 },
+}
+
+fn parse_loudness(text: &str) -> Result<LoudnessArg, LoudnessArgError> {
     if text.eq_ignore_ascii_case("off") {
         return Ok(LoudnessArg::Off);
     }
-    let lufs: f64 = text.parse().map_err(|_| format!("'{text}' is neither a number of LUFS nor 'off'"))?;
+    let lufs: f64 = text.parse().map_err(|_| LoudnessArgError::NotANumber(text.to_string()))?;
     if LOUDNESS_RANGE.contains(&lufs) {
         Ok(LoudnessArg::Lufs(lufs))
     } else {
-        Err(format!("{lufs} LUFS is outside {}..={}", LOUDNESS_RANGE.start(), LOUDNESS_RANGE.end()))
+        Err(LoudnessArgError::OutOfRange { lufs })
     }
 }
 
@@ -715,8 +724,8 @@ mod tests {
     fn loudness_is_a_number_of_lufs_or_off() {
         assert_eq!(parse_loudness("-19"), Ok(LoudnessArg::Lufs(-19.0)));
         assert_eq!(parse_loudness("OFF"), Ok(LoudnessArg::Off));
-        assert!(parse_loudness("-90").unwrap_err().contains("outside"));
-        assert!(parse_loudness("loud").unwrap_err().contains("neither"));
+        assert!(parse_loudness("-90").unwrap_err().to_string().contains("outside"));
+        assert!(parse_loudness("loud").unwrap_err().to_string().contains("neither"));
         let cli = Cli::parse_from(["audiobook", "build", "b.epub", "--format", "wav,m4b", "--loudness", "-16"]);
         let Command::Build(args) = cli.command else { panic!("not a build") };
         assert_eq!(args.export.format, [OutputFormatArg::Wav, OutputFormatArg::M4b]);

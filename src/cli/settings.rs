@@ -13,7 +13,7 @@ use crate::export::{ExportSettings, LoudnessTarget, OutputFormat};
 use crate::ingest::{CodeMode, Format, IngestOptions, NotesMode};
 use crate::kokoro::assets::AssetOverrides;
 use crate::kokoro::{Device, SessionConfig};
-use crate::language::{Language, LanguageError};
+use crate::language::{self, Language, LanguageError};
 use crate::narrate::{self, Settings};
 use crate::plan::ChapterPick;
 use crate::script::{LongTokens, ScriptOptions};
@@ -41,7 +41,7 @@ pub fn language(voice: &VoiceArgs) -> Result<Option<Language>> {
         Ok(language) => {
             Err(LanguageError::Unsupported { given: given.to_string(), name: language.name().to_string() }.into())
         }
-        Err(name) => Err(LanguageError::Unsupported { given: given.to_string(), name }.into()),
+        Err(language::NoVoices { name }) => Err(LanguageError::Unsupported { given: given.to_string(), name }.into()),
     }
 }
 

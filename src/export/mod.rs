@@ -171,7 +171,7 @@ pub enum ExportError {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: cannot write the read-along book: {problem}", path.display())]
-    ReadAlong { path: PathBuf, problem: String },
+    ReadAlong { path: PathBuf, problem: readalong::ReadAlongProblem },
     #[error("{}: not a timing sidecar this build can read ({problem}); rebuild the chapter", path.display())]
     Sidecar { path: PathBuf, problem: String },
 }

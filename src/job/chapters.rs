@@ -96,6 +96,15 @@ pub fn states(plan: &BookPlan, settings: &Settings, job: &JobDir, previous: Opti
         .collect()
 }
 
+/// What a partial build would replace, refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WouldReplace {
+    #[error("{0} finished chapters outside --chapters")]
+    OutsidePick(usize),
+    #[error("the finished chapters of a full build with previews")]
+    FullBuild,
+}
+
 /// Refuses a build of part of a book (picked chapters, previews) where it would delete or
 /// overwrite chapters an earlier build of another selection finished.
 pub fn check_partial(
@@ -103,7 +112,7 @@ pub fn check_partial(
     settings: &Settings,
     previous: Option<&Manifest>,
     states: &[ChapterState],
-) -> Result<(), String> {
+) -> Result<(), WouldReplace> {
     let Some(previous) = previous else { return Ok(()) };
     let done: Vec<&ChapterRecord> = previous.chapters.iter().filter(|r| r.done).collect();
     if done.is_empty() {
@@ -112,10 +121,10 @@ pub fn check_partial(
     let kept = |r: &ChapterRecord| states.iter().any(|s| s.files.audio == r.audio);
     let lost = done.iter().filter(|r| !kept(r)).count();
     if plan.is_partial() && lost > 0 {
-        return Err(format!("{lost} finished chapters outside --chapters"));
+        return Err(WouldReplace::OutsidePick(lost));
     }
     if settings.preview && !previous.settings.preview {
-        return Err("the finished chapters of a full build with previews".into());
+        return Err(WouldReplace::FullBuild);
     }
     Ok(())
 }

@@ -62,7 +62,7 @@ pub enum JobError {
     Json { path: PathBuf, source: serde_json::Error },
     /// A build of part of a book aimed at a folder holding more of it.
     #[error("{}: this build would replace {what}; give it another -o", path.display())]
-    WouldReplace { path: PathBuf, what: String },
+    WouldReplace { path: PathBuf, what: chapters::WouldReplace },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     /// `assemble` found chunks no shard has put in the store yet.

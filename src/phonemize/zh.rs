@@ -40,7 +40,7 @@ pub struct Mandarin {
 impl Mandarin {
     /// Loads jieba's dictionary and the reading table.
     pub fn new() -> Result<Self, PhonemizeError> {
-        table().map_err(PhonemizeError::Init)?;
+        table().map_err(|e| PhonemizeError::Init(e.to_string()))?;
         Ok(Self { jieba: Jieba::new(), english: OnceLock::new() })
     }
 
@@ -468,20 +468,23 @@ struct Table {
     phrases: Vec<(&'static str, Option<&'static str>)>,
 }
 
-fn table() -> Result<&'static Table, String> {
-    static TABLE_ONCE: OnceLock<Result<Table, String>> = OnceLock::new();
-    TABLE_ONCE.get_or_init(load_table).as_ref().map_err(Clone::clone)
+/// The reading table built into this program does not decompress or parse: a build defect.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the Mandarin reading table built into this program is damaged")]
+pub struct DamagedTable;
+
+fn table() -> Result<&'static Table, DamagedTable> {
+    static TABLE_ONCE: OnceLock<Result<Table, DamagedTable>> = OnceLock::new();
+    TABLE_ONCE.get_or_init(load_table).as_ref().map_err(|e| *e)
 }
 
-fn load_table() -> Result<Table, String> {
+fn load_table() -> Result<Table, DamagedTable> {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(TABLE)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("the Mandarin reading table is damaged: {e}"))?;
+    flate2::read::GzDecoder::new(TABLE).read_to_string(&mut text).map_err(|_| DamagedTable)?;
     let text: &'static str = Box::leak(text.into_boxed_str());
     let mut sections = text.split("\n--\n");
     let (Some(syllables), Some(chars), Some(phrases)) = (sections.next(), sections.next(), sections.next()) else {
-        return Err("the Mandarin reading table is damaged".into());
+        return Err(DamagedTable);
     };
     let pairs = |section: &'static str| section.lines().filter_map(|l| l.split_once('\t'));
     let ipa = pairs(syllables).collect();

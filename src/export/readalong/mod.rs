@@ -59,6 +59,31 @@ struct Overlay {
     pars: Vec<Par>,
 }
 
+/// Why the read-along book could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadAlongProblem {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a zip archive ({source})", path.display())]
+    NotZip { path: PathBuf, source: zip::result::ZipError },
+    #[error("{entry}: {source}")]
+    Entry { entry: String, source: zip::result::ZipError },
+    #[error("META-INF/container.xml names no package document")]
+    NoPackage,
+    #[error("the book has media overlays already")]
+    HasOverlays,
+    #[error("the package document has no <{0}>")]
+    NoElement(&'static str),
+    #[error("<{0}> is not closed")]
+    Unclosed(&'static str),
+    #[error("{0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("{0}")]
+    Write(#[from] std::io::Error),
+    #[error("a timing sidecar: {0}")]
+    Sidecar(serde_json::Error),
+}
+
 /// Writes `book.epub` (the chapter MP3s must be there already).
 pub fn write(book: &BookAudio, written: &mut dyn FnMut(Written)) -> Result<(), ExportError> {
     let mut timings = Vec::with_capacity(book.chapters.len());
@@ -66,9 +91,9 @@ pub fn write(book: &BookAudio, written: &mut dyn FnMut(Written)) -> Result<(), E
         timings.push(read_timings(&book.dir.join(&chapter.timings))?);
     }
     let target = book.dir.join(FILE);
-    let fail = |problem: String| ExportError::ReadAlong { path: target.clone(), problem };
+    let fail = |problem: ReadAlongProblem| ExportError::ReadAlong { path: target.clone(), problem };
     let source = match &book.source_epub {
-        Some(source) => Some(Source::open(&source.path).map_err(|e| fail(e.to_string()))?),
+        Some(source) => Some(Source::open(&source.path).map_err(fail)?),
         None => None,
     };
     let mut epub = match source {
@@ -79,11 +104,11 @@ pub fn write(book: &BookAudio, written: &mut dyn FnMut(Written)) -> Result<(), E
         epub.files
             .push((epub.audio_path(&chapter.sibling("mp3")), Content::File(book.dir.join(chapter.sibling("mp3")))));
     }
-    epub.write_zip(&target).map_err(|e| fail(e.to_string()))?;
+    epub.write_zip(&target).map_err(fail)?;
     // Only once the book is there do the sidecars name its ids.
     for (chapter, t) in book.chapters.iter().zip(&timings) {
         let path = book.dir.join(&chapter.timings);
-        let json = serde_json::to_vec_pretty(t).map_err(|e| fail(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(t).map_err(|e| fail(ReadAlongProblem::Sidecar(e)))?;
         crate::atomic::write(&path, &json).map_err(|source| ExportError::Io { path, source })?;
     }
     let duration_ms = timings.iter().map(|t| t.duration_ms).sum();
@@ -100,11 +125,13 @@ struct Source {
 }
 
 impl Source {
-    fn open(path: &Path) -> Result<Self, String> {
-        let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("{}: not a zip archive ({e})", path.display()))?;
+    fn open(path: &Path) -> Result<Self, ReadAlongProblem> {
+        let file =
+            std::fs::File::open(path).map_err(|source| ReadAlongProblem::Read { path: path.to_path_buf(), source })?;
+        let mut zip = zip::ZipArchive::new(file)
+            .map_err(|source| ReadAlongProblem::NotZip { path: path.to_path_buf(), source })?;
         let container = read_entry(&mut zip, "META-INF/container.xml")?;
-        let opf_path = package::rootfile(&container).ok_or("META-INF/container.xml names no package document")?;
+        let opf_path = package::rootfile(&container).ok_or(ReadAlongProblem::NoPackage)?;
         let opf = read_entry(&mut zip, &opf_path)?;
         Ok(Self { zip, opf_path, opf })
     }
@@ -114,10 +141,11 @@ impl Source {
     }
 }
 
-fn read_entry<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, name: &str) -> Result<String, String> {
-    let mut entry = zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
+fn read_entry<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, name: &str) -> Result<String, ReadAlongProblem> {
+    let entry = |source| ReadAlongProblem::Entry { entry: name.to_string(), source };
+    let mut file = zip.by_name(name).map_err(entry)?;
     let mut bytes = Vec::new();
-    entry.read_to_end(&mut bytes).map_err(|e| format!("{name}: {e}"))?;
+    file.read_to_end(&mut bytes).map_err(|e| entry(e.into()))?;
     Ok(decode_document(&bytes))
 }
 
@@ -148,46 +176,45 @@ impl Epub {
 
     /// `mimetype` first and stored, then the input's entries (changed ones replaced), then the
     /// new ones; written to a temporary file and renamed, so a reader never sees half a book.
-    fn write_zip(mut self, target: &Path) -> Result<(), String> {
+    fn write_zip(mut self, target: &Path) -> Result<(), ReadAlongProblem> {
         use zip::write::SimpleFileOptions;
-        let err = |e: &dyn std::fmt::Display| e.to_string();
-        let file = crate::atomic::AtomicFile::create(target).map_err(|e| err(&e))?;
+        let file = crate::atomic::AtomicFile::create(target)?;
         let mut out = zip::ZipWriter::new(file);
         let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
         let deflated = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-        out.start_file("mimetype", stored).map_err(|e| err(&e))?;
-        out.write_all(b"application/epub+zip").map_err(|e| err(&e))?;
+        out.start_file("mimetype", stored)?;
+        out.write_all(b"application/epub+zip")?;
         let replaced: BTreeMap<&str, ()> = self.files.iter().map(|(name, _)| (name.as_str(), ())).collect();
         if let Some(source) = &mut self.source {
             for i in 0..source.zip.len() {
-                let entry = source.zip.by_index_raw(i).map_err(|e| err(&e))?;
+                let entry = source.zip.by_index_raw(i)?;
                 let name = entry.name().to_string();
                 if entry.is_dir() || name == "mimetype" || replaced.contains_key(name.as_str()) {
                     continue;
                 }
-                out.raw_copy_file(entry).map_err(|e| err(&e))?;
+                out.raw_copy_file(entry)?;
             }
         }
         for (name, content) in &self.files {
             // Audio is compressed already.
             let options = if name.ends_with(".mp3") { stored } else { deflated };
-            out.start_file(name.as_str(), options).map_err(|e| err(&e))?;
+            out.start_file(name.as_str(), options)?;
             match content {
-                Content::Text(text) => out.write_all(text.as_bytes()).map_err(|e| err(&e))?,
+                Content::Text(text) => out.write_all(text.as_bytes())?,
                 Content::File(path) => {
-                    let mut file =
-                        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    std::io::copy(&mut file, &mut out).map_err(|e| err(&e))?;
+                    let mut file = std::fs::File::open(path)
+                        .map_err(|source| ReadAlongProblem::Read { path: path.clone(), source })?;
+                    std::io::copy(&mut file, &mut out)?;
                 }
             }
         }
-        let file = out.finish().map_err(|e| err(&e))?;
-        file.commit().map_err(|e| err(&e))
+        let file = out.finish()?;
+        Ok(file.commit()?)
     }
 }
 
 /// The input book with sentence spans, overlays and audio added.
-fn augment(book: &BookAudio, mut source: Source, timings: &mut [ChapterTimings]) -> Result<Epub, String> {
+fn augment(book: &BookAudio, mut source: Source, timings: &mut [ChapterTimings]) -> Result<Epub, ReadAlongProblem> {
     // Sentences by content document, in reading order.
     let mut by_doc: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{
-    ACTIVE_CLASS, BookAudio, ChapterTimings, Content, Epub, Overlay, clock, escape, join, parent, pars, record_ids,
-    relative, sentence_id, smil,
+    ACTIVE_CLASS, BookAudio, ChapterTimings, Content, Epub, Overlay, ReadAlongProblem, clock, escape, join, parent,
+    pars, record_ids, relative, sentence_id, smil,
 };
 use crate::ingest::html;
 
@@ -30,7 +30,12 @@ pub(super) fn version(opf: &str) -> Option<String> {
 /// Adds `overlays` to the input book in `epub`: the marked documents (with the style sheet
 /// linked), their SMIL files, the style sheet, and the package document with the new items,
 /// `media-overlay` on each marked document and the durations.
-pub(super) fn augment(book: &BookAudio, epub: &mut Epub, opf: &str, overlays: Vec<Overlay>) -> Result<(), String> {
+pub(super) fn augment(
+    book: &BookAudio,
+    epub: &mut Epub,
+    opf: &str,
+    overlays: Vec<Overlay>,
+) -> Result<(), ReadAlongProblem> {
     let folder = epub.folder();
     let css_path = join(&folder, "readalong.css");
     let opf_dir = parent(&epub.opf_path);
@@ -77,16 +82,16 @@ pub(super) fn augment(book: &BookAudio, epub: &mut Epub, opf: &str, overlays: Ve
         let Some(href) = dom.attr(i, "href") else { continue };
         let Some(id) = overlay_of_doc.get(&resolve(&opf_dir, &html::decode_entities(href))) else { continue };
         if dom.attr(i, "media-overlay").is_some() {
-            return Err("the book has media overlays already".into());
+            return Err(ReadAlongProblem::HasOverlays);
         }
         let tag_end = dom.nodes[i].open_end;
         let at = if opf[..tag_end].ends_with("/>") { tag_end - 2 } else { tag_end - 1 };
         inserts.push((at, format!(" media-overlay=\"{id}\"")));
     }
     for (name, text) in [("manifest", items), ("metadata", metas)] {
-        let element = dom.find(name).ok_or(format!("the package document has no <{name}>"))?;
+        let element = dom.find(name).ok_or(ReadAlongProblem::NoElement(name))?;
         let span = dom.nodes[element].span.clone();
-        let end_tag = opf[span.clone()].rfind("</").map(|p| span.start + p).ok_or(format!("<{name}> is not closed"))?;
+        let end_tag = opf[span.clone()].rfind("</").map(|p| span.start + p).ok_or(ReadAlongProblem::Unclosed(name))?;
         inserts.push((end_tag, text));
     }
     inserts.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
@@ -149,7 +154,7 @@ fn percent_decode(text: &str) -> String {
 
 /// A plain EPUB 3 of the spoken text: a document per chapter, a paragraph per block, a span per
 /// sentence in the book's own words, with the overlays.
-pub(super) fn plain(book: &BookAudio, timings: &mut [ChapterTimings]) -> Result<Epub, String> {
+pub(super) fn plain(book: &BookAudio, timings: &mut [ChapterTimings]) -> Result<Epub, ReadAlongProblem> {
     let language = book.tags.language.clone().unwrap_or_else(|| "en".to_string());
     let mut epub = Epub { source: None, opf_path: "EPUB/package.opf".to_string(), files: Vec::new() };
     let doc_of = |c: usize| format!("EPUB/text/chapter-{:03}.xhtml", c + 1);
