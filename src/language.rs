@@ -390,11 +390,11 @@ pub fn resolve_book(
     if let Some(language) = chosen {
         return Ok(with_dialect(language));
     }
-    if let Some(stated) = &book.meta.language {
+    if let Some(stated) = book.meta.language.as_deref().or_else(|| shared_block_tag(book)) {
         return match Language::parse(stated) {
             Ok(language) if language.is_speakable() => Ok(with_dialect(language)),
             _ if any_language => Ok(voice_language),
-            _ => Err(LanguageError::Stated { path, language: stated.clone() }),
+            _ => Err(LanguageError::Stated { path, language: stated.to_string() }),
         };
     }
     let texts = || book.chapters.iter().flat_map(|c| &c.blocks).map(|b| b.text.as_str());
@@ -405,6 +405,15 @@ pub fn resolve_book(
         Detection::Language(language) => Err(LanguageError::Detected { path, language: language.name().into() }),
         Detection::Unsupported(name) => Err(LanguageError::Detected { path, language: name }),
     }
+}
+
+/// The tag every block of `book` carries, where they all carry the same one (a Markdown file's
+/// front matter `lang:`, or a tree whose files all say the same): the book states its language
+/// as surely as an EPUB's `dc:language` does.
+fn shared_block_tag(book: &Book) -> Option<&str> {
+    let mut tags = book.chapters.iter().flat_map(|c| &c.blocks).map(|b| b.language.as_deref());
+    let first = tags.next()??;
+    tags.all(|t| t == Some(first)).then_some(first)
 }
 
 /// Chooses the language of a text with no metadata (`say`, the server): `chosen`, else

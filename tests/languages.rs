@@ -297,7 +297,10 @@ fn a_markdown_file_with_lang_es_front_matter_reads_in_spanish() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cuento.md");
     std::fs::write(&file, format!("---\nlang: es\n---\n\n{SPANISH}\n")).unwrap();
-    let plan = plan_of(&file, &Settings { voice: "af_heart".into(), ..Settings::default() });
+    let settings = Settings { voice: "af_heart".into(), ..Settings::default() };
+    let read = narrate::read(&[file.clone()], &settings).unwrap();
+    assert_eq!(read.language, Language::Spanish, "front matter states the book's language, as dc:language does");
+    let plan = plan_of(&file, &settings);
     let (language, planned, espeak) = sentence_phonemes(&plan, "El niño");
     assert_eq!(language, Language::Spanish);
     assert_eq!(planned, espeak);
