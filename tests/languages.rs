@@ -298,7 +298,7 @@ fn a_markdown_file_with_lang_es_front_matter_reads_in_spanish() {
     let file = dir.path().join("cuento.md");
     std::fs::write(&file, format!("---\nlang: es\n---\n\n{SPANISH}\n")).unwrap();
     let settings = Settings { voice: "af_heart".into(), ..Settings::default() };
-    let read = narrate::read(&[file.clone()], &settings).unwrap();
+    let read = narrate::read(std::slice::from_ref(&file), &settings).unwrap();
     assert_eq!(read.language, Language::Spanish, "front matter states the book's language, as dc:language does");
     let plan = plan_of(&file, &settings);
     let (language, planned, espeak) = sentence_phonemes(&plan, "El niño");
