@@ -23,13 +23,19 @@ fn check(fixture: &str, language: Language) {
     }
     let voice = language.espeak_voice().unwrap();
     let espeak = Espeak::new(voice, language.name()).unwrap();
+    compare_with_misaki(fixture, 3, |text| espeak.phonemize(text).unwrap());
+}
+
+/// Phonemizes every sentence of fixtures/phonemes/`fixture`.tsv with `ours` and fails, listing
+/// them, on those that differ from misaki's; at least `at_least` sentences must be compared.
+fn compare_with_misaki(fixture: &str, at_least: usize, ours: impl Fn(&str) -> String) {
     let path = format!("{}/fixtures/phonemes/{fixture}.tsv", env!("CARGO_MANIFEST_DIR"));
     let table = std::fs::read_to_string(&path).unwrap();
     let mut failures = Vec::new();
     let mut compared = 0;
     for line in table.lines().filter(|l| !l.is_empty()) {
         let (text, expected) = line.split_once('\t').unwrap();
-        let got = espeak.phonemize(text).unwrap();
+        let got = ours(text);
         if KNOWN_DIFFERENCES.contains(&(fixture, text)) {
             eprintln!("known difference ({fixture}): {text}\n  misaki: {expected}\n  ours:   {got}");
             continue;
@@ -39,7 +45,7 @@ fn check(fixture: &str, language: Language) {
             failures.push(format!("{text}\n  misaki: {expected}\n  ours:   {got}"));
         }
     }
-    assert!(compared >= 3, "{fixture}: too few sentences compared");
+    assert!(compared >= at_least, "{fixture}: too few sentences compared");
     assert!(failures.is_empty(), "{fixture}: {} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
 }
 
@@ -87,20 +93,7 @@ fn every_word_of_the_text_gets_phonemes_in_order() {
 #[test]
 fn mandarin_matches_misaki() {
     let g2p = audiobook::phonemize::zh::Mandarin::new().unwrap();
-    let path = format!("{}/fixtures/phonemes/zh.tsv", env!("CARGO_MANIFEST_DIR"));
-    let table = std::fs::read_to_string(&path).unwrap();
-    let mut failures = Vec::new();
-    let mut compared = 0;
-    for line in table.lines().filter(|l| !l.is_empty()) {
-        let (text, expected) = line.split_once('\t').unwrap();
-        let got = g2p.phonemize(text);
-        compared += 1;
-        if got != expected {
-            failures.push(format!("{text}\n  misaki: {expected}\n  ours:   {got}"));
-        }
-    }
-    assert!(compared >= 8, "zh: too few sentences compared");
-    assert!(failures.is_empty(), "zh: {} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+    compare_with_misaki("zh", 8, |text| g2p.phonemize(text));
 }
 
 /// Every Mandarin word keeps its source text, so timing and the text check see the book's text.
@@ -136,20 +129,7 @@ fn japanese_matches_misaki() {
         return;
     }
     let japanese = audiobook::phonemize::japanese::Japanese::new().unwrap();
-    let path = format!("{}/fixtures/phonemes/ja.tsv", env!("CARGO_MANIFEST_DIR"));
-    let table = std::fs::read_to_string(&path).unwrap();
-    let mut failures = Vec::new();
-    let mut compared = 0;
-    for line in table.lines().filter(|l| !l.is_empty()) {
-        let (text, expected) = line.split_once('\t').unwrap();
-        let got = japanese.phonemize_as_misaki(text).unwrap();
-        compared += 1;
-        if got != expected {
-            failures.push(format!("{text}\n  misaki: {expected}\n  ours:   {got}"));
-        }
-    }
-    assert!(compared >= 8, "ja: too few sentences compared");
-    assert!(failures.is_empty(), "ja: {} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+    compare_with_misaki("ja", 8, |text| japanese.phonemize_as_misaki(text).unwrap());
 }
 
 #[test]
