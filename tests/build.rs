@@ -158,12 +158,7 @@ fn two_chapters_give_wavs_and_sidecars_that_agree() {
 
         // Every word of the chapter's text is timed, in order, and the last ends inside the WAV.
         let words = sidecar["words"].as_array().unwrap();
-        let mut previous_end = 0;
-        for w in words {
-            let (s, e) = (w["start_ms"].as_u64().unwrap(), w["end_ms"].as_u64().unwrap());
-            assert!(s >= previous_end && e > s && e <= duration, "{w}");
-            previous_end = e;
-        }
+        common::assert_words_in_order(words, duration);
         let title = chapter["title"].as_str().unwrap();
         let file = fixture().join(format!("{}.md", chapter["audio"].as_str().unwrap().trim_end_matches(".wav")));
         let source = std::fs::read_to_string(file).unwrap();

@@ -272,12 +272,7 @@ fn a_mixed_language_book_builds_with_every_word_timed_in_order() {
         serde_json::from_slice(&std::fs::read(out_dir.join(chapter["timings"].as_str().unwrap())).unwrap()).unwrap();
     let duration = sidecar["duration_ms"].as_u64().unwrap();
     let words = sidecar["words"].as_array().unwrap();
-    let mut previous_end = 0;
-    for w in words {
-        let (s, e) = (w["start_ms"].as_u64().unwrap(), w["end_ms"].as_u64().unwrap());
-        assert!(s >= previous_end && e > s && e <= duration, "in order, inside the audio: {w}");
-        previous_end = e;
-    }
+    common::assert_words_in_order(words, duration);
     let text = format!(
         "The Garden The children played in the garden all afternoon {SPANISH} {FRENCH} {GERMAN} Then everyone \
          went home for dinner"

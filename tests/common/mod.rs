@@ -53,6 +53,17 @@ pub fn rms(samples: &[f32]) -> f32 {
     (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
 }
 
+/// Checks a sidecar's `words`: each starts after the one before ends, lasts, and ends inside the
+/// chapter's `duration_ms`.
+pub fn assert_words_in_order(words: &[serde_json::Value], duration_ms: u64) {
+    let mut previous_end = 0;
+    for w in words {
+        let (s, e) = (w["start_ms"].as_u64().unwrap(), w["end_ms"].as_u64().unwrap());
+        assert!(s >= previous_end && e > s && e <= duration_ms, "in order, inside the audio: {w}");
+        previous_end = e;
+    }
+}
+
 /// Each build event's fields as docs/events.md lists them: the first backquoted column of the
 /// table under `## `kind``, and the `pool` object's under "`pool`:".
 pub fn documented_events() -> std::collections::BTreeMap<String, Vec<String>> {
