@@ -3,13 +3,14 @@
 //!
 //! ```text
 //! cargo bench --bench pipeline                 floor, build, the peer twice: time, frames, audio, memory
-//! cargo bench --bench pipeline -- --sweep      also sessions x threads, chunk size, session options
+//! cargo bench --bench pipeline -- --sweep      also sessions x threads, chunk size, decoder window, session options
 //! cargo bench --bench pipeline -- --scaling    also 1x, 4x and 16x the chapter (--only-scaling: just that)
 //! cargo bench --bench pipeline -- --pauses [BUILD FLAGS]   only the silence at boundaries of one build
 //! ```
 //!
-//! The floor is plain `session.run` on the text's own token ids in the cheapest chunking found
-//! (chunks of up to 200, 300, 400 or 510 tokens), with the sessions already built, 2 x 1. `build`
+//! The floor is the engine's inference alone (`infer`: the prosody half of the graph, then the
+//! decoder in windows) on the text's own token ids in the cheapest chunking found (chunks of up
+//! to 200, 300, 400 or 510 tokens), with the sessions already built, 2 x 1. `build`
 //! runs the real binary. The peer is kokoro-onnx 0.6.1 (benches/peer.py, in a virtual environment
 //! the bench makes under the cache) as its users call it and tuned by hand, on the same spoken text,
 //! model and voice.
@@ -306,7 +307,7 @@ fn headline() {
     let words = std::fs::read_to_string(&text).unwrap().split_whitespace().count();
     let one_thread = SessionConfig { intra_threads: 1, ..SessionConfig::default() };
 
-    // The floor: plain session.run on the text's own tokens in the cheapest chunking found (chunk
+    // The floor: inference alone on the text's own tokens in the cheapest chunking found (chunk
     // sizes up to 510), in the best layout (2 sessions x 1 thread beat 1 x 2 by 21%, see --sweep).
     let mut floor_side: Option<Side> = None;
     for max in [200, 300, 400, 510] {
@@ -317,7 +318,7 @@ fn headline() {
             ids.len()
         );
         if floor_side.as_ref().is_none_or(|f| secs < f.wall_s) {
-            let name = format!("floor: session.run, {max}-token chunks, 2 x 1");
+            let name = format!("floor: inference alone, {max}-token chunks, 2 x 1");
             floor_side = Some(Side { name, wall_s: secs, frames: audio * 40.0, audio_s: audio, rss_mb: 0.0 });
         }
     }
@@ -414,6 +415,12 @@ fn sweep(ids: &[Vec<i64>]) {
             wall * 1000.0 / tokens as f64,
             mb(&s)
         );
+    }
+    println!("\ndecoder window: --decoder-window W (build end to end, defaults otherwise; 0 = whole chunks)");
+    println!("| W frames | build s | audio s | peak RSS MB |");
+    for window in [0, 150, 200, 300, 400] {
+        let (wall, s) = build(&fixture(), &["--decoder-window", &window.to_string()]);
+        println!("| {window} | {wall:.1} | {:.1} | {:.0} |", audio_s(&s), mb(&s));
     }
     println!("\nsession options (build end to end, defaults otherwise)");
     println!("| option | build s | peak RSS MB |");

@@ -5,6 +5,21 @@ use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+/// Temp files start with this; a process killed mid-write leaves one behind.
+const TEMP_PREFIX: &str = ".partial-";
+
+/// Deletes the temp files killed writers left in `dir`. Only for a folder no one else writes to
+/// now (a locked job folder): a live writer's temp file would go too.
+pub fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            // Best effort: a leftover costs disk space, never correctness.
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// A file being written; it appears at its path only on [`AtomicFile::commit`].
 #[derive(Debug)]
 pub struct AtomicFile {
@@ -21,7 +36,7 @@ impl AtomicFile {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&dir)?;
-        let temp = tempfile::Builder::new().prefix(".partial-").tempfile_in(&dir)?;
+        let temp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(&dir)?;
         Ok(Self { temp, target })
     }
 

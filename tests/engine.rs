@@ -2,7 +2,8 @@
 //! the session pool's guarantees. Int8 kernels differ by instruction set (the reference sums to
 //! 353 frames on an AVX-512 CPU, 350 on an AVX2-only one), so these tests check what holds on
 //! every x86-64 CPU: frames near the reference, samples = frames x 600, the same audio where the
-//! lengths agree, and identical output for identical calls on one machine.
+//! lengths agree, and identical output for identical calls on one machine. The decoder's windows
+//! are checked against one whole-call decode: same frames, the same spectrum, no clicks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use audiobook::kokoro::{Engine, EngineError, SAMPLES_PER_FRAME, SessionConfig};
+use audiobook::kokoro::{DECODER_WINDOW, Engine, EngineError, SAMPLES_PER_FRAME, SessionConfig};
 
 /// Frames of the reference audio (211,800 samples / 600).
 const REFERENCE_FRAMES: u32 = 353;
@@ -21,12 +22,18 @@ fn reference_ids() -> Vec<i64> {
 }
 
 fn engine(sessions: usize) -> Engine {
-    Engine::start(&common::model_files(), SessionConfig { intra_threads: 2, ..Default::default() }, sessions).unwrap()
+    engine_with_window(sessions, SessionConfig::default().decoder_window)
+}
+
+fn engine_with_window(sessions: usize, decoder_window: usize) -> Engine {
+    let config = SessionConfig { intra_threads: 2, decoder_window, ..Default::default() };
+    Engine::start(&common::model_files(), config, sessions).unwrap()
 }
 
 #[test]
 fn engine_reproduces_the_reference_sentence_within_what_cpus_allow() {
-    let engine = engine(1);
+    // Decoded in one window, the cut graph must give the whole graph's audio.
+    let engine = engine_with_window(1, 0);
     let ids = reference_ids();
     assert_eq!(ids.len(), 146);
     let voice = engine.voice("bf_lily").unwrap();
@@ -97,4 +104,96 @@ fn the_pool_starts_on_demand_lends_each_session_once_waits_a_bounded_time_and_su
     assert_eq!((stats.chunks, stats.errors, stats.busy, stats.waiting), (1, 1, 0, 0));
     assert_eq!(stats.audio_ms, rendered.samples.len() as u64 * 1000 / 24_000);
     assert!(stats.x_real_time > 0.0);
+}
+
+/// Per 10 ms frame, the energy in 24 log-spaced bands (dB), of frames 1024 samples long.
+fn band_energies(samples: &[f32]) -> Vec<[f64; 24]> {
+    use rustfft::{FftPlanner, num_complex::Complex};
+    const SIZE: usize = 1024;
+    let fft = FftPlanner::<f64>::new().plan_fft_forward(SIZE);
+    let edges: Vec<usize> = (0..=24).map(|b| (2.0 * (256f64).powf(b as f64 / 24.0)) as usize).collect();
+    samples
+        .windows(SIZE)
+        .step_by(240)
+        .map(|frame| {
+            let mut buffer: Vec<Complex<f64>> = frame
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| {
+                    let hann = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / SIZE as f64).cos();
+                    Complex::new(x as f64 * hann, 0.0)
+                })
+                .collect();
+            fft.process(&mut buffer);
+            let mut bands = [0.0; 24];
+            for (band, pair) in bands.iter_mut().zip(edges.windows(2)) {
+                let energy: f64 = buffer[pair[0]..pair[1].max(pair[0] + 1)].iter().map(|c| c.norm_sqr()).sum();
+                *band = 10.0 * (energy + 1e-9).log10();
+            }
+            bands
+        })
+        .collect()
+}
+
+/// Mean absolute difference in dB between two renders' band energies, over the frames where
+/// `reference` speaks (its loudest band within 50 dB of its loudest frame).
+fn spectral_distance_db(reference: &[f32], other: &[f32]) -> f64 {
+    let (a, b) = (band_energies(reference), band_energies(other));
+    let loudest = |f: &[f64; 24]| f.iter().copied().fold(f64::MIN, f64::max);
+    let top = a.iter().map(loudest).fold(f64::MIN, f64::max);
+    let (mut sum, mut count) = (0.0, 0);
+    for (x, y) in a.iter().zip(&b).filter(|(x, _)| loudest(x) > top - 50.0) {
+        sum += x.iter().zip(y).map(|(p, q)| (p - q).abs()).sum::<f64>();
+        count += 24;
+    }
+    sum / count as f64
+}
+
+fn largest_step(samples: &[f32]) -> f32 {
+    samples.windows(2).map(|p| (p[1] - p[0]).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn decoder_windows_keep_the_frames_and_sound_like_one_call() {
+    // Three reference sentences in one call: about 870 frames, several windows.
+    let ids: Vec<i64> = [reference_ids(), vec![16], reference_ids(), vec![16], reference_ids()].concat();
+    let whole = engine_with_window(1, 0);
+    let voice = whole.voice("bf_lily").unwrap();
+    let style = voice.style_for(ids.len());
+    let render = |engine: &Engine| engine.pool().checkout(None).unwrap().infer(&ids, style, 1.0).unwrap();
+    let one_call = render(&whole);
+    drop(whole);
+    let total: u32 = one_call.frames.iter().sum();
+    assert!(total > 600, "{total} frames: the test needs a call several windows long");
+
+    let mut distances = Vec::new();
+    for window in [300, 120] {
+        let windowed = render(&engine_with_window(1, window));
+        assert_eq!(windowed.frames, one_call.frames, "windows leave the frames (and so the word timings) alone");
+        assert_eq!(windowed.samples.len(), one_call.samples.len());
+        let distance = spectral_distance_db(&one_call.samples, &windowed.samples);
+        eprintln!("window {window}: {distance:.2} dB from one call");
+        // Each window normalises its own activations, as each call does: measured 2.75 dB at
+        // 300 frames (the default) and 4.1 at 120, where another voice's timbre is 6.3.
+        if window == DECODER_WINDOW {
+            assert!(distance < 4.0, "window {window}: the spectrum moved {distance:.2} dB");
+        }
+        let (step, limit) = (largest_step(&windowed.samples), largest_step(&one_call.samples) * 1.5);
+        assert!(
+            step <= limit,
+            "window {window}: a click ({step} between two samples, the whole call's largest is {limit})"
+        );
+        distances.push(distance);
+    }
+    // The measure is not blind: the same frames in another voice's timbre are far apart.
+    let other = engine_with_window(1, 0);
+    let heart = other.voice("af_heart").unwrap();
+    let mut style_elsewhere = style.to_vec();
+    style_elsewhere[..128].copy_from_slice(&heart.style_for(ids.len())[..128]);
+    let timbre = other.pool().checkout(None).unwrap().infer(&ids, &style_elsewhere, 1.0).unwrap();
+    if timbre.frames == one_call.frames {
+        let distance = spectral_distance_db(&one_call.samples, &timbre.samples);
+        eprintln!("another voice's timbre: {distance:.2} dB");
+        assert!(distance > 1.5 * distances[0], "{distance:.2} dB");
+    }
 }

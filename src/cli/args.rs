@@ -511,12 +511,13 @@ fn parse_loudness(text: &str) -> Result<LoudnessArg, LoudnessArgError> {
 #[derive(Debug, Args)]
 pub struct ChunkArgs {
     /// Phoneme tokens a chunk aims at: sentences are packed until the next would pass it.
-    #[arg(long, value_name = "TOKENS", default_value_t = 200, value_parser = clap::value_parser!(u16).range(20..=510))]
+    #[arg(long, value_name = "TOKENS", default_value_t = 510, value_parser = clap::value_parser!(u16).range(20..=510))]
     pub chunk_target: u16,
 
     /// Phoneme tokens a chunk may never pass (the model takes at most 510): a longer sentence is
-    /// split at clauses, then between words. Memory grows with the longest chunk.
-    #[arg(long, value_name = "TOKENS", default_value_t = 200, value_parser = clap::value_parser!(u16).range(20..=510))]
+    /// split at clauses, then between words. Longer chunks cost fewer frames per word; memory
+    /// follows --decoder-window, not this.
+    #[arg(long, value_name = "TOKENS", default_value_t = 510, value_parser = clap::value_parser!(u16).range(20..=510))]
     pub chunk_max: u16,
 }
 
@@ -539,6 +540,12 @@ pub struct TuningArgs {
     /// Graph optimization level: 0 none, 1 basic, 2 extended, 3 all.
     #[arg(long, value_name = "LEVEL", default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
     pub graph_optimization: u8,
+
+    /// The most frames (25 ms each) the decoder renders at once; a longer chunk is decoded in
+    /// windows cut at pauses, so memory follows this, not the chunk size. 0: whole chunks.
+    /// [default: 300 on the CPU, 0 on a GPU]
+    #[arg(long, value_name = "FRAMES")]
+    pub decoder_window: Option<usize>,
 }
 
 /// Show the chapters, words, chunks and estimated duration of the inputs, without narrating.

@@ -3,7 +3,7 @@
 //! `OUTDIR/.audiobook/` holds a lock (one build per folder at a time), the rendered chunks
 //! (`chunks/KEY.chunk`, written atomically: a chunk file that exists is complete) and
 //! `manifest.json`. Every write is atomic, so a process killed at any moment leaves each file
-//! either whole or absent.
+//! either whole or absent; the temp file it was writing goes when the folder is opened again.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -41,7 +41,13 @@ impl JobDir {
         let lock =
             File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io_err(&lock_path))?;
         match lock.try_lock() {
-            Ok(()) => Ok(Self { root: root.to_path_buf(), _lock: lock }),
+            Ok(()) => {
+                // The lock is ours, so any temp file here is a killed run's.
+                for dir in [root.to_path_buf(), state.clone(), state.join("chunks")] {
+                    atomic::remove_leftovers(&dir);
+                }
+                Ok(Self { root: root.to_path_buf(), _lock: lock })
+            }
             Err(fs::TryLockError::WouldBlock) => Err(JobError::Busy(root.to_path_buf())),
             Err(fs::TryLockError::Error(e)) => Err(io_err(&lock_path)(e)),
         }
@@ -205,5 +211,25 @@ mod tests {
         assert!(matches!(JobDir::open(dir.path()), Err(JobError::Busy(_))));
         drop(first);
         assert!(JobDir::open(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn temp_files_a_killed_run_left_go_when_the_folder_is_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(JobDir::open(dir.path()).unwrap());
+        let chunks = dir.path().join(STATE_DIR).join("chunks");
+        let left = [
+            dir.path().join(".partial-a1"),
+            dir.path().join(STATE_DIR).join(".partial-b2"),
+            chunks.join(".partial-c3"),
+        ];
+        for path in &left {
+            fs::write(path, b"half a file").unwrap();
+        }
+        fs::write(chunks.join("k.chunk"), b"kept").unwrap();
+        fs::write(dir.path().join("notes.partial-kept"), b"kept").unwrap();
+        let _job = JobDir::open(dir.path()).unwrap();
+        assert!(left.iter().all(|p| !p.exists()));
+        assert!(chunks.join("k.chunk").exists() && dir.path().join("notes.partial-kept").exists());
     }
 }

@@ -3,22 +3,25 @@
 //! Every entry point (`build`, `say`, a server) starts one [`Engine`] and shares it: a
 //! [`SessionPool`] of Kokoro sessions built from one model, and the voice packs. Inside:
 //! `assets` finds and fetches the model files, `runtime` loads ONNX Runtime and the model bytes,
-//! `session` runs one session (on the CPU or, through `device`, a GPU) and returns audio with
-//! exact frames per token, `pool` lends sessions out, `voices` loads voice packs.
+//! `session` runs one model instance (on the CPU or, through `device`, a GPU) and returns audio with
+//! exact frames per token, its two halves cut apart by `graph` and its frames decoded in the
+//! windows `window` plans, `pool` lends sessions out, `voices` loads voice packs.
 
 pub mod assets;
 mod device;
+mod graph;
 pub mod pool;
 mod runtime;
 mod session;
 mod voice_hashes;
 pub mod voices;
+mod window;
 
 use std::time::Instant;
 
 pub use device::Device;
 pub use pool::{Checkout, PoolStats, SessionPool};
-pub use session::{EngineError, MAX_TOKENS, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig};
+pub use session::{DECODER_WINDOW, EngineError, MAX_TOKENS, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig};
 
 use self::assets::{ModelFiles, VoiceStore};
 use self::runtime::Runtime;

@@ -10,7 +10,7 @@ use super::session::{EngineError, ModelBytes};
 use crate::error::{Error, Result};
 
 /// ONNX Runtime loaded from its shared library, and the model read and checked, ready to build
-/// sessions. Dropping it frees the model bytes (sessions keep their own copy).
+/// sessions. Dropping it frees the model bytes (sessions keep their own copy of the halves).
 pub struct Runtime {
     pub(super) env: Environment,
     pub(super) model: ModelBytes,
@@ -44,7 +44,8 @@ impl Runtime {
                 sha256
             }
         };
-        Ok(Self { env, model: ModelBytes::with_durations(bytes), model_sha256 })
+        let model = ModelBytes::split(&bytes)?;
+        Ok(Self { env, model, model_sha256 })
     }
 }
 

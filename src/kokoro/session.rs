@@ -1,10 +1,10 @@
-//! One Kokoro ONNX session: token ids, a style row and a speed in; audio and the exact number of
+//! One Kokoro model instance: token ids, a style row and a speed in; audio and the exact number of
 //! 25 ms frames each token lasts out.
 //!
-//! The duration predictor's frame counts are an internal tensor of the graph; we expose it as an
-//! extra output by appending a few protobuf bytes to the model before the session is built
-//! (protobuf merges a repeated field that appears again), so the file on disk stays untouched.
-
+//! It is two ONNX sessions, the halves `graph` cuts the model into: the prosody half runs once
+//! per call and says how many frames each token lasts; the decoder half renders those frames,
+//! in windows of at most [`SessionConfig::decoder_window`] frames cut at pauses (see `window`),
+//! so a call of 510 tokens needs no more memory than one window.
 use std::sync::Arc;
 
 use ort::environment::Environment;
@@ -13,6 +13,8 @@ use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::value::Tensor;
 
 use super::device::{self, Device};
+use super::graph::{self, GraphError, SplitModel};
+use super::window;
 
 /// Output samples per second.
 pub const SAMPLE_RATE: u32 = 24_000;
@@ -20,8 +22,10 @@ pub const SAMPLE_RATE: u32 = 24_000;
 pub const SAMPLES_PER_FRAME: usize = 600;
 /// The most token ids (pads not counted) one call takes.
 pub const MAX_TOKENS: usize = 510;
-/// The internal tensor holding frames per token, pads included.
-const DURATION_TENSOR: &str = "/encoder/Cast_output_0";
+/// Frames a decoder window renders: long enough that per-window normalisation sounds like one
+/// call (today's 200-token calls are about 450 frames), short enough that two sessions' windows
+/// stay in 0.9 GB (the decoder needs about 0.55 MB per frame).
+pub const DECODER_WINDOW: usize = 300;
 
 /// Errors from building or running a session.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +63,9 @@ pub struct SessionConfig {
     pub arena: bool,
     /// Where the session runs; on a GPU, the intra-op threads serve the nodes left on the CPU.
     pub device: Device,
+    /// The most frames the decoder renders in one run (0: a whole call at once). Longer calls
+    /// are rendered in windows cut at pauses; their frames and timings do not change.
+    pub decoder_window: usize,
 }
 
 impl Default for SessionConfig {
@@ -70,43 +77,29 @@ impl Default for SessionConfig {
             optimization: 3,
             arena: true,
             device: Device::Cpu,
+            decoder_window: DECODER_WINDOW,
         }
     }
 }
 
-/// The model's bytes with the duration output added, shared by every session of a pool.
+impl SessionConfig {
+    /// The decoder window on `device`: [`DECODER_WINDOW`] frames on the CPU; whole calls on a
+    /// GPU, whose memory holds them and which is fastest on long runs.
+    pub fn decoder_window_for(device: Device) -> usize {
+        if device.is_gpu() { 0 } else { DECODER_WINDOW }
+    }
+}
+
+/// The model cut in two, shared by every session of a pool.
 #[derive(Clone)]
-pub(super) struct ModelBytes(pub(super) Arc<Vec<u8>>);
+pub(super) struct ModelBytes(Arc<SplitModel>);
 
 impl ModelBytes {
-    /// Appends the duration output to the raw ONNX file contents.
-    pub(super) fn with_durations(mut onnx: Vec<u8>) -> Self {
-        onnx.extend_from_slice(&duration_output_patch());
-        Self(Arc::new(onnx))
+    /// Cuts the raw ONNX file contents into the prosody and decoder halves.
+    pub(super) fn split(onnx: &[u8]) -> Result<Self, EngineError> {
+        let split = graph::split(onnx).map_err(|e: GraphError| EngineError::Load(e.to_string()))?;
+        Ok(Self(Arc::new(split)))
     }
-}
-
-/// `ModelProto.graph (7) . output (12) . name (1) = DURATION_TENSOR`, as protobuf bytes.
-fn duration_output_patch() -> Vec<u8> {
-    fn field(number: u64, payload: &[u8]) -> Vec<u8> {
-        let mut out = varint((number << 3) | 2);
-        out.extend(varint(payload.len() as u64));
-        out.extend_from_slice(payload);
-        out
-    }
-    fn varint(mut v: u64) -> Vec<u8> {
-        let mut out = Vec::new();
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(byte);
-                return out;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    field(7, &field(12, &field(1, DURATION_TENSOR.as_bytes())))
 }
 
 /// What one call gives: samples and frames per token (pads included), with
@@ -130,45 +123,20 @@ fn plain_ort_message(message: &str) -> String {
     plain.trim().to_string()
 }
 
-/// A Kokoro session. `run` takes `&mut self`: one session serves one thread at a time.
+/// A Kokoro model instance. `infer` takes `&mut self`: one instance serves one thread at a time.
 pub struct Kokoro {
-    session: Session,
+    prosody: Session,
+    decoder: Session,
+    decoder_window: usize,
 }
 
 impl Kokoro {
-    /// Builds a session from the patched model bytes in the process's ONNX Runtime environment
-    /// (see `runtime`, which makes it once).
+    /// Builds both halves' sessions in the process's ONNX Runtime environment (see `runtime`,
+    /// which makes it once).
     pub(super) fn load(env: &Environment, model: &ModelBytes, config: SessionConfig) -> Result<Self, EngineError> {
-        let load = |e: ort::Error| EngineError::Load(plain_ort_message(&e.to_string()));
-        let level = match config.optimization {
-            0 => GraphOptimizationLevel::Disable,
-            1 => GraphOptimizationLevel::Level1,
-            2 => GraphOptimizationLevel::Level2,
-            _ => GraphOptimizationLevel::All,
-        };
-        let option = |e: ort::Error<SessionBuilder>| EngineError::Load(plain_ort_message(&e.to_string()));
-        let mut builder = Session::builder(env).map_err(load)?;
-        builder = builder.with_intra_threads(config.intra_threads.max(1)).map_err(option)?;
-        builder = builder.with_inter_threads(1).map_err(option)?;
-        builder = builder.with_intra_op_spinning(config.spinning).map_err(option)?;
-        builder = builder.with_memory_pattern(config.memory_pattern).map_err(option)?;
-        builder = builder.with_optimization_level(level).map_err(option)?;
-        let cpu = ort::ep::CPU::default().with_arena_allocator(config.arena).build();
-        builder = match config.device {
-            Device::Cpu => builder.with_execution_providers([cpu]).map_err(option)?,
-            Device::Cuda(id) => {
-                let cuda = ort::ep::CUDA::default().with_device_id(id).build().error_on_failure();
-                let unavailable =
-                    |e: ort::Error<SessionBuilder>| device::unavailable(&plain_ort_message(&e.to_string()));
-                builder.with_execution_providers([cuda, cpu]).map_err(unavailable)?
-            }
-        };
-        let session = builder.commit_from_memory(&model.0).map_err(load)?;
-        let has = |name: &str| session.outputs().iter().any(|o| o.name() == name);
-        if !has("audio") || !has(DURATION_TENSOR) {
-            return Err(EngineError::Load("the file is not a Kokoro v1.0 model (no audio or duration output)".into()));
-        }
-        Ok(Self { session })
+        let prosody = session(env, &model.0.prosody, config)?;
+        let decoder = session(env, &model.0.decoder, config)?;
+        Ok(Self { prosody, decoder, decoder_window: config.decoder_window })
     }
 
     /// Speaks `ids` (without pads) in the voice whose style row is `style`, at `speed`.
@@ -181,38 +149,86 @@ impl Kokoro {
         padded.push(0);
         padded.extend_from_slice(ids);
         padded.push(0);
-        let tokens = Tensor::from_array(([1usize, padded.len()], padded)).map_err(run)?;
-        let style = Tensor::from_array(([1usize, style.len()], style.to_vec())).map_err(run)?;
+        let tokens = Tensor::from_array(([1usize, padded.len()], padded.clone())).map_err(run)?;
+        let style_tensor = Tensor::from_array(([1usize, style.len()], style.to_vec())).map_err(run)?;
         let speed = Tensor::from_array(([1usize], vec![speed])).map_err(run)?;
-        let outputs =
-            self.session.run(ort::inputs!["tokens" => tokens, "style" => style, "speed" => speed]).map_err(run)?;
-        let (_, samples) = outputs["audio"].try_extract_tensor::<f32>().map_err(run)?;
-        let (_, frames) = outputs[DURATION_TENSOR].try_extract_tensor::<i64>().map_err(run)?;
+        let prosody = self
+            .prosody
+            .run(ort::inputs!["tokens" => tokens, "style" => style_tensor, "speed" => speed])
+            .map_err(run)?;
+        let (_, frames) = prosody[graph::DURATIONS].try_extract_tensor::<i64>().map_err(run)?;
         let frames: Vec<u32> = frames.iter().map(|&f| f.clamp(0, u32::MAX as i64) as u32).collect();
+        let (_, aligned) = prosody[graph::ALIGNED].try_extract_tensor::<f32>().map_err(run)?;
+        let (_, pitch) = prosody[graph::PITCH].try_extract_tensor::<f32>().map_err(run)?;
+        let (_, energy) = prosody[graph::ENERGY].try_extract_tensor::<f32>().map_err(run)?;
         let total: usize = frames.iter().map(|&f| f as usize).sum();
-        if frames.len() != ids.len() + 2 || total * SAMPLES_PER_FRAME != samples.len() {
-            return Err(EngineError::Output(format!(
-                "{} samples for {} frames over {} tokens",
-                samples.len(),
-                total,
-                frames.len()
-            )));
+        let inconsistent =
+            |what: String| EngineError::Output(format!("{what} for {total} frames over {} tokens", frames.len()));
+        if frames.len() != padded.len()
+            || aligned.len() != total * graph::ALIGNED_CHANNELS
+            || pitch.len() != 2 * total
+            || energy.len() != 2 * total
+        {
+            return Err(inconsistent(format!("{} aligned features, {} pitch values", aligned.len(), pitch.len())));
         }
-        Ok(Rendered { samples: samples.to_vec(), frames })
+        let mut samples = Vec::with_capacity(total * SAMPLES_PER_FRAME);
+        for w in window::plan(&padded, &frames, self.decoder_window) {
+            let (from, to) = (w.render.start, w.render.end);
+            let len = to - from;
+            let aligned: Vec<f32> =
+                aligned.chunks_exact(total).flat_map(|channel| &channel[from..to]).copied().collect();
+            let inputs = ort::inputs![
+                graph::ALIGNED => Tensor::from_array(([1usize, graph::ALIGNED_CHANNELS, len], aligned)).map_err(run)?,
+                graph::PITCH => Tensor::from_array(([1usize, 2 * len], pitch[2 * from..2 * to].to_vec())).map_err(run)?,
+                graph::ENERGY => Tensor::from_array(([1usize, 2 * len], energy[2 * from..2 * to].to_vec())).map_err(run)?,
+                "style" => Tensor::from_array(([1usize, style.len()], style.to_vec())).map_err(run)?,
+            ];
+            let outputs = self.decoder.run(inputs).map_err(run)?;
+            let (_, audio) = outputs["audio"].try_extract_tensor::<f32>().map_err(run)?;
+            if audio.len() != len * SAMPLES_PER_FRAME {
+                return Err(inconsistent(format!("{} samples from a window of {len} frames", audio.len())));
+            }
+            let keep = (w.keep.start - from) * SAMPLES_PER_FRAME..(w.keep.end - from) * SAMPLES_PER_FRAME;
+            samples.extend_from_slice(&audio[keep]);
+        }
+        if samples.len() != total * SAMPLES_PER_FRAME {
+            return Err(inconsistent(format!("{} samples", samples.len())));
+        }
+        Ok(Rendered { samples, frames })
     }
+}
+
+/// One ONNX session of `config` over `model` (one half of the graph).
+fn session(env: &Environment, model: &[u8], config: SessionConfig) -> Result<Session, EngineError> {
+    let load = |e: ort::Error| EngineError::Load(plain_ort_message(&e.to_string()));
+    let level = match config.optimization {
+        0 => GraphOptimizationLevel::Disable,
+        1 => GraphOptimizationLevel::Level1,
+        2 => GraphOptimizationLevel::Level2,
+        _ => GraphOptimizationLevel::All,
+    };
+    let option = |e: ort::Error<SessionBuilder>| EngineError::Load(plain_ort_message(&e.to_string()));
+    let mut builder = Session::builder(env).map_err(load)?;
+    builder = builder.with_intra_threads(config.intra_threads.max(1)).map_err(option)?;
+    builder = builder.with_inter_threads(1).map_err(option)?;
+    builder = builder.with_intra_op_spinning(config.spinning).map_err(option)?;
+    builder = builder.with_memory_pattern(config.memory_pattern).map_err(option)?;
+    builder = builder.with_optimization_level(level).map_err(option)?;
+    let cpu = ort::ep::CPU::default().with_arena_allocator(config.arena).build();
+    builder = match config.device {
+        Device::Cpu => builder.with_execution_providers([cpu]).map_err(option)?,
+        Device::Cuda(id) => {
+            let cuda = ort::ep::CUDA::default().with_device_id(id).build().error_on_failure();
+            let unavailable = |e: ort::Error<SessionBuilder>| device::unavailable(&plain_ort_message(&e.to_string()));
+            builder.with_execution_providers([cuda, cpu]).map_err(unavailable)?
+        }
+    };
+    builder.commit_from_memory(model).map_err(load)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn duration_patch_adds_one_graph_output_in_28_bytes() {
-        let patch = duration_output_patch();
-        assert_eq!(patch.len(), 28);
-        assert_eq!(&patch[..6], &[0x3a, 26, 0x62, 24, 0x0a, 22]);
-        assert!(patch.ends_with(DURATION_TENSOR.as_bytes()));
-    }
 
     #[test]
     fn onnx_runtime_messages_lose_their_source_location_and_signature() {

@@ -1,0 +1,397 @@
+//! Cuts the Kokoro graph in two, in memory, before the decoder:
+//!
+//! - the **prosody** half: token ids, style and speed in; frames per token, the text features
+//!   aligned to frames, and the pitch (F0) and energy curves out (two values per frame). It is
+//!   about 4% of a call's time.
+//! - the **decoder** half: those aligned features and curves, and the style, in; audio out. Its
+//!   time and memory grow with the frames it renders, and nothing in it runs across frames except
+//!   convolutions (a few frames wide) and per-call normalisation, so it can render a long call's
+//!   frames in windows.
+//!
+//! The two halves together compute exactly what the whole graph computes (same nodes, same
+//! weights). The cut is done on the protobuf wire format: the graph's nodes, initializers and
+//! value infos are copied as the bytes they are, only the lists of nodes, inputs and outputs
+//! change. No ONNX crate is needed, and the file on disk stays untouched.
+
+use std::collections::{HashMap, HashSet};
+
+/// Frames per token, pads included (int64, one per token).
+pub(super) const DURATIONS: &str = "/encoder/Cast_output_0";
+/// The text encoder's features repeated over each token's frames: float `[1, 512, frames]`.
+pub(super) const ALIGNED: &str = "/encoder/MatMul_1_output_0";
+/// Pitch curve, two values per frame: float `[1, 2 * frames]`.
+pub(super) const PITCH: &str = "/encoder/Reshape_output_0";
+/// Energy curve, two values per frame: float `[1, 2 * frames]`.
+pub(super) const ENERGY: &str = "/encoder/Reshape_1_output_0";
+/// Channels of [`ALIGNED`].
+pub(super) const ALIGNED_CHANNELS: usize = 512;
+const STYLE: &str = "style";
+const AUDIO: &str = "audio";
+
+const FLOAT: u64 = 1;
+const INT64: u64 = 7;
+
+/// The two halves, as ONNX model bytes.
+pub(super) struct SplitModel {
+    pub(super) prosody: Vec<u8>,
+    pub(super) decoder: Vec<u8>,
+}
+
+/// Why the model could not be cut.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub(super) enum GraphError {
+    #[error("the model file is not valid ONNX (damaged protobuf at byte {0})")]
+    Damaged(usize),
+    #[error("the model has no tensor named {0}: it is not a Kokoro v1.0 model")]
+    Missing(&'static str),
+}
+
+/// Cuts `model` (the ONNX file's bytes) into its prosody and decoder halves.
+pub(super) fn split(model: &[u8]) -> Result<SplitModel, GraphError> {
+    let top = fields(model, 0)?;
+    let graph_field = top.iter().find(|f| f.number == 7).ok_or(GraphError::Missing("graph"))?;
+    let graph = Graph::parse(graph_field.payload, graph_field.payload_at)?;
+
+    let prosody_outputs = [
+        value_info(DURATIONS, INT64, &[]),
+        value_info(ALIGNED, FLOAT, &[]),
+        value_info(PITCH, FLOAT, &[]),
+        value_info(ENERGY, FLOAT, &[]),
+    ];
+    let prosody_nodes = graph.ancestors(&[DURATIONS, ALIGNED, PITCH, ENERGY], &[])?;
+    let prosody = graph.subgraph(&prosody_nodes, &graph.inputs(), &prosody_outputs);
+
+    let frames = Dim::Param("frames");
+    let twice_frames = Dim::Param("twice_frames");
+    let decoder_inputs = [
+        value_info(ALIGNED, FLOAT, &[Dim::Value(1), Dim::Value(ALIGNED_CHANNELS as u64), frames]),
+        value_info(PITCH, FLOAT, &[Dim::Value(1), twice_frames]),
+        value_info(ENERGY, FLOAT, &[Dim::Value(1), twice_frames]),
+        graph.info(INPUT, STYLE)?,
+    ];
+    let decoder_nodes = graph.ancestors(&[AUDIO], &[ALIGNED, PITCH, ENERGY, STYLE])?;
+    let decoder = graph.subgraph(&decoder_nodes, &decoder_inputs, &[graph.info(OUTPUT, AUDIO)?]);
+
+    let rebuild = |graph_bytes: Vec<u8>| {
+        let mut out = Vec::with_capacity(graph_bytes.len() + 64);
+        for field in &top {
+            if field.number == 7 {
+                out.extend(len_field(7, &graph_bytes));
+            } else {
+                out.extend_from_slice(field.raw);
+            }
+        }
+        out
+    };
+    Ok(SplitModel { prosody: rebuild(prosody), decoder: rebuild(decoder) })
+}
+
+/// One protobuf field: its number, its whole encoding (key included) and, for length-delimited
+/// fields, its payload.
+struct Field<'a> {
+    number: u64,
+    raw: &'a [u8],
+    payload: &'a [u8],
+    /// Where the payload starts in the file, for error messages.
+    payload_at: usize,
+}
+
+/// The fields of one message, in order. `at` is the message's offset in the file.
+fn fields(bytes: &[u8], at: usize) -> Result<Vec<Field<'_>>, GraphError> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let start = pos;
+        let damaged = |p: usize| GraphError::Damaged(at + p);
+        let key = varint(bytes, &mut pos).ok_or(damaged(start))?;
+        let (number, wire) = (key >> 3, key & 7);
+        let (payload_start, end) = match wire {
+            0 => {
+                varint(bytes, &mut pos).ok_or(damaged(pos))?;
+                (pos, pos)
+            }
+            1 => (pos, pos + 8),
+            2 => {
+                let len = varint(bytes, &mut pos).ok_or(damaged(pos))?;
+                let len = usize::try_from(len).map_err(|_| damaged(pos))?;
+                (pos, pos.checked_add(len).ok_or(damaged(pos))?)
+            }
+            5 => (pos, pos + 4),
+            _ => return Err(damaged(start)),
+        };
+        if end > bytes.len() {
+            return Err(damaged(start));
+        }
+        let payload = if wire == 2 { &bytes[payload_start..end] } else { &[][..] };
+        out.push(Field { number, raw: &bytes[start..end], payload, payload_at: at + payload_start });
+        pos = end;
+    }
+    Ok(out)
+}
+
+fn varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *bytes.get(*pos)?;
+        *pos += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn len_field(number: u64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 12);
+    put_varint(&mut out, (number << 3) | 2);
+    put_varint(&mut out, payload.len() as u64);
+    out.extend_from_slice(payload);
+    out
+}
+
+fn varint_field(number: u64, value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_varint(&mut out, number << 3);
+    put_varint(&mut out, value);
+    out
+}
+
+#[derive(Clone, Copy)]
+enum Dim {
+    Value(u64),
+    Param(&'static str),
+}
+
+/// A `ValueInfoProto` naming a tensor of `elem_type` with `dims` (none: shape left open).
+fn value_info(name: &str, elem_type: u64, dims: &[Dim]) -> Vec<u8> {
+    let mut tensor = varint_field(1, elem_type);
+    if !dims.is_empty() {
+        let shape: Vec<u8> = dims
+            .iter()
+            .flat_map(|dim| match dim {
+                Dim::Value(v) => len_field(1, &varint_field(1, *v)),
+                Dim::Param(p) => len_field(1, &len_field(2, p.as_bytes())),
+            })
+            .collect();
+        tensor.extend(len_field(2, &shape));
+    }
+    let mut info = len_field(1, name.as_bytes());
+    info.extend(len_field(2, &len_field(1, &tensor)));
+    info
+}
+
+/// The parts of a `GraphProto` a cut needs.
+struct Graph<'a> {
+    fields: Vec<Field<'a>>,
+    /// Per node field: its index in `fields`, its inputs and outputs.
+    nodes: Vec<Node<'a>>,
+    producer: HashMap<&'a str, usize>,
+}
+
+struct Node<'a> {
+    field: usize,
+    inputs: Vec<&'a str>,
+    outputs: Vec<&'a str>,
+}
+
+const NODE: u64 = 1;
+const INITIALIZER: u64 = 5;
+const INPUT: u64 = 11;
+const OUTPUT: u64 = 12;
+const VALUE_INFO: u64 = 13;
+/// Quantization annotations name tensors of the whole graph; inference does not read them.
+const QUANTIZATION_ANNOTATION: u64 = 14;
+
+impl<'a> Graph<'a> {
+    fn parse(bytes: &'a [u8], at: usize) -> Result<Self, GraphError> {
+        let fields = fields(bytes, at)?;
+        let mut nodes = Vec::new();
+        for (index, field) in fields.iter().enumerate().filter(|(_, f)| f.number == NODE) {
+            let mut node = Node { field: index, inputs: Vec::new(), outputs: Vec::new() };
+            for part in self::fields(field.payload, field.payload_at)? {
+                let name = || std::str::from_utf8(part.payload).map_err(|_| GraphError::Damaged(part.payload_at));
+                match part.number {
+                    1 => node.inputs.push(name()?),
+                    2 => node.outputs.push(name()?),
+                    _ => {}
+                }
+            }
+            nodes.push(node);
+        }
+        let producer = nodes.iter().enumerate().flat_map(|(i, n)| n.outputs.iter().map(move |&o| (o, i))).collect();
+        Ok(Self { fields, nodes, producer })
+    }
+
+    /// Indices of the nodes `targets` are computed from, not looking past `stop`.
+    fn ancestors(&self, targets: &[&'static str], stop: &[&str]) -> Result<HashSet<usize>, GraphError> {
+        let mut keep = HashSet::new();
+        let mut seen: HashSet<&str> = stop.iter().copied().collect();
+        let mut pending: Vec<&str> = Vec::new();
+        for &target in targets {
+            if !self.producer.contains_key(target) {
+                return Err(GraphError::Missing(target));
+            }
+            pending.push(target);
+        }
+        while let Some(tensor) = pending.pop() {
+            if !seen.insert(tensor) {
+                continue;
+            }
+            if let Some(&node) = self.producer.get(tensor)
+                && keep.insert(node)
+            {
+                pending.extend(self.nodes[node].inputs.iter().filter(|i| !i.is_empty()));
+            }
+        }
+        Ok(keep)
+    }
+
+    /// The graph with only `nodes` (kept in their order, which is topological), the
+    /// initializers and value infos they use, and the given inputs and outputs (encoded
+    /// `ValueInfoProto`s, each becoming one field).
+    fn subgraph(&self, nodes: &HashSet<usize>, inputs: &[Vec<u8>], outputs: &[Vec<u8>]) -> Vec<u8> {
+        let kept_fields: HashSet<usize> = nodes.iter().map(|&n| self.nodes[n].field).collect();
+        let used: HashSet<&str> =
+            nodes.iter().flat_map(|&n| self.nodes[n].inputs.iter().chain(&self.nodes[n].outputs)).copied().collect();
+        let mut out = Vec::new();
+        for (index, field) in self.fields.iter().enumerate() {
+            let keep = match field.number {
+                NODE => kept_fields.contains(&index),
+                INITIALIZER => tensor_name(field).is_some_and(|n| used.contains(n)),
+                VALUE_INFO => info_name(field).is_some_and(|n| used.contains(n)),
+                INPUT | OUTPUT | QUANTIZATION_ANNOTATION => false,
+                _ => true,
+            };
+            if keep {
+                out.extend_from_slice(field.raw);
+            }
+        }
+        for info in inputs {
+            out.extend(len_field(INPUT, info));
+        }
+        for info in outputs {
+            out.extend(len_field(OUTPUT, info));
+        }
+        out
+    }
+
+    /// Every graph input's `ValueInfoProto`.
+    fn inputs(&self) -> Vec<Vec<u8>> {
+        self.fields.iter().filter(|f| f.number == INPUT).map(|f| f.payload.to_vec()).collect()
+    }
+
+    /// The `ValueInfoProto` of the graph input or output (`number`) called `name`.
+    fn info(&self, number: u64, name: &'static str) -> Result<Vec<u8>, GraphError> {
+        self.fields
+            .iter()
+            .find(|f| f.number == number && info_name(f) == Some(name))
+            .map(|f| f.payload.to_vec())
+            .ok_or(GraphError::Missing(name))
+    }
+}
+
+/// The name (field 1) of a `ValueInfoProto` field.
+fn info_name<'a>(field: &Field<'a>) -> Option<&'a str> {
+    string_field(field, 1)
+}
+
+/// The name (field 8) of a `TensorProto` field.
+fn tensor_name<'a>(field: &Field<'a>) -> Option<&'a str> {
+    string_field(field, 8)
+}
+
+fn string_field<'a>(field: &Field<'a>, number: u64) -> Option<&'a str> {
+    let parts = fields(field.payload, field.payload_at).ok()?;
+    let part = parts.into_iter().find(|p| p.number == number)?;
+    std::str::from_utf8(part.payload).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, inputs: &[&str], outputs: &[&str]) -> Vec<u8> {
+        let mut node = Vec::new();
+        for i in inputs {
+            node.extend(len_field(1, i.as_bytes()));
+        }
+        for o in outputs {
+            node.extend(len_field(2, o.as_bytes()));
+        }
+        node.extend(len_field(3, name.as_bytes()));
+        len_field(NODE, &node)
+    }
+
+    fn initializer(name: &str) -> Vec<u8> {
+        len_field(INITIALIZER, &len_field(8, name.as_bytes()))
+    }
+
+    /// A graph shaped like Kokoro's: tokens, style and speed in; the prosody tensors in the
+    /// middle; audio out; one weight per half.
+    fn toy_model() -> Vec<u8> {
+        let mut graph = Vec::new();
+        graph.extend(node("encode", &["tokens", "speed", "w_prosody"], &[DURATIONS, ALIGNED, PITCH, ENERGY]));
+        graph.extend(node("decode", &[ALIGNED, PITCH, ENERGY, "style", "w_decoder"], &[AUDIO]));
+        graph.extend(initializer("w_prosody"));
+        graph.extend(initializer("w_decoder"));
+        for name in ["tokens", STYLE, "speed"] {
+            graph.extend(len_field(INPUT, &value_info(name, FLOAT, &[])));
+        }
+        graph.extend(len_field(OUTPUT, &value_info(AUDIO, FLOAT, &[])));
+        let mut model = varint_field(1, 8);
+        model.extend(len_field(7, &graph));
+        model
+    }
+
+    /// Names of the graph's nodes, initializers, inputs and outputs.
+    fn contents(model: &[u8]) -> [Vec<String>; 4] {
+        let top = fields(model, 0).unwrap();
+        assert_eq!(top[0].raw, &varint_field(1, 8)[..], "fields outside the graph are kept");
+        let graph = top.iter().find(|f| f.number == 7).unwrap();
+        let parts = fields(graph.payload, 0).unwrap();
+        let names = |number: u64, name_field: u64| -> Vec<String> {
+            parts
+                .iter()
+                .filter(|f| f.number == number)
+                .map(|f| string_field(f, name_field).unwrap().to_string())
+                .collect()
+        };
+        [names(NODE, 3), names(INITIALIZER, 8), names(INPUT, 1), names(OUTPUT, 1)]
+    }
+
+    #[test]
+    fn each_half_keeps_its_own_nodes_weights_inputs_and_outputs() {
+        let split = split(&toy_model()).unwrap();
+        let [nodes, weights, inputs, outputs] = contents(&split.prosody);
+        assert_eq!((nodes, weights), (vec!["encode".to_string()], vec!["w_prosody".to_string()]));
+        assert_eq!(inputs, ["tokens", STYLE, "speed"]);
+        assert_eq!(outputs, [DURATIONS, ALIGNED, PITCH, ENERGY]);
+        let [nodes, weights, inputs, outputs] = contents(&split.decoder);
+        assert_eq!((nodes, weights), (vec!["decode".to_string()], vec!["w_decoder".to_string()]));
+        assert_eq!(inputs, [ALIGNED, PITCH, ENERGY, STYLE]);
+        assert_eq!(outputs, [AUDIO]);
+    }
+
+    #[test]
+    fn damaged_or_foreign_models_are_refused() {
+        let model = toy_model();
+        assert!(matches!(split(&model[..model.len() - 5]), Err(GraphError::Damaged(_))));
+        assert_eq!(split(&varint_field(1, 8)).err(), Some(GraphError::Missing("graph")));
+        let mut no_pitch = varint_field(1, 8);
+        no_pitch.extend(len_field(7, &node("decode", &["x"], &[AUDIO])));
+        assert_eq!(split(&no_pitch).err(), Some(GraphError::Missing(DURATIONS)));
+    }
+}
