@@ -5,6 +5,7 @@
 //! per call and says how many frames each token lasts; the decoder half renders those frames,
 //! in windows of at most [`SessionConfig::decoder_window`] frames cut at pauses (see `window`),
 //! so a call of 510 tokens needs no more memory than one window.
+
 use std::sync::Arc;
 
 use ort::environment::Environment;
@@ -22,9 +23,9 @@ pub const SAMPLE_RATE: u32 = 24_000;
 pub const SAMPLES_PER_FRAME: usize = 600;
 /// The most token ids (pads not counted) one call takes.
 pub const MAX_TOKENS: usize = 510;
-/// Frames a decoder window renders: long enough that per-window normalisation sounds like one
-/// call (today's 200-token calls are about 450 frames), short enough that two sessions' windows
-/// stay in 0.9 GB (the decoder needs about 0.55 MB per frame).
+/// Frames a decoder window keeps: long enough that each window's own normalisation sounds like
+/// one call (a 200-token call is about 450 frames), short enough that two sessions stay under
+/// 0.9 GB (the decoder needs about 0.5 MB per frame; README, Performance: 0.8 GB at 300).
 pub const DECODER_WINDOW: usize = 300;
 
 /// Errors from building or running a session.
