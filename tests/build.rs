@@ -176,6 +176,14 @@ fn two_chapters_give_wavs_and_sidecars_that_agree() {
     assert_eq!(chunk_files(out), 0, "chunk audio is removed once its chapter is assembled");
 }
 
+/// Whether the manifest records the first chapter as done (its files are written just before, so
+/// their existence alone leaves a moment when a kill makes the resumed run assemble it again).
+fn first_chapter_on_record(out: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(out.join(".audiobook/manifest.json")) else { return false };
+    let Ok(manifest) = serde_json::from_slice::<Value>(&bytes) else { return false };
+    manifest["chapters"].as_array().is_some_and(|c| c.iter().any(|c| c["number"] == 1 && c["done"] == true))
+}
+
 #[test]
 fn sigkill_at_any_point_then_resume_gives_identical_bytes() {
     let clean = &clean_build();
@@ -185,7 +193,7 @@ fn sigkill_at_any_point_then_resume_gives_identical_bytes() {
     let points: [(&str, Ready); 3] = [
         ("start", Box::new(|out: &Path| out.join(".audiobook/lock").exists())),
         ("first chunk", Box::new(|out: &Path| chunk_files(out) >= 1)),
-        ("first chapter", Box::new(|out: &Path| out.join("01-arrival.json").exists())),
+        ("first chapter", Box::new(|out: &Path| first_chapter_on_record(out))),
     ];
     for (i, (what, ready)) in points.iter().enumerate() {
         let out = dir.path().join(format!("killed-{i}"));
