@@ -22,11 +22,11 @@ fn reference_ids() -> Vec<i64> {
 }
 
 fn engine(sessions: usize) -> Engine {
-    engine_with_window(sessions, SessionConfig::default().decoder_window)
+    engine_with_window(sessions, DECODER_WINDOW)
 }
 
 fn engine_with_window(sessions: usize, decoder_window: usize) -> Engine {
-    let config = SessionConfig { intra_threads: 2, decoder_window, ..Default::default() };
+    let config = SessionConfig { intra_threads: 2, decoder_window: Some(decoder_window), ..Default::default() };
     Engine::start(&common::model_files(), config, sessions).unwrap()
 }
 

@@ -53,14 +53,12 @@ fn the_gpu_speaks_the_reference_sentence_as_the_cpu_does() {
     // Both engines load the one ONNX Runtime of the process: the CUDA build, which has the CPU
     // provider too.
     // Both decode the sentence in one window, as a GPU does by default, so the waveforms compare.
-    let gpu_config = SessionConfig {
-        device: Device::Cuda(0),
-        decoder_window: SessionConfig::decoder_window_for(Device::Cuda(0)),
-        ..Default::default()
-    };
+    let gpu_config = SessionConfig { device: Device::Cuda(0), ..Default::default() };
+    assert_eq!(gpu_config.decoder_window(), 0);
     let gpu = Engine::start(&files, gpu_config, 1).unwrap();
     let cpu =
-        Engine::start(&files, SessionConfig { intra_threads: 4, decoder_window: 0, ..Default::default() }, 1).unwrap();
+        Engine::start(&files, SessionConfig { intra_threads: 4, decoder_window: Some(0), ..Default::default() }, 1)
+            .unwrap();
     let ids = reference_ids();
     let on_gpu = render(&gpu, &ids);
     let on_cpu = render(&cpu, &ids);

@@ -23,12 +23,7 @@ pub fn run(args: &ServeArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
         speed: args.voice.speed,
         language: settings::language(&args.voice)?,
         lexicon: narrate::load_lexicon(args.voice.lexicon.as_deref(), &[])?,
-        session: SessionConfig {
-            intra_threads: threads,
-            device: models.device,
-            decoder_window: SessionConfig::decoder_window_for(models.device),
-            ..SessionConfig::default()
-        },
+        session: SessionConfig { intra_threads: threads, device: models.device, ..SessionConfig::default() },
         sessions: jobs,
         ..Settings::default()
     };

@@ -98,7 +98,7 @@ pub fn build_settings(args: &BuildArgs, device: Device) -> Result<Settings> {
             optimization: args.tuning.graph_optimization,
             arena: !args.tuning.no_arena,
             device,
-            decoder_window: args.tuning.decoder_window.unwrap_or_else(|| SessionConfig::decoder_window_for(device)),
+            decoder_window: args.tuning.decoder_window,
         },
         sessions,
         export: export_settings(&args.export),
@@ -116,7 +116,6 @@ pub fn say_settings(args: &SayArgs, device: Device) -> Result<Settings> {
         session: SessionConfig {
             intra_threads: args.threads.map_or_else(narrate::cores, usize::from),
             device,
-            decoder_window: SessionConfig::decoder_window_for(device),
             ..SessionConfig::default()
         },
         sessions: 1,

@@ -3,7 +3,7 @@
 //!
 //! It is two ONNX sessions, the halves `graph` cuts the model into: the prosody half runs once
 //! per call and says how many frames each token lasts; the decoder half renders those frames,
-//! in windows of at most [`SessionConfig::decoder_window`] frames cut at pauses (see `window`),
+//! in windows of at most [`SessionConfig::decoder_window()`] frames cut at pauses (see `window`),
 //! so a call of 510 tokens needs no more memory than one window.
 
 use std::sync::Arc;
@@ -64,9 +64,10 @@ pub struct SessionConfig {
     pub arena: bool,
     /// Where the session runs; on a GPU, the intra-op threads serve the nodes left on the CPU.
     pub device: Device,
-    /// The most frames the decoder renders in one run (0: a whole call at once). Longer calls
-    /// are rendered in windows cut at pauses; their frames and timings do not change.
-    pub decoder_window: usize,
+    /// The most frames the decoder renders in one run (0: a whole call at once); `None`: the
+    /// device's (see [`SessionConfig::decoder_window`]). Longer calls are rendered in windows
+    /// cut at pauses; their frames and timings do not change.
+    pub decoder_window: Option<usize>,
 }
 
 impl Default for SessionConfig {
@@ -78,16 +79,16 @@ impl Default for SessionConfig {
             optimization: 3,
             arena: true,
             device: Device::Cpu,
-            decoder_window: DECODER_WINDOW,
+            decoder_window: None,
         }
     }
 }
 
 impl SessionConfig {
-    /// The decoder window on `device`: [`DECODER_WINDOW`] frames on the CPU; whole calls on a
-    /// GPU, whose memory holds them and which is fastest on long runs.
-    pub fn decoder_window_for(device: Device) -> usize {
-        if device.is_gpu() { 0 } else { DECODER_WINDOW }
+    /// The decoder window in frames: the one asked for, else [`DECODER_WINDOW`] on the CPU and
+    /// whole calls (0) on a GPU, whose memory holds them and which is fastest on long runs.
+    pub fn decoder_window(&self) -> usize {
+        self.decoder_window.unwrap_or(if self.device.is_gpu() { 0 } else { DECODER_WINDOW })
     }
 }
 
@@ -137,7 +138,7 @@ impl Kokoro {
     pub(super) fn load(env: &Environment, model: &ModelBytes, config: SessionConfig) -> Result<Self, EngineError> {
         let prosody = session(env, &model.0.prosody, config)?;
         let decoder = session(env, &model.0.decoder, config)?;
-        Ok(Self { prosody, decoder, decoder_window: config.decoder_window })
+        Ok(Self { prosody, decoder, decoder_window: config.decoder_window() })
     }
 
     /// Speaks `ids` (without pads) in the voice whose style row is `style`, at `speed`.
@@ -230,6 +231,14 @@ fn session(env: &Environment, model: &[u8], config: SessionConfig) -> Result<Ses
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_decoder_window_is_the_one_asked_for_else_the_devices() {
+        assert_eq!(SessionConfig::default().decoder_window(), DECODER_WINDOW);
+        assert_eq!(SessionConfig { device: Device::Cuda(0), ..SessionConfig::default() }.decoder_window(), 0);
+        let asked = SessionConfig { device: Device::Cuda(0), decoder_window: Some(120), ..SessionConfig::default() };
+        assert_eq!(asked.decoder_window(), 120);
+    }
 
     #[test]
     fn onnx_runtime_messages_lose_their_source_location_and_signature() {

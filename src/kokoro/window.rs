@@ -7,13 +7,13 @@
 
 use std::ops::Range;
 
+use crate::phonemize::SPACE_ID;
+
 /// Frames of context rendered on each side of a window and dropped.
 pub(super) const CONTEXT: usize = 3;
 
 /// Token ids after which the model pauses: ; : , . ! ? — …
 const PAUSES: [i64; 8] = [1, 2, 3, 4, 5, 6, 9, 10];
-/// The space between words.
-const SPACE: i64 = 16;
 
 /// One decoder run: the frames it renders, and the frames of its output that are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ fn best_cut(ids: &[i64], frames: &[u32], after: usize, until: usize) -> Option<u
         start += length as usize;
         let rank = if PAUSES.contains(&id) {
             1
-        } else if id == SPACE {
+        } else if id == SPACE_ID {
             0
         } else {
             continue;
