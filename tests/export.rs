@@ -1,7 +1,8 @@
 //! What listeners play, end to end with the real model and the system ffmpeg: an M4B checked
 //! with ffprobe (chapters against book.json, tags, cover, both chapter forms, loudness), MP3 and
 //! Opus per chapter, adding a format to a finished build without rendering, an intro and outro,
-//! and the error when ffmpeg is missing. These tests need ffmpeg and ffprobe on PATH and fail, saying so, without.
+//! and the error when ffmpeg is missing. Without ffmpeg and ffprobe on PATH the others skip,
+//! saying so (they fail where `AUDIOBOOK_REQUIRE_TOOLS=1`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,13 +17,6 @@ use serde_json::Value;
 
 /// One AAC frame at the M4B's 24 kHz: how far a chapter mark may move in the encoder's hands.
 const AAC_FRAME_S: f64 = 1024.0 / 24_000.0;
-
-fn require_ffmpeg() {
-    for tool in ["ffmpeg", "ffprobe"] {
-        let ok = Process::new(tool).arg("-version").output().is_ok_and(|o| o.status.success());
-        assert!(ok, "these tests need {tool} on PATH (Debian: apt install ffmpeg)");
-    }
-}
 
 /// An image made by ffmpeg at test time (no binary files in the repository): `name`'s extension
 /// picks PNG or JPEG.
@@ -133,7 +127,9 @@ fn ffmpeg_loudness(path: &Path) -> (f64, f64) {
 
 #[test]
 fn an_epub_becomes_an_m4b_with_its_chapters_tags_cover_and_loudness_and_mp3_and_opus_per_chapter() {
-    require_ffmpeg();
+    if !common::require(common::Tool::Ffmpeg) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let run = build(&epub(dir.path()), &out, &["--format", "m4b,mp3,opus"]);
@@ -251,7 +247,9 @@ fn an_epub_becomes_an_m4b_with_its_chapters_tags_cover_and_loudness_and_mp3_and_
 
 #[test]
 fn adding_m4b_to_a_finished_wav_build_renders_nothing_a_rerun_encodes_nothing_and_clips_are_chapters() {
-    require_ffmpeg();
+    if !common::require(common::Tool::Ffmpeg) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let input = epub(dir.path());
@@ -352,7 +350,9 @@ fn without_ffmpeg_an_m4b_build_fails_at_once_naming_the_package() {
 
 #[test]
 fn each_book_of_a_folder_gets_its_own_folder_on_one_engine_and_a_bad_one_does_not_stop_the_rest() {
-    require_ffmpeg();
+    if !common::require(common::Tool::Ffmpeg) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let shelf = dir.path().join("shelf");
     std::fs::create_dir(&shelf).unwrap();
@@ -388,7 +388,9 @@ fn each_book_of_a_folder_gets_its_own_folder_on_one_engine_and_a_bad_one_does_no
 
 #[test]
 fn an_intro_or_outro_in_each_supported_format_decodes_to_24_khz_mono_of_its_length() {
-    require_ffmpeg();
+    if !common::require(common::Tool::Ffmpeg) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // (file, codec options): WAV, FLAC, MP3, Ogg Vorbis and M4A/AAC, at rates other than ours.
     let formats: [(&str, &[&str]); 5] = [
@@ -418,7 +420,9 @@ fn an_intro_or_outro_in_each_supported_format_decodes_to_24_khz_mono_of_its_leng
 
 #[test]
 fn a_corpus_epub_previewed_into_an_m4b_has_the_tables_chapters_at_book_json_times_with_cover_and_loudness() {
-    require_ffmpeg();
+    if !common::require(common::Tool::Ffmpeg) {
+        return;
+    }
     let Some(shared) = common::shared() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");

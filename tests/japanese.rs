@@ -49,7 +49,7 @@ fn say(text: &str) -> (Vec<f32>, Vec<String>) {
 
 #[test]
 fn jf_alpha_says_japanese_with_every_word_timed_in_order() {
-    if !common::mecab_ready() {
+    if !common::require(common::Tool::Mecab) {
         return;
     }
     let (samples, words) = say("電車は八時に駅を出発しました。こんにちは、お元気ですか？");
@@ -63,7 +63,7 @@ fn jf_alpha_says_japanese_with_every_word_timed_in_order() {
 
 #[test]
 fn a_number_is_one_word_and_a_long_paragraph_loses_nothing() {
-    if !common::mecab_ready() {
+    if !common::require(common::Tool::Mecab) {
         return;
     }
     let (_, words) = say("この本は2024年に出版されました。");

@@ -33,7 +33,7 @@ fn stderr(out: &Output) -> String {
 /// Says `text` with `voice` and checks real audio came out with `words` timed in order.
 fn says(voice: &str, text: &str, words: &[&str]) {
     // Mandarin needs no espeak-ng.
-    if !voice.starts_with('z') && !common::espeak_installed() {
+    if !voice.starts_with('z') && !common::require(common::Tool::EspeakNg) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -103,7 +103,7 @@ fn mandarin_with_zf_xiaobei() {
 
 #[test]
 fn language_flag_picks_the_phonemes_and_the_voice_only_the_timbre() {
-    if !common::espeak_installed() {
+    if !common::require(common::Tool::EspeakNg) {
         return;
     }
     let phonemes = |args: &[&str]| {
@@ -119,7 +119,7 @@ fn language_flag_picks_the_phonemes_and_the_voice_only_the_timbre() {
 
 #[test]
 fn the_spanish_corpus_epub_builds_with_ef_dora() {
-    if !common::espeak_installed() {
+    if !common::require(common::Tool::EspeakNg) {
         return;
     }
     let Some(shared) = common::shared() else { return };
@@ -222,7 +222,7 @@ fn sentence_phonemes(plan: &BookPlan, start: &str) -> (Language, Tokens, Tokens)
 
 #[test]
 fn an_english_books_tagged_passages_are_read_in_their_languages() {
-    if !common::espeak_installed() {
+    if !common::require(common::Tool::EspeakNg) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -252,7 +252,7 @@ fn an_english_books_tagged_passages_are_read_in_their_languages() {
 
 #[test]
 fn a_mixed_language_book_builds_with_every_word_timed_in_order() {
-    if !common::espeak_installed() {
+    if !common::require(common::Tool::EspeakNg) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -286,7 +286,7 @@ fn a_mixed_language_book_builds_with_every_word_timed_in_order() {
 
 #[test]
 fn a_markdown_file_with_lang_es_front_matter_reads_in_spanish() {
-    if !common::espeak_installed() {
+    if !common::require(common::Tool::EspeakNg) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -303,12 +303,12 @@ fn a_markdown_file_with_lang_es_front_matter_reads_in_spanish() {
 
 #[test]
 fn untagged_paragraphs_in_a_script_of_their_own_are_read_in_its_language() {
-    if !common::espeak_installed() {
+    if !common::require(common::Tool::EspeakNg) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("greetings.md");
-    let japanese = if common::mecab_ready() { "こんにちは、元気ですか？\n\n" } else { "" };
+    let japanese = if common::require_for(common::Tool::Mecab, "its Japanese paragraph") { "こんにちは、元気ですか？\n\n" } else { "" };
     let text = format!(
         "# Greetings\n\nThe traveller wrote down a greeting in each language she heard.\n\n{japanese}\
          你好，我们明天去北京。\n\nनमस्ते, आप कैसे हैं?\n"

@@ -7,27 +7,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
-
-fn playwright_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PLAYWRIGHT_DIR").map(PathBuf::from).or_else(|| {
-        let cache = std::env::var_os("AUDIOBOOK_CACHE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/audiobook")))?;
-        Some(cache.join("tools/node"))
-    })?;
-    dir.join("node_modules/playwright-core").is_dir().then_some(dir)
-}
 
 #[test]
 fn the_page_highlights_each_word_in_order_as_it_is_spoken() {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    let (Some(playwright), true, true) = (playwright_dir(), node, std::path::Path::new(&chromium).exists()) else {
-        eprintln!("skipped: needs {chromium}, node and playwright-core (PLAYWRIGHT_DIR)");
+    if !common::require(common::Tool::Chromium) {
         return;
-    };
+    }
+    let playwright = common::playwright_dir().unwrap();
     let server = common::start_server(&[], &[]);
     let url = server.url.clone();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/page/check.mjs");

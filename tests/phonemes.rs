@@ -18,7 +18,7 @@ use audiobook::phonemize::espeak::Espeak;
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn check(fixture: &str, language: Language) {
-    if !common::espeak_installed() {
+    if !common::require(common::Tool::EspeakNg) {
         return;
     }
     let voice = language.espeak_voice().unwrap();
@@ -76,7 +76,7 @@ fn brazilian_portuguese_matches_misaki() {
 
 #[test]
 fn every_word_of_the_text_gets_phonemes_in_order() {
-    if !common::espeak_installed() {
+    if !common::require(common::Tool::EspeakNg) {
         return;
     }
     let g2p = Phonemizer::for_language(Language::Spanish, &Lexicon::default()).unwrap();
@@ -125,7 +125,7 @@ fn a_long_mandarin_sentence_is_chunked_under_the_limit_without_loss() {
 
 #[test]
 fn japanese_matches_misaki() {
-    if !common::mecab_ready() {
+    if !common::require(common::Tool::Mecab) {
         return;
     }
     let japanese = audiobook::phonemize::japanese::Japanese::new().unwrap();
@@ -134,7 +134,7 @@ fn japanese_matches_misaki() {
 
 #[test]
 fn japanese_words_keep_their_text_and_ascii_is_read_in_english() {
-    if !common::mecab_ready() {
+    if !common::require(common::Tool::Mecab) {
         return;
     }
     let g2p = Phonemizer::for_language(Language::Japanese, &Lexicon::default()).unwrap();

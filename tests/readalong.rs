@@ -1,8 +1,9 @@
 //! Read along, end to end with the real model: subtitles parsed by ffmpeg (cues in order, inside
 //! the audio, in the book's own words), and read-along EPUBs checked with epubcheck and against
 //! the sidecars (every SMIL clip points at an element that exists, at the sidecar's times).
-//! epubcheck is the Debian package's jar (`AUDIOBOOK_EPUBCHECK`, else its usual path); without
-//! it the epubcheck step is skipped with a message, unless `AUDIOBOOK_EPUBCHECK` names it (CI).
+//! epubcheck is the Debian package's jar (`AUDIOBOOK_EPUBCHECK`, else its usual path). Without
+//! ffmpeg a test skips, and without epubcheck its epubcheck step does, saying so (they fail where
+//! `AUDIOBOOK_REQUIRE_TOOLS=1`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -187,13 +188,10 @@ fn check_overlays(epub: &Path, chapters: &[Value]) -> f64 {
 
 /// epubcheck's error count, or `None` where epubcheck is not installed (and not required).
 fn epubcheck_errors(epub: &Path) -> Option<usize> {
-    let required = std::env::var_os("AUDIOBOOK_EPUBCHECK").map(PathBuf::from);
-    let jar = required.clone().unwrap_or_else(|| PathBuf::from("/usr/share/java/epubcheck.jar"));
-    if !jar.is_file() {
-        assert!(required.is_none(), "AUDIOBOOK_EPUBCHECK names {}, which is not there", jar.display());
-        eprintln!("skipped epubcheck: {} not found (Debian: apt install epubcheck)", jar.display());
+    if !common::require_for(common::Tool::Epubcheck, "the epubcheck step") {
         return None;
     }
+    let jar = common::epubcheck_jar();
     let out = Process::new("java").arg("-jar").arg(&jar).arg(epub).output().expect("java for epubcheck");
     let report = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let errors = report.lines().filter(|l| l.starts_with("ERROR") || l.starts_with("FATAL")).count();
@@ -205,6 +203,9 @@ fn epubcheck_errors(epub: &Path) -> Option<usize> {
 
 #[test]
 fn markdown_gets_subtitles_per_chapter_and_for_the_m4b_and_a_plain_read_along_epub() {
+    if !common::require(common::Tool::Ffmpeg) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample.md");
@@ -241,6 +242,9 @@ fn markdown_gets_subtitles_per_chapter_and_for_the_m4b_and_a_plain_read_along_ep
 
 #[test]
 fn a_corpus_epub_becomes_a_read_along_copy_of_itself_that_epubcheck_accepts() {
+    if !common::require(common::Tool::Ffmpeg) {
+        return;
+    }
     let Some(shared) = common::shared() else { return };
     let input = shared.join("corpus/epub/idpf-wasteland.epub");
     let dir = tempfile::tempdir().unwrap();

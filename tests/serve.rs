@@ -152,7 +152,7 @@ fn the_openai_route_streams_a_wav_of_unknown_length_and_answers_errors_in_its_en
 
     // OpenAI's default format, mp3, through ffmpeg when the server has it.
     let mut mp3 = post(server, "/v1/audio/speech", &json!({ "input": SHORT, "voice": "af_heart" }), &[]);
-    if audiobook::export::find_ffmpeg().is_some() {
+    if common::require_for(common::Tool::Ffmpeg, "the mp3 response") {
         assert_eq!(mp3.headers()["content-type"], "audio/mpeg");
         let mp3 = mp3.body_mut().read_to_vec().unwrap();
         assert!(mp3.starts_with(b"ID3") || mp3[0] == 0xff, "an MP3 stream");

@@ -235,18 +235,6 @@ fn shard_flags_are_checked_before_any_work() {
     assert!(stderr(&out).contains("--store"), "{}", stderr(&out));
 }
 
-/// The s3s-fs binary: `S3S_FS`, the CI's install folder, or PATH.
-fn s3s_fs() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let candidates = [
-        std::env::var_os("S3S_FS").map(PathBuf::from),
-        Some(home.join(".cache/audiobook/tools/bin/s3s-fs")),
-        std::env::var_os("PATH")
-            .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("s3s-fs")).find(|p| p.is_file())),
-    ];
-    candidates.into_iter().flatten().find(|p| p.is_file())
-}
-
 /// A local S3 server on a free loopback port, stopped on drop.
 struct S3Server {
     child: Child,
@@ -293,10 +281,10 @@ fn with_s3(mut command: Process, server: &S3Server) -> Process {
 
 #[test]
 fn shards_over_a_local_s3_server_assemble_to_the_single_build() {
-    let Some(binary) = s3s_fs() else {
-        eprintln!("skipped: no s3s-fs (cargo install s3s-fs --features binary, or set S3S_FS)");
+    if !common::require(common::Tool::S3sFs) {
         return;
-    };
+    }
+    let binary = common::s3s_fs().unwrap();
     let server = start_s3(&binary, "books");
     let root = tempfile::tempdir().unwrap();
     let store = "s3://books/shared/chunks";

@@ -130,27 +130,140 @@ pub fn start_server(args: &[&str], env: &[(&str, &str)]) -> Server {
     server
 }
 
-/// Whether the `espeak-ng` program is here (the e, f, h, i and p voices); says why not when not.
-pub fn espeak_installed() -> bool {
-    use audiobook::phonemize::espeak::EXECUTABLE;
-    let found = std::process::Command::new(EXECUTABLE).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipped: {EXECUTABLE} is not installed (apt install espeak-ng)");
-    }
-    found
+/// An outside program some tests need, and how a machine gets it.
+#[derive(Clone, Copy, Debug)]
+pub enum Tool {
+    /// ffmpeg and ffprobe: m4b, mp3, opus, the read-along EPUB, and the tests' own probes.
+    Ffmpeg,
+    /// espeak-ng: the e, f, h, i and p voices.
+    EspeakNg,
+    /// mecab and unidic-lite's dictionary: the j voices.
+    Mecab,
+    /// Chromium, Node.js and playwright-core: the server's page in a real browser.
+    Chromium,
+    /// epubcheck's jar (and java): validates the read-along EPUBs.
+    Epubcheck,
+    /// s3s-fs: a local S3-compatible server for the sharded builds.
+    S3sFs,
 }
 
-/// Whether `mecab` and unidic-lite's dictionary are here (the j voices); says why not when not.
-pub fn mecab_ready() -> bool {
-    use audiobook::phonemize::japanese;
-    if std::process::Command::new(japanese::EXECUTABLE).arg("--version").output().is_err() {
-        eprintln!("skipped: {} is not installed (apt install mecab)", japanese::EXECUTABLE);
-        return false;
+/// Set to 1 (CI) to make a missing tool a failure rather than a skip.
+pub const REQUIRE_TOOLS_ENV: &str = "AUDIOBOOK_REQUIRE_TOOLS";
+
+fn runs(program: impl AsRef<std::ffi::OsStr>, arg: &str) -> bool {
+    std::process::Command::new(program).arg(arg).output().is_ok_and(|o| o.status.success())
+}
+
+impl Tool {
+    /// What is missing and what to install, or `None` when it is all here.
+    pub fn missing(self) -> Option<String> {
+        match self {
+            Tool::Ffmpeg => ["ffmpeg", "ffprobe"]
+                .into_iter()
+                .find(|p| !runs(p, "-version"))
+                .map(|p| format!("{p} (Debian: apt install ffmpeg)")),
+            Tool::EspeakNg => {
+                use audiobook::phonemize::espeak::EXECUTABLE;
+                (!runs(EXECUTABLE, "--version")).then(|| format!("{EXECUTABLE} (Debian: apt install espeak-ng)"))
+            }
+            Tool::Mecab => {
+                use audiobook::phonemize::japanese;
+                if !runs(japanese::EXECUTABLE, "--version") {
+                    return Some(format!("{} (Debian: apt install mecab)", japanese::EXECUTABLE));
+                }
+                let dir = japanese::dictionary_dir();
+                (!dir.join("sys.dic").is_file()).then(|| {
+                    format!(
+                        "the dictionary of {} at {} (unpack its unidic_lite/dicdir there, or set {})",
+                        japanese::UNIDIC_LITE,
+                        dir.display(),
+                        japanese::DICDIR_ENV
+                    )
+                })
+            }
+            Tool::Chromium => {
+                let chromium = chromium();
+                if !chromium.exists() {
+                    Some(format!("{} (Debian: apt install chromium, or set CHROMIUM)", chromium.display()))
+                } else if !runs("node", "--version") {
+                    Some("node (Debian: apt install nodejs)".to_string())
+                } else if playwright_dir().is_none() {
+                    Some("playwright-core (npm install playwright-core in the folder PLAYWRIGHT_DIR names)".to_string())
+                } else {
+                    None
+                }
+            }
+            Tool::Epubcheck => {
+                let jar = epubcheck_jar();
+                if !jar.is_file() {
+                    Some(format!("{} (Debian: apt install epubcheck, or set AUDIOBOOK_EPUBCHECK)", jar.display()))
+                } else {
+                    (!runs("java", "-version")).then(|| "java (Debian: apt install default-jre)".to_string())
+                }
+            }
+            Tool::S3sFs => s3s_fs()
+                .is_none()
+                .then(|| "s3s-fs (cargo install s3s-fs --features binary, or set S3S_FS)".to_string()),
+        }
     }
-    let dir = japanese::dictionary_dir();
-    if !dir.join("sys.dic").is_file() {
-        eprintln!("skipped: {}", japanese::dictionary_help(&dir));
-        return false;
+}
+
+/// Whether `tool` is here. When it is not, the test should return at once: this says so in one
+/// line on the real stderr (listed even for a passing test), or fails naming the tool when
+/// `AUDIOBOOK_REQUIRE_TOOLS=1`.
+pub fn require(tool: Tool) -> bool {
+    check(tool, None)
+}
+
+/// As [`require`] for one `part` of a test, which goes on without it.
+pub fn require_for(tool: Tool, part: &str) -> bool {
+    check(tool, Some(part))
+}
+
+fn check(tool: Tool, part: Option<&str>) -> bool {
+    use std::io::Write;
+    let Some(missing) = tool.missing() else { return true };
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").unwrap_or("a test");
+    let what = part.map_or(String::new(), |p| format!(" {p}"));
+    if std::env::var_os(REQUIRE_TOOLS_ENV).is_some_and(|v| v == "1") {
+        panic!("{test}{what} needs {missing}; {REQUIRE_TOOLS_ENV}=1 makes that a failure");
     }
-    true
+    // Past libtest's capture, so the skip shows in a passing run's output.
+    let _ = writeln!(std::io::stderr(), "{test}: skipped{what}: needs {missing}");
+    false
+}
+
+/// Chromium: `CHROMIUM`, else Debian's.
+pub fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
+
+/// The folder whose node_modules holds playwright-core: `PLAYWRIGHT_DIR`, else the CI's install
+/// folder in the cache.
+pub fn playwright_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("PLAYWRIGHT_DIR").map(PathBuf::from).or_else(|| {
+        let cache = std::env::var_os("AUDIOBOOK_CACHE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/audiobook")))?;
+        Some(cache.join("tools/node"))
+    })?;
+    dir.join("node_modules/playwright-core").is_dir().then_some(dir)
+}
+
+/// epubcheck's jar: `AUDIOBOOK_EPUBCHECK`, else the Debian package's.
+pub fn epubcheck_jar() -> PathBuf {
+    std::env::var_os("AUDIOBOOK_EPUBCHECK").map_or_else(|| PathBuf::from("/usr/share/java/epubcheck.jar"), PathBuf::from)
+}
+
+/// The s3s-fs binary: `S3S_FS`, the CI's install folder, or PATH.
+pub fn s3s_fs() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let candidates = [
+        std::env::var_os("S3S_FS").map(PathBuf::from),
+        Some(home.join(".cache/audiobook/tools/bin/s3s-fs")),
+        std::env::var_os("PATH")
+            .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("s3s-fs")).find(|p| p.is_file())),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_file())
 }
