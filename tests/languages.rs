@@ -308,7 +308,11 @@ fn untagged_paragraphs_in_a_script_of_their_own_are_read_in_its_language() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("greetings.md");
-    let japanese = if common::require_for(common::Tool::Mecab, "its Japanese paragraph") { "こんにちは、元気ですか？\n\n" } else { "" };
+    let japanese = if common::require_for(common::Tool::Mecab, "its Japanese paragraph") {
+        "こんにちは、元気ですか？\n\n"
+    } else {
+        ""
+    };
     let text = format!(
         "# Greetings\n\nThe traveller wrote down a greeting in each language she heard.\n\n{japanese}\
          你好，我们明天去北京。\n\nनमस्ते, आप कैसे हैं?\n"

@@ -201,9 +201,9 @@ impl Tool {
                     (!runs("java", "-version")).then(|| "java (Debian: apt install default-jre)".to_string())
                 }
             }
-            Tool::S3sFs => s3s_fs()
-                .is_none()
-                .then(|| "s3s-fs (cargo install s3s-fs --features binary, or set S3S_FS)".to_string()),
+            Tool::S3sFs => {
+                s3s_fs().is_none().then(|| "s3s-fs (cargo install s3s-fs --features binary, or set S3S_FS)".to_string())
+            }
         }
     }
 }
@@ -253,7 +253,8 @@ pub fn playwright_dir() -> Option<PathBuf> {
 
 /// epubcheck's jar: `AUDIOBOOK_EPUBCHECK`, else the Debian package's.
 pub fn epubcheck_jar() -> PathBuf {
-    std::env::var_os("AUDIOBOOK_EPUBCHECK").map_or_else(|| PathBuf::from("/usr/share/java/epubcheck.jar"), PathBuf::from)
+    std::env::var_os("AUDIOBOOK_EPUBCHECK")
+        .map_or_else(|| PathBuf::from("/usr/share/java/epubcheck.jar"), PathBuf::from)
 }
 
 /// The s3s-fs binary: `S3S_FS`, the CI's install folder, or PATH.
