@@ -154,3 +154,50 @@ fn a_missing_runtime_library_is_named_with_the_flag_that_chose_it() {
     assert!(err.contains("ONNX Runtime library not found at /no/such/libonnxruntime.so"), "{err}");
     assert!(err.lines().nth(1).is_some_and(|hint| hint.contains("--ort-lib")), "{err}");
 }
+
+/// The words of an example line as a shell would pass them to audiobook: after a pipe, before a
+/// redirection, without the description two spaces after it, double quotes removed.
+fn example_words(line: &str) -> Vec<String> {
+    let command = line.rsplit("| ").next().unwrap_or(line);
+    let command = command.split(" > ").next().unwrap().split(" < ").next().unwrap();
+    let command = command.split("   ").next().unwrap().trim();
+    let mut words = Vec::new();
+    for (i, part) in command.split('"').enumerate() {
+        if i % 2 == 1 {
+            words.push(part.to_string());
+        } else {
+            words.extend(part.split_whitespace().map(str::to_string));
+        }
+    }
+    words
+}
+
+#[test]
+fn every_command_has_a_summary_of_its_own_and_build_say_and_serve_show_examples_that_parse() {
+    use audiobook::cli::args::Cli;
+    use clap::{CommandFactory, Parser};
+
+    let cli = Cli::command();
+    let mut seen = std::collections::HashMap::new();
+    for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+        let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+        assert!(!about.is_empty(), "{} has no summary", sub.get_name());
+        if let Some(other) = seen.insert(about.clone(), sub.get_name()) {
+            panic!("{} and {other} share the summary {about:?}", sub.get_name());
+        }
+    }
+    assert!(seen.iter().any(|(about, name)| *name == "say" && about.starts_with("Speak a text")));
+    assert!(seen.iter().any(|(about, name)| *name == "serve" && about.starts_with("Serve ")));
+
+    for name in ["build", "say", "serve"] {
+        let help = Command::cargo_bin("audiobook").unwrap().args([name, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&help.stdout).into_owned();
+        let examples: Vec<&str> = help.split("Examples:\n").nth(1).unwrap_or_default().lines().collect();
+        let ours: Vec<&&str> = examples.iter().filter(|l| l.contains(&format!("audiobook {name}"))).collect();
+        assert!(ours.len() >= 2, "{name} --help shows examples: {help}");
+        for line in ours {
+            let words = example_words(line);
+            assert!(Cli::try_parse_from(&words).is_ok(), "{line:?} parses as {words:?}");
+        }
+    }
+}

@@ -100,17 +100,21 @@ pub struct ModelArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(after_help = BUILD_EXAMPLES)]
     Build(BuildArgs),
-    /// Write a book from the chunks its shards (`build --shard K/N --store ...`) put in --store:
-    /// the chapters, book.json and any --format, rendering nothing. Give it the same input,
-    /// settings and --store as the shards; a chunk missing from the store is an error naming the
-    /// shard to rerun.
+    /// Write a book from the chunks its shards put in --store, rendering nothing.
+    ///
+    /// The shards are `build --shard K/N --store ...` runs; this writes the chapters, book.json
+    /// and any --format from what they stored. Give it the same input, settings and --store as
+    /// the shards; a chunk missing from the store is an error naming the shard to rerun.
     Assemble(BuildArgs),
-    /// Show how far the shards of a book have got in --store: per shard, its chunks and how many
-    /// of them are stored. Give it the same input, settings and --store as the shards; renders
-    /// and writes nothing.
+    /// Show how far the shards of a book have got in --store.
+    ///
+    /// Per shard, its chunks and how many of them are stored. Give it the same input, settings
+    /// and --store as the shards; renders and writes nothing.
     Status(BuildArgs),
     Plan(PlanArgs),
+    #[command(after_help = SAY_EXAMPLES)]
     Say(SayArgs),
     /// List the voices, their language and gender, and whether this build can speak them, with
     /// a command to try one and an example blend.
@@ -118,6 +122,7 @@ pub enum Command {
     #[command(subcommand)]
     Models(ModelsCommand),
     Completions(CompletionsArgs),
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
     Config(ConfigArgs),
     /// Find and fix the words the G2P would mispronounce.
@@ -144,6 +149,32 @@ pub enum Command {
     #[command(subcommand, verbatim_doc_comment)]
     Lexicon(LexiconCommand),
 }
+
+/// Shown after `build --help`.
+const BUILD_EXAMPLES: &str = "\
+Examples:
+  audiobook build book.epub                      chapter WAVs and sidecars into book/
+  audiobook build book.epub --preview            a minute of each chapter, to check the voice
+  audiobook build book.epub --format m4b,mp3     also book.m4b and an MP3 per chapter (ffmpeg)
+  audiobook build notes.md -o notes-audio --voice am_michael --speed 1.1
+  audiobook build book.epub --chapters 1-3,7     only those chapters
+  audiobook build library/ --each -o audiobooks  one folder per book, the model loaded once";
+
+/// Shown after `say --help`.
+const SAY_EXAMPLES: &str = "\
+Examples:
+  audiobook say \"Hello there.\" -o hello.wav
+  echo \"Hello there.\" | audiobook say --voice af_heart:0.7,bf_emma:0.3 > hello.wav
+  audiobook say --timings words.json -o chapter.wav < chapter.txt
+  audiobook say --phonemes \"Nguyen read the lexicon.\"";
+
+/// Shown after `serve --help`.
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  audiobook serve                                http://127.0.0.1:3000/ in a browser
+  audiobook serve --host 0.0.0.0 --port 8080 --jobs 2 --api-key-file keys.txt
+  curl -d '{\"text\": \"Hello there.\"}' http://127.0.0.1:3000/tts -o hello.wav
+  curl -N -d '{\"text\": \"Hello there.\"}' 'http://127.0.0.1:3000/tts?stream=true'   NDJSON chunks";
 
 /// Show the settings a command would run with, and where each comes from: a flag, the
 /// environment, a config file or the default.
@@ -215,11 +246,10 @@ pub struct ScanArgs {
     pub read: ReadArgs,
 }
 
-/// Speak a text to a WAV file (24 kHz mono 16-bit).
+/// Serve speech over HTTP, with a page at / to listen and watch each word as it is spoken.
 ///
-/// Serve the engine over HTTP: POST /tts (a WAV, or chunks streamed with their exact word times
-/// as NDJSON, SSE or multipart), OpenAI's POST /v1/audio/speech, GET /voices, /health, /livez,
-/// /readyz, /stats, and a page at / to listen and watch each word as it is spoken.
+/// Routes: POST /tts (a WAV, or chunks streamed with their exact word times as NDJSON, SSE or
+/// multipart), OpenAI's POST /v1/audio/speech, GET /voices, /health, /livez, /readyz and /stats.
 ///
 /// It binds to loopback unless told otherwise. Requests beyond --jobs speaking and --queue
 /// waiting get 503 with Retry-After. With API keys set (--api-key-file, AUDIOBOOK_API_KEYS),
@@ -266,6 +296,8 @@ pub struct ServeArgs {
     pub voice: VoiceArgs,
 }
 
+/// Speak a text to a WAV file (24 kHz mono 16-bit).
+///
 /// The text comes from the argument, or from stdin when there is none. Long text is split at
 /// sentence boundaries and joined with natural pauses.
 #[derive(Debug, Args)]
