@@ -70,6 +70,46 @@ fn same_input_gives_identical_bytes_and_stdout_matches_the_file() {
     assert_eq!(again.stdout, piped.stdout, "deterministic");
 }
 
+/// `say -o -` with stdout the given file.
+fn say_hello_into(file: std::fs::File) -> Output {
+    common::model_files();
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("audiobook"))
+        .args(["say", "Hello there.", "-o", "-"])
+        .stdout(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn stdout_that_is_a_regular_file_gets_the_real_lengths_and_a_pipe_keeps_the_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.wav");
+    // As the shell's `> out.wav` does: a file opened for writing and truncated.
+    let run = say_hello_into(std::fs::File::create(&path).unwrap());
+    assert!(run.status.success(), "{}", stderr(&run));
+    let bytes = std::fs::read(&path).unwrap();
+    let length = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()));
+    assert_eq!(length(4), bytes.len() as u64 - 8, "RIFF size");
+    assert_eq!(length(40), bytes.len() as u64 - 44, "data size");
+    let (spec, samples) = common::read_wav(&bytes);
+    assert_eq!(spec.sample_rate, 24_000);
+    assert!(samples.len() > 12_000, "{} samples", samples.len());
+
+    // The same words through a pipe: the same samples, the length left unknown.
+    let piped = audiobook().args(["say", "-o", "-"]).write_stdin("Hello there.").output().unwrap();
+    assert_eq!(piped.stdout[44..], bytes[44..]);
+    assert_eq!(piped.stdout[4..8], [0xff; 4]);
+    assert_eq!(piped.stdout[40..44], [0xff; 4]);
+
+    // After something else in the file, the WAV's own header is the one rewritten.
+    let mut file = std::fs::File::create(&path).unwrap();
+    std::io::Write::write_all(&mut file, b"before").unwrap();
+    let run = say_hello_into(file);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let after = std::fs::read(&path).unwrap();
+    assert_eq!((&after[..6], &after[6..]), (&b"before"[..], &bytes[..]));
+}
+
 #[test]
 fn stdout_gets_the_first_chunk_while_the_rest_is_still_being_spoken() {
     use std::io::Read;

@@ -110,9 +110,10 @@ fn read_stdin() -> Result<String> {
 }
 
 /// Where `say` writes its WAV, chunk by chunk as each is spoken: stdout (a stream, so its header
-/// says the length is unknown) or a file (atomic, its header's sizes filled in at the end).
+/// says the length is unknown, until the end where stdout is a regular file) or a file (atomic,
+/// its header's sizes filled in at the end).
 enum WavOut {
-    Stdout(std::io::Stdout),
+    Stdout { stdout: std::io::Stdout, file: Option<StdoutFile>, data_bytes: u64 },
     File { path: PathBuf, out: BufWriter<AtomicFile>, data_bytes: u64 },
 }
 
@@ -120,10 +121,11 @@ impl WavOut {
     fn open(output: &Path) -> Result<Self> {
         let header = wav::streaming_header();
         if output == Path::new("-") {
+            let file = StdoutFile::find();
             let mut stdout = std::io::stdout();
             // Flushed at once: a player at the other end of a pipe can open the stream now.
             stdout.write_all(&header).and_then(|_| stdout.flush()).map_err(Error::io("<stdout>"))?;
-            return Ok(Self::Stdout(stdout));
+            return Ok(Self::Stdout { stdout, file, data_bytes: 0 });
         }
         let mut out = BufWriter::new(AtomicFile::create(output).map_err(Error::io(output))?);
         out.write_all(&header).map_err(Error::io(output))?;
@@ -134,7 +136,10 @@ impl WavOut {
         let pcm = wav::pcm16_bytes(samples);
         match self {
             // Flushed per chunk, so a listener at the other end of a pipe hears it now.
-            Self::Stdout(stdout) => stdout.write_all(&pcm).and_then(|_| stdout.flush()).map_err(Error::io("<stdout>")),
+            Self::Stdout { stdout, data_bytes, .. } => {
+                *data_bytes += pcm.len() as u64;
+                stdout.write_all(&pcm).and_then(|_| stdout.flush()).map_err(Error::io("<stdout>"))
+            }
             Self::File { path, out, data_bytes } => {
                 *data_bytes += pcm.len() as u64;
                 out.write_all(&pcm).map_err(Error::io(path.as_path()))
@@ -144,7 +149,13 @@ impl WavOut {
 
     fn finish(self) -> Result<()> {
         match self {
-            Self::Stdout(mut stdout) => stdout.flush().map_err(Error::io("<stdout>")),
+            Self::Stdout { mut stdout, file, data_bytes } => {
+                stdout.flush().map_err(Error::io("<stdout>"))?;
+                match file {
+                    Some(file) => file.write_header(data_bytes).map_err(Error::io("<stdout>")),
+                    None => Ok(()),
+                }
+            }
             Self::File { path, out, data_bytes } => {
                 let mut file = out.into_inner().map_err(|e| Error::io(&path)(e.into_error()))?;
                 file.seek(SeekFrom::Start(0))
@@ -152,6 +163,59 @@ impl WavOut {
                     .and_then(|_| file.commit())
                     .map_err(Error::io(&path))
             }
+        }
+    }
+}
+
+/// Stdout redirected to a regular file (`> out.wav`), whose header can be given the real lengths
+/// at the end, as players and libraries that distrust a stream's header need.
+struct StdoutFile {
+    #[cfg(target_os = "linux")]
+    file: std::fs::File,
+    /// Where the WAV starts: stdout may have had something written before it.
+    #[cfg(target_os = "linux")]
+    start: u64,
+}
+
+impl StdoutFile {
+    /// Stdout as such a file, or `None`: a pipe, a terminal, a file opened for appending (`>>`,
+    /// where any write lands at the end whatever its offset), or a system where that cannot be
+    /// told (Linux's /proc says it).
+    #[cfg(target_os = "linux")]
+    fn find() -> Option<Self> {
+        use std::os::fd::{AsFd, AsRawFd};
+        let stdout = std::io::stdout();
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", stdout.as_raw_fd())).ok()?;
+        let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?;
+        let flags = i64::from_str_radix(flags.trim(), 8).ok()?;
+        if flags & i64::from(libc::O_APPEND) != 0 {
+            return None;
+        }
+        // A duplicate shares the offset; writing at an offset below leaves that offset alone.
+        let mut file = std::fs::File::from(stdout.as_fd().try_clone_to_owned().ok()?);
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        let start = file.stream_position().ok()?;
+        Some(Self { file, start })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn find() -> Option<Self> {
+        None
+    }
+
+    /// Rewrites the header where the WAV starts, now that its length is known.
+    fn write_header(&self, data_bytes: u64) -> std::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file.write_all_at(&wav::header(Some(data_bytes)), self.start)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = data_bytes;
+            Ok(())
         }
     }
 }
