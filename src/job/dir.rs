@@ -8,6 +8,7 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::JobError;
 use super::manifest::Manifest;
@@ -17,6 +18,40 @@ use crate::kokoro::{Rendered, SAMPLES_PER_FRAME};
 /// The folder inside OUTDIR that holds the job's state.
 pub const STATE_DIR: &str = ".audiobook";
 const CHUNK_MAGIC: &[u8; 8] = b"ABCHUNK1";
+
+/// How long a lock whose holder is exiting is waited for: a killed build keeps its lock until its
+/// memory (the model's included) is torn down, a moment after the kill.
+pub const EXITING_HOLDER_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether the process id in the lock file names a process that is exiting or gone: killed (a
+/// SIGKILL pending), flagged as exiting, a zombie, or no longer there. Only Linux's /proc says.
+#[cfg(target_os = "linux")]
+fn holder_is_exiting(lock_path: &Path) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    const SIGKILL_BIT: u64 = 1 << 8;
+    let Some(pid) = fs::read_to_string(lock_path).ok().and_then(|s| s.trim().parse::<u32>().ok()) else {
+        return false;
+    };
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let (Ok(stat), Ok(status)) = (fs::read_to_string(proc.join("stat")), fs::read_to_string(proc.join("status")))
+    else {
+        return !proc.exists();
+    };
+    // After the command name in parentheses: state, then five fields, then the flags.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let zombie = fields.first().is_some_and(|state| matches!(*state, "Z" | "X" | "x"));
+    let flagged = fields.get(6).and_then(|f| f.parse::<u64>().ok()).is_some_and(|f| f & PF_EXITING != 0);
+    let killed = status.lines().any(|line| {
+        let pending = line.strip_prefix("SigPnd:").or_else(|| line.strip_prefix("ShdPnd:"));
+        pending.and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok()).is_some_and(|mask| mask & SIGKILL_BIT != 0)
+    });
+    zombie || flagged || killed
+}
+
+#[cfg(not(target_os = "linux"))]
+fn holder_is_exiting(_lock_path: &Path) -> bool {
+    false
+}
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JobError + '_ {
     move |source| JobError::Io { path: path.to_path_buf(), source }
@@ -30,7 +65,8 @@ pub struct JobDir {
 }
 
 impl JobDir {
-    /// Creates the folder if needed and takes its lock; a second build gets [`JobError::Busy`].
+    /// Creates the folder if needed and takes its lock; a second build gets [`JobError::Busy`],
+    /// after up to [`EXITING_HOLDER_WAIT`] where the lock's holder is a process on its way out.
     pub fn open(root: &Path) -> Result<Self, JobError> {
         if root.exists() && !root.is_dir() {
             return Err(JobError::NotAFolder(root.to_path_buf()));
@@ -38,19 +74,28 @@ impl JobDir {
         let state = root.join(STATE_DIR);
         fs::create_dir_all(state.join("chunks")).map_err(io_err(&state))?;
         let lock_path = state.join("lock");
-        let lock =
+        let mut lock =
             File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io_err(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {
-                // The lock is ours, so any temp file here is a killed run's.
-                for dir in [root.to_path_buf(), state.clone(), state.join("chunks")] {
-                    atomic::remove_leftovers(&dir);
+        let deadline = Instant::now() + EXITING_HOLDER_WAIT;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline && holder_is_exiting(&lock_path) => {
+                    std::thread::sleep(Duration::from_millis(50));
                 }
-                Ok(Self { root: root.to_path_buf(), _lock: lock })
+                Err(fs::TryLockError::WouldBlock) => return Err(JobError::Busy(root.to_path_buf())),
+                Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
             }
-            Err(fs::TryLockError::WouldBlock) => Err(JobError::Busy(root.to_path_buf())),
-            Err(fs::TryLockError::Error(e)) => Err(io_err(&lock_path)(e)),
         }
+        // Our process id, for a next build to tell whether we are still here.
+        lock.set_len(0)
+            .and_then(|_| lock.write_all(format!("{}\n", std::process::id()).as_bytes()))
+            .map_err(io_err(&lock_path))?;
+        // The lock is ours, so any temp file here is a killed run's.
+        for dir in [root.to_path_buf(), state.clone(), state.join("chunks")] {
+            atomic::remove_leftovers(&dir);
+        }
+        Ok(Self { root: root.to_path_buf(), _lock: lock })
     }
 
     /// The output folder.
@@ -211,6 +256,51 @@ mod tests {
         assert!(matches!(JobDir::open(dir.path()), Err(JobError::Busy(_))));
         drop(first);
         assert!(JobDir::open(dir.path()).is_ok());
+    }
+
+    /// A lock held (by another handle, as another process would) for a process that is dead but
+    /// not yet reaped, released after `release_after`.
+    #[cfg(target_os = "linux")]
+    fn held_for_a_killed_process(dir: &Path, release_after: Duration) -> std::thread::JoinHandle<()> {
+        drop(JobDir::open(dir).unwrap());
+        let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+        child.kill().unwrap();
+        let lock_path = dir.join(STATE_DIR).join("lock");
+        let holder = File::options().write(true).open(&lock_path).unwrap();
+        holder.try_lock().unwrap();
+        fs::write(&lock_path, format!("{}\n", child.id())).unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(release_after);
+            drop(holder);
+            child.wait().unwrap();
+        })
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_lock_whose_holder_is_exiting_is_waited_for_and_a_live_holder_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let releaser = held_for_a_killed_process(dir.path(), Duration::from_millis(500));
+        let job = JobDir::open(dir.path()).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(500));
+        releaser.join().unwrap();
+        let pid = fs::read_to_string(dir.path().join(STATE_DIR).join("lock")).unwrap();
+        assert_eq!(pid.trim(), std::process::id().to_string(), "the lock names its holder");
+
+        // This process is alive and not exiting: refused at once.
+        let started = Instant::now();
+        assert!(matches!(JobDir::open(dir.path()), Err(JobError::Busy(_))));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        drop(job);
+
+        // An exiting holder that never lets go is waited for only so long.
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let releaser = held_for_a_killed_process(dir.path(), EXITING_HOLDER_WAIT + Duration::from_secs(2));
+        assert!(matches!(JobDir::open(dir.path()), Err(JobError::Busy(_))));
+        assert!(started.elapsed() >= EXITING_HOLDER_WAIT);
+        releaser.join().unwrap();
     }
 
     #[test]
