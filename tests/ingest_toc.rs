@@ -1,6 +1,7 @@
 //! Issue 10: chapters as a reader sees them in the table of contents, on small EPUBs built here:
 //! anchors inside one file, links written relative to the wrong folder, a lone wrapper entry,
-//! nested levels and `--toc-depth`, and a three-hour file split under `--max-chapter-minutes`.
+//! nested levels and `--toc-depth`, a title page beside a lone wrapper entry, and a three-hour file
+//! split under `--max-chapter-minutes`.
 #![allow(clippy::unwrap_used)]
 
 mod ingest_util;
@@ -186,6 +187,47 @@ fn issue_10_a_lone_wrapper_entry_is_the_book_and_deeper_entries_are_sections() {
     let four = read(&path, &IngestOptions { toc_depth: Some(4), ..IngestOptions::default() });
     assert_eq!(titles(&four), ["Chapter 1", "Section 1.1", "Chapter 2", "Part Two", "Chapter 3"]);
     assert_eq!(section_titles(&four, 1), [("Point 1.1.a", 1)]);
+}
+
+#[test]
+fn issue_27_a_title_page_entry_beside_a_lone_wrapper_does_not_hide_it() {
+    // The shape of the docutils reStructuredText spec as an EPUB: a title page entry, then one
+    // entry for the whole document, its own introduction, then its three main sections under
+    // it. The title page is known by its label (the book's title) or by a licence notice.
+    for (label, title_page) in [
+        ("Toc Book", "<h1>Toc Book</h1><p>Author: David Goodger</p>"),
+        ("Front", "<h1>Toc Book</h1><p>Copyright: This document has been placed in the public domain.</p>"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let toc = nav(&format!(
+            r##"<li><a href="title.xhtml">{label}</a></li><li><a href="spec.xhtml">Markup Specification</a><ol>
+                <li><a href="spec.xhtml#overview">Quick Syntax Overview</a></li>
+                <li><a href="spec.xhtml#details">Syntax Details</a><ol>
+                    <li><a href="spec.xhtml#whitespace">Whitespace</a></li>
+                    <li><a href="spec.xhtml#blocks">Blocks</a></li></ol></li>
+                <li><a href="spec.xhtml#elements">Body Elements</a></li>
+            </ol></li>"##
+        ));
+        let spec = format!(
+            r#"<h1>Markup Specification</h1><p>A detailed technical specification.</p><p>{}</p>
+            <h2 id="overview">Quick Syntax Overview</h2><p>{}</p>
+            <h2 id="details">Syntax Details</h2><p>Details follow.</p>
+            <h3 id="whitespace">Whitespace</h3><p>{}</p><h3 id="blocks">Blocks</h3><p>{}</p>
+            <h2 id="elements">Body Elements</h2><p>{}</p>"#,
+            words(300, "introduction"),
+            words(200, "overview"),
+            words(200, "spaces"),
+            words(200, "blocks"),
+            words(200, "elements")
+        );
+        let files = [("nav.xhtml", toc), ("title.xhtml", xhtml(title_page)), ("spec.xhtml", xhtml(&spec))];
+        let path = epub(dir.path(), "spec.epub", &files);
+        let book = read(&path, &IngestOptions::default());
+        assert_eq!(titles(&book), ["Quick Syntax Overview", "Syntax Details", "Body Elements"], "{label}");
+        assert_eq!(section_titles(&book, 1), [("Whitespace", 1), ("Blocks", 1)], "{label}");
+        // The wrapper's own text is front matter: it does not make the title page a chapter.
+        assert!(book.chapters.iter().flat_map(|c| &c.blocks).all(|b| !b.text.contains("introduction")), "{label}");
+    }
 }
 
 /// A sentence of varied words, so the G2P sees ordinary text.

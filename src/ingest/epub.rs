@@ -14,8 +14,9 @@
 //!   a file name only one spine document has (with a warning). When fewer links resolve than not,
 //!   or none do, each spine document is a chapter titled by its first heading (with a warning).
 //! * Nesting: chapters are at the first level with more than one entry: a lone wrapper entry is
-//!   the book (cover, title page and other matter entries beside it do not count), its own text
-//!   front matter (a heading-only page of it is read before the first chapter). There an entry
+//!   the book (cover, title page and other matter entries beside it do not count, nor a short
+//!   page with the book's title or a licence notice), its own text front matter (a heading-only
+//!   page of it is read before the first chapter). There an entry
 //!   is a chapter and its sub-entries are its [`Section`]s, except when the entry has no link or
 //!   its own text up to its first sub-entry is only headings (a "Part" page, a section title):
 //!   then its sub-entries are chapters too. `toc_depth` N instead makes
@@ -215,7 +216,9 @@ fn chapters_by_toc(
     if stats.broken > 0 {
         warn(warnings, format!("{} table-of-contents links point to files not in the spine", stats.broken));
     }
-    let Selection { bounds, marks } = select(&toc, docs, opts.toc_depth);
+    // Title pages count as matter beside a wrapper where toc_chapters skips them.
+    let title_pages = (!opts.keep_front_matter).then_some(book_title);
+    let Selection { bounds, marks } = select(&toc, docs, opts.toc_depth, title_pages);
     // Most links broken: the TOC no longer says where chapters are, the spine still does.
     let usable = !bounds.is_empty() && stats.resolved >= stats.broken;
     if usable {
@@ -516,7 +519,8 @@ fn join_path(dir: &str, rel: &str) -> String {
 /// Chooses chapter starts from the TOC tree. `depth` (1 = outermost) makes the entries of that
 /// level chapters; by default chapters start at the first level with more than one entry and
 /// follow the nesting rule of the module doc. Entries below a chapter become its sections.
-fn select(toc: &[TocNode], docs: &[Doc], depth: Option<u8>) -> Selection {
+/// `title_pages` is the book's title where short title and licence pages are skipped.
+fn select(toc: &[TocNode], docs: &[Doc], depth: Option<u8>, title_pages: Option<&str>) -> Selection {
     let mut chosen = Selection::default();
     match depth {
         Some(depth) => select_at(toc, 1, depth.max(1), &mut chosen),
@@ -524,15 +528,17 @@ fn select(toc: &[TocNode], docs: &[Doc], depth: Option<u8>) -> Selection {
             let mut level = toc;
             // A lone wrapper entry is the book, not a chapter: its own text is front matter,
             // except a heading ("Section IV"), which is read before the first chapter.
-            while let Some(wrapper) = lone_wrapper(level, docs) {
+            while let Some(wrapper) = lone_wrapper(level, docs, title_pages) {
                 for n in level.iter().filter(|n| !std::ptr::eq(*n, wrapper)) {
                     // Cover and title page entries beside it keep their places (and are skipped).
                     push_bound(n, &mut chosen);
                 }
-                if let (Some(from), Some(to)) = (wrapper.target, first_target(&wrapper.children))
-                    && only_headings(docs, from, to)
-                {
-                    push_bound(wrapper, &mut chosen);
+                match (wrapper.target, first_target(&wrapper.children)) {
+                    (Some(from), Some(to)) if only_headings(docs, from, to) => push_bound(wrapper, &mut chosen),
+                    // Its own text is front matter: marked so, it ends the title page before it
+                    // rather than joining it.
+                    (Some(pos), _) => chosen.bounds.push(Boundary { pos, title: wrapper.label.clone(), matter: true }),
+                    (None, _) => {}
                 }
                 level = &wrapper.children;
             }
@@ -543,13 +549,41 @@ fn select(toc: &[TocNode], docs: &[Doc], depth: Option<u8>) -> Selection {
 }
 
 /// The one entry of a level that is not front or back matter, when it has entries below it.
-fn lone_wrapper<'t>(level: &'t [TocNode], docs: &[Doc]) -> Option<&'t TocNode> {
-    let is_matter = |n: &TocNode| label_is_matter(&n.label) || n.target.is_some_and(|(d, _, _)| docs[d].matter);
+/// Matter is what the chapter rules skip: by label, by document, and (given the book's title)
+/// a short title or licence page, so a title page beside the wrapper does not hide it.
+fn lone_wrapper<'t>(level: &'t [TocNode], docs: &[Doc], title_pages: Option<&str>) -> Option<&'t TocNode> {
+    let starts: Vec<Pos> = level.iter().filter_map(|n| n.target.or_else(|| first_target(&n.children))).collect();
+    let is_title_page = |n: &TocNode| {
+        let (Some(book_title), Some(from), true) = (title_pages, n.target, n.children.is_empty()) else {
+            return false;
+        };
+        let to = starts.iter().copied().filter(|p| *p > from).min().unwrap_or((docs.len(), 0, 0));
+        let Some(blocks) = short_page(docs, from, to) else { return false };
+        let title = if n.label.is_empty() { first_heading(&blocks).unwrap_or_default() } else { n.label.clone() };
+        looks_like_title_page(&title, &blocks, book_title)
+    };
+    let is_matter =
+        |n: &TocNode| label_is_matter(&n.label) || n.target.is_some_and(|(d, _, _)| docs[d].matter) || is_title_page(n);
     let mut reading = level.iter().filter(|n| !is_matter(n));
     match (reading.next(), reading.next()) {
         (Some(only), None) if !only.children.is_empty() => Some(only),
         _ => None,
     }
+}
+
+/// The blocks in `[from, to)` when they are under [`SHORT_PAGE_WORDS`] words (a chapter's worth
+/// is not copied to find that out).
+fn short_page(docs: &[Doc], from: Pos, to: Pos) -> Option<Vec<Block>> {
+    let mut words = 0;
+    let mut blocks = Vec::new();
+    for block in blocks_between(docs, from, to) {
+        words += block.text.split_whitespace().count();
+        if words >= SHORT_PAGE_WORDS {
+            return None;
+        }
+        blocks.push(block.clone());
+    }
+    Some(blocks)
 }
 
 fn select_default(nodes: &[TocNode], docs: &[Doc], out: &mut Selection) {
