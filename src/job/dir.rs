@@ -1,6 +1,7 @@
 //! A job's output folder: the lock, the content-addressed chunk store and the output files.
 //!
-//! `OUTDIR/.audiobook/` holds a lock (one build per folder at a time), the rendered chunks
+//! `OUTDIR/.audiobook/` holds a lock (one build per folder at a time; the file names its holder's
+//! process id, so a next build can wait out one being torn down), the rendered chunks
 //! (`chunks/KEY.chunk`, written atomically: a chunk file that exists is complete) and
 //! `manifest.json`. Every write is atomic, so a process killed at any moment leaves each file
 //! either whole or absent; the temp file it was writing goes when the folder is opened again.
