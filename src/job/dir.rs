@@ -1,7 +1,6 @@
 //! A job's output folder: the lock, the content-addressed chunk store and the output files.
 //!
-//! `OUTDIR/.audiobook/` holds a lock (one build per folder at a time; the file names its holder's
-//! process id, so a next build can wait out one being torn down), the rendered chunks
+//! `OUTDIR/.audiobook/` holds a lock (one build per folder at a time), the rendered chunks
 //! (`chunks/KEY.chunk`, written atomically: a chunk file that exists is complete) and
 //! `manifest.json`. Every write is atomic, so a process killed at any moment leaves each file
 //! either whole or absent; the temp file it was writing goes when the folder is opened again.
@@ -24,15 +23,34 @@ const CHUNK_MAGIC: &[u8; 8] = b"ABCHUNK1";
 /// memory (the model's included) is torn down, a moment after the kill.
 pub const EXITING_HOLDER_WAIT: Duration = Duration::from_secs(5);
 
-/// Whether the process id in the lock file names a process that is exiting or gone: killed (a
-/// SIGKILL pending), flagged as exiting, a zombie, or no longer there. Only Linux's /proc says.
+/// Whether the process holding `lock` is exiting or gone: killed (a SIGKILL pending), flagged as
+/// exiting, a zombie, or no longer there. Only Linux says (/proc/locks names a lock's holder).
 #[cfg(target_os = "linux")]
-fn holder_is_exiting(lock_path: &Path) -> bool {
+fn holder_is_exiting(lock: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(meta), Ok(locks)) = (lock.metadata(), fs::read_to_string("/proc/locks")) else { return false };
+    // The kernel's "major:minor:inode" of the file, from the user-space device number.
+    let dev = meta.dev();
+    let (major, minor) = (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff), (dev & 0xff) | ((dev >> 12) & !0xff));
+    let id = format!("{major:02x}:{minor:02x}:{}", meta.ino());
+    // "1: FLOCK  ADVISORY  WRITE PID ID 0 EOF"; waiters' lines have "->" and are not holders.
+    let holder = locks.lines().filter(|line| !line.contains("->")).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(5) == Some(&id.as_str())).then(|| fields.get(4).and_then(|pid| pid.parse::<u32>().ok()))
+    });
+    match holder {
+        // Let go since try_lock: try again.
+        None => true,
+        Some(Some(pid)) if pid > 0 => process_is_exiting(pid),
+        // A holder in another PID namespace (shown as 0) or unreadable: not known to be exiting.
+        Some(_) => false,
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn process_is_exiting(pid: u32) -> bool {
     const PF_EXITING: u64 = 0x4;
     const SIGKILL_BIT: u64 = 1 << 8;
-    let Some(pid) = fs::read_to_string(lock_path).ok().and_then(|s| s.trim().parse::<u32>().ok()) else {
-        return false;
-    };
     let proc = PathBuf::from(format!("/proc/{pid}"));
     let (Ok(stat), Ok(status)) = (fs::read_to_string(proc.join("stat")), fs::read_to_string(proc.join("status")))
     else {
@@ -50,7 +68,7 @@ fn holder_is_exiting(lock_path: &Path) -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn holder_is_exiting(_lock_path: &Path) -> bool {
+fn holder_is_exiting(_lock: &File) -> bool {
     false
 }
 
@@ -75,23 +93,19 @@ impl JobDir {
         let state = root.join(STATE_DIR);
         fs::create_dir_all(state.join("chunks")).map_err(io_err(&state))?;
         let lock_path = state.join("lock");
-        let mut lock =
+        let lock =
             File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io_err(&lock_path))?;
         let deadline = Instant::now() + EXITING_HOLDER_WAIT;
         loop {
             match lock.try_lock() {
                 Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline && holder_is_exiting(&lock_path) => {
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline && holder_is_exiting(&lock) => {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(fs::TryLockError::WouldBlock) => return Err(JobError::Busy(root.to_path_buf())),
                 Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
             }
         }
-        // Our process id, for a next build to tell whether we are still here.
-        lock.set_len(0)
-            .and_then(|_| lock.write_all(format!("{}\n", std::process::id()).as_bytes()))
-            .map_err(io_err(&lock_path))?;
         // The lock is ours, so any temp file here is a killed run's.
         for dir in [root.to_path_buf(), state.clone(), state.join("chunks")] {
             atomic::remove_leftovers(&dir);
@@ -259,21 +273,20 @@ mod tests {
         assert!(JobDir::open(dir.path()).is_ok());
     }
 
-    /// A lock held (by another handle, as another process would) for a process that is dead but
-    /// not yet reaped, released after `release_after`.
+    /// A lock taken by a process that has exited while a child it started still holds it (the
+    /// lock is the open file's, which the child shares): to the next build, its holder is gone.
+    /// The child is killed after `release_after`.
     #[cfg(target_os = "linux")]
-    fn held_for_a_killed_process(dir: &Path, release_after: Duration) -> std::thread::JoinHandle<()> {
+    fn held_for_a_dead_process(dir: &Path, release_after: Duration) -> std::thread::JoinHandle<()> {
         drop(JobDir::open(dir).unwrap());
-        let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
-        child.kill().unwrap();
         let lock_path = dir.join(STATE_DIR).join("lock");
-        let holder = File::options().write(true).open(&lock_path).unwrap();
-        holder.try_lock().unwrap();
-        fs::write(&lock_path, format!("{}\n", child.id())).unwrap();
+        let script = r#"exec 9>>"$1"; flock -n 9 || exit 1; sleep 60 >/dev/null 2>&1 & echo $!"#;
+        let out = std::process::Command::new("sh").args(["-c", script, "sh"]).arg(&lock_path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let sleeper = String::from_utf8(out.stdout).unwrap().trim().to_string();
         std::thread::spawn(move || {
             std::thread::sleep(release_after);
-            drop(holder);
-            child.wait().unwrap();
+            let _ = std::process::Command::new("kill").arg(&sleeper).status();
         })
     }
 
@@ -282,12 +295,10 @@ mod tests {
     fn a_lock_whose_holder_is_exiting_is_waited_for_and_a_live_holder_refused_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let started = Instant::now();
-        let releaser = held_for_a_killed_process(dir.path(), Duration::from_millis(500));
+        let releaser = held_for_a_dead_process(dir.path(), Duration::from_millis(500));
         let job = JobDir::open(dir.path()).unwrap();
         assert!(started.elapsed() >= Duration::from_millis(500));
         releaser.join().unwrap();
-        let pid = fs::read_to_string(dir.path().join(STATE_DIR).join("lock")).unwrap();
-        assert_eq!(pid.trim(), std::process::id().to_string(), "the lock names its holder");
 
         // This process is alive and not exiting: refused at once.
         let started = Instant::now();
@@ -298,7 +309,7 @@ mod tests {
         // An exiting holder that never lets go is waited for only so long.
         let dir = tempfile::tempdir().unwrap();
         let started = Instant::now();
-        let releaser = held_for_a_killed_process(dir.path(), EXITING_HOLDER_WAIT + Duration::from_secs(2));
+        let releaser = held_for_a_dead_process(dir.path(), EXITING_HOLDER_WAIT + Duration::from_secs(2));
         assert!(matches!(JobDir::open(dir.path()), Err(JobError::Busy(_))));
         assert!(started.elapsed() >= EXITING_HOLDER_WAIT);
         releaser.join().unwrap();
