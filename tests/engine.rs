@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use audiobook::kokoro::{DECODER_WINDOW, Engine, EngineError, SAMPLES_PER_FRAME, SessionConfig};
+use audiobook::kokoro::{DECODER_WINDOW, Engine, EngineError, Kernels, SAMPLES_PER_FRAME, SessionConfig};
 
 /// Frames of the reference audio (211,800 samples / 600).
 const REFERENCE_FRAMES: u32 = 353;
@@ -61,6 +61,30 @@ fn engine_reproduces_the_reference_sentence_within_what_cpus_allow() {
     let correlation = dot / (norm(&expected) * norm(&rendered.samples));
     eprintln!("correlation with the reference: {correlation:.6}");
     assert!(correlation > 0.99, "correlation {correlation}");
+}
+
+#[test]
+fn our_int8_convolutions_give_onnx_runtimes_audio_bit_for_bit() {
+    // Both compute ConvInteger exactly in int32, so nothing after them can differ: the frames
+    // and every sample must be equal, whole calls and windows, on one thread or two.
+    let Some(isa) = SessionConfig::default().own_kernels() else {
+        eprintln!("skipped: this CPU has neither AVX-512 VNNI nor AVX-VNNI, so ONNX Runtime's kernels run anyway");
+        return;
+    };
+    eprintln!("our kernels run on {}", isa.name());
+    let ids = reference_ids();
+    for (threads, window) in [(1, 0), (2, DECODER_WINDOW), (2, 120)] {
+        let render = |kernels| {
+            let config =
+                SessionConfig { intra_threads: threads, decoder_window: Some(window), kernels, ..Default::default() };
+            let engine = Engine::start(&common::model_files(), config, 1).unwrap();
+            let voice = engine.voice("af_heart").unwrap();
+            engine.pool().checkout(None).unwrap().infer(&ids, voice.style_for(ids.len()), 1.0).unwrap()
+        };
+        let (ours, theirs) = (render(Kernels::Native), render(Kernels::Ort));
+        assert_eq!(ours.frames, theirs.frames, "{threads} threads, window {window}");
+        assert!(ours.samples == theirs.samples, "{threads} threads, window {window}: the audio differs");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::kokoro::Device;
+use crate::kokoro::{Device, Kernels};
 
 /// Turn documents into narrated audiobooks with the Kokoro-82M model, locally.
 ///
@@ -546,6 +546,16 @@ pub struct TuningArgs {
     /// [default: 300 on the CPU, 0 on a GPU]
     #[arg(long, value_name = "FRAMES")]
     pub decoder_window: Option<usize>,
+
+    /// Whose kernels run the decoder's int8 convolutions: `native` (ours, on the CPU's int8
+    /// dot-product instructions where it has them, else ONNX Runtime's) or `ort` (ONNX
+    /// Runtime's, for comparison). The audio is the same bit for bit.
+    #[arg(long, value_name = "KERNELS", default_value = "native", value_parser = clap::builder::ValueParser::new(parse_kernels))]
+    pub kernels: Kernels,
+}
+
+fn parse_kernels(text: &str) -> Result<Kernels, String> {
+    text.parse()
 }
 
 /// Show the chapters, words, chunks and estimated duration of the inputs, without narrating.

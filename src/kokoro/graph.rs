@@ -86,6 +86,100 @@ pub(super) fn split(model: &[u8]) -> Result<SplitModel, GraphError> {
     Ok(SplitModel { prosody: rebuild(prosody), decoder: rebuild(decoder) })
 }
 
+/// `model` (one half's bytes) with its 1-D, one-group `ConvInteger` nodes moved into the
+/// `domain` of our own kernels (same inputs, attributes and output), and that domain imported.
+/// Returns the model and how many nodes moved.
+pub(super) fn with_own_convolutions(model: &[u8], domain: &str) -> Result<(Vec<u8>, usize), GraphError> {
+    let top = fields(model, 0)?;
+    let graph_field = top.iter().find(|f| f.number == 7).ok_or(GraphError::Missing("graph"))?;
+    let graph = Graph::parse(graph_field.payload, graph_field.payload_at)?;
+    let weight_ranks: HashMap<&str, usize> = graph
+        .fields
+        .iter()
+        .filter(|f| f.number == INITIALIZER)
+        .filter_map(|f| Some((tensor_name(f)?, tensor_rank(f)?)))
+        .collect();
+    let mut moved = 0;
+    let mut graph_bytes = Vec::with_capacity(graph_field.payload.len() + 4096);
+    for (index, field) in graph.fields.iter().enumerate() {
+        let node = graph.nodes.iter().find(|n| n.field == index);
+        let convolution = node.is_some_and(|n| {
+            op_type(field) == Some("ConvInteger")
+                && n.inputs.len() == 4
+                && weight_ranks.get(n.inputs[1]) == Some(&3)
+                && weight_ranks.contains_key(n.inputs[3])
+                && one_group(field)
+        });
+        if !convolution {
+            graph_bytes.extend_from_slice(field.raw);
+            continue;
+        }
+        let mut node = Vec::with_capacity(field.payload.len() + domain.len() + 4);
+        for part in fields(field.payload, field.payload_at)?.iter().filter(|p| p.number != NODE_DOMAIN) {
+            node.extend_from_slice(part.raw);
+        }
+        node.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
+        graph_bytes.extend(len_field(NODE, &node));
+        moved += 1;
+    }
+    let mut out = Vec::with_capacity(model.len() + 4096);
+    for field in &top {
+        if field.number == 7 {
+            out.extend(len_field(7, &graph_bytes));
+        } else {
+            out.extend_from_slice(field.raw);
+        }
+    }
+    let mut opset = len_field(1, domain.as_bytes());
+    opset.extend(varint_field(2, 1));
+    out.extend(len_field(OPSET_IMPORT, &opset));
+    Ok((out, moved))
+}
+
+/// `NodeProto.domain`.
+const NODE_DOMAIN: u64 = 7;
+/// `ModelProto.opset_import`.
+const OPSET_IMPORT: u64 = 8;
+
+/// A node's `op_type` (field 4).
+fn op_type<'a>(node: &Field<'a>) -> Option<&'a str> {
+    string_field(node, 4)
+}
+
+/// Whether a node's `group` attribute is absent or 1.
+fn one_group(node: &Field) -> bool {
+    let Ok(parts) = fields(node.payload, node.payload_at) else { return false };
+    parts.iter().filter(|p| p.number == 5).all(|attribute| {
+        if string_field(attribute, 1) != Some("group") {
+            return true;
+        }
+        let Ok(values) = fields(attribute.payload, attribute.payload_at) else { return false };
+        values.iter().find(|v| v.number == 3).is_none_or(|v| {
+            let mut pos = 0;
+            // The varint's bytes follow its key: skip the key (one byte for field 3).
+            varint(&v.raw[1..], &mut pos) == Some(1)
+        })
+    })
+}
+
+/// The number of dimensions of a `TensorProto` (its `dims`, field 1, packed or not).
+fn tensor_rank(tensor: &Field) -> Option<usize> {
+    let parts = fields(tensor.payload, tensor.payload_at).ok()?;
+    let mut rank = 0;
+    for part in parts.iter().filter(|p| p.number == 1) {
+        if part.raw[0] & 7 == 2 {
+            let mut pos = 0;
+            while pos < part.payload.len() {
+                varint(part.payload, &mut pos)?;
+                rank += 1;
+            }
+        } else {
+            rank += 1;
+        }
+    }
+    Some(rank)
+}
+
 /// One protobuf field: its number, its whole encoding (key included) and, for length-delimited
 /// fields, its payload.
 struct Field<'a> {

@@ -10,6 +10,7 @@
 pub mod assets;
 mod device;
 mod graph;
+pub mod kernels;
 pub mod pool;
 mod runtime;
 mod session;
@@ -20,6 +21,7 @@ mod window;
 use std::time::Instant;
 
 pub use device::Device;
+pub use kernels::Kernels;
 pub use pool::{Checkout, PoolStats, SessionPool};
 pub use session::{DECODER_WINDOW, EngineError, MAX_TOKENS, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig};
 

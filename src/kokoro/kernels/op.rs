@@ -1,0 +1,131 @@
+//! The int8 convolution as an ONNX Runtime custom operator: `audiobook.kernels:ConvInteger`,
+//! with the inputs, attributes and output of ONNX's `ConvInteger` (1-D, one group), so `graph`
+//! only moves nodes into this domain.
+//!
+//! Weights are packed when a session creates the node's kernel, and the packs are shared by every
+//! session of the process: a pool of sessions holds one copy.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use ort::operator::{ComputeContext, Kernel, KernelContext, Operator, OperatorDomain, OperatorInput, OperatorOutput};
+use ort::value::{DynTensorValueType, TensorElementType};
+
+use super::Isa;
+use super::conv::{ConvShape, PackedConv};
+
+/// The custom operators' domain, which `graph` writes into the nodes it moves.
+pub const DOMAIN: &str = "audiobook.kernels";
+
+/// The domain to register on a session's builder, its kernels running on `isa`.
+pub fn domain(isa: Isa) -> ort::Result<OperatorDomain> {
+    OperatorDomain::new(DOMAIN)?.add(ConvIntegerOp { isa })
+}
+
+struct ConvIntegerOp {
+    isa: Isa,
+}
+
+impl Operator for ConvIntegerOp {
+    type Kernel<'attr> = ConvKernel;
+
+    fn name(&self) -> &str {
+        "ConvInteger"
+    }
+
+    fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
+        std::array::from_fn::<_, 4, _>(|_| OperatorInput::required(TensorElementType::Uint8))
+    }
+
+    fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
+        [OperatorOutput::required(TensorElementType::Int32)]
+    }
+
+    fn create_kernel<'attr>(&self, ctx: &KernelContext<'attr>) -> ort::Result<ConvKernel> {
+        let node = ctx.node_name().unwrap_or_default();
+        let fail = |what: &str| ort::Error::new(format!("{node}: {what}"));
+        let ints = |name: &str, default: Vec<i64>| ctx.get::<Vec<i64>>(name).unwrap_or(default);
+        let group = ctx.get::<i64>("group").unwrap_or(1);
+        let weight = ctx.constant_input::<DynTensorValueType>(1).map_err(|_| fail("the weight is not a constant"))?;
+        let (dims, w) = weight.try_extract_tensor::<u8>()?;
+        let w_zero =
+            ctx.constant_input::<DynTensorValueType>(3).map_err(|_| fail("the weight zero point is not a constant"))?;
+        let (_, w_zero) = w_zero.try_extract_tensor::<u8>()?;
+        let (&[w_zero], &[out_channels, in_channels, kernel]) = (w_zero, &dims[..]) else {
+            return Err(fail("only 1-D convolutions with one weight zero point are supported"));
+        };
+        let [stride] = ints("strides", vec![1])[..] else { return Err(fail("one stride expected")) };
+        let [dilation] = ints("dilations", vec![1])[..] else { return Err(fail("one dilation expected")) };
+        let [pad_begin, pad_end] = ints("pads", vec![0, 0])[..] else { return Err(fail("two pads expected")) };
+        let values = [out_channels, in_channels, kernel, stride, dilation, pad_begin, pad_end];
+        if group != 1
+            || values.iter().any(|&v| v < 0)
+            || [out_channels, in_channels, kernel, stride, dilation].contains(&0)
+        {
+            return Err(fail("unsupported convolution attributes"));
+        }
+        let [out_channels, in_channels, kernel, stride, dilation, pad_begin, pad_end] = values.map(|v| v as usize);
+        let shape = ConvShape { in_channels, out_channels, kernel, stride, dilation, pad_begin, pad_end };
+        Ok(ConvKernel { packed: shared_pack(&node, shape, w, w_zero, self.isa) })
+    }
+}
+
+/// A node's packed weights; `ConvInteger`'s output for each input.
+pub struct ConvKernel {
+    packed: Arc<PackedConv>,
+}
+
+impl Kernel for ConvKernel {
+    fn compute(&mut self, ctx: &ComputeContext) -> ort::Result<()> {
+        let missing = || ort::Error::new("ConvInteger: an input is missing");
+        let x = ctx.input(0)?.ok_or_else(missing)?;
+        let (dims, x) = x.try_extract_tensor::<u8>()?;
+        let x_zero = ctx.input(2)?.ok_or_else(missing)?;
+        let (_, x_zero) = x_zero.try_extract_tensor::<u8>()?;
+        let shape = *self.packed.shape();
+        let (&[batch, channels, len], &[x_zero]) = (&dims[..], x_zero) else {
+            return Err(ort::Error::new("ConvInteger: expected a [batch, channels, time] input and one zero point"));
+        };
+        let (batch, len) = (batch as usize, len as usize);
+        if channels as usize != shape.in_channels {
+            return Err(ort::Error::new(format!(
+                "ConvInteger: {channels} input channels, the weight has {}",
+                shape.in_channels
+            )));
+        }
+        let out_len =
+            shape.out_len(len).ok_or_else(|| ort::Error::new("ConvInteger: the input is shorter than the kernel"))?;
+        let mut out =
+            ctx.output(0, vec![batch as i64, shape.out_channels as i64, out_len as i64])?.ok_or_else(missing)?;
+        let (_, out) = out.try_extract_tensor_mut::<i32>()?;
+        let parallel = |count: usize, f: &(dyn Fn(usize) + Sync)| {
+            if count < 2 || ctx.par_for(count, count, f).is_err() {
+                (0..count).for_each(f);
+            }
+        };
+        let (x_step, out_step) = (shape.in_channels * len, shape.out_channels * out_len);
+        for b in 0..batch {
+            let out = &mut out[b * out_step..(b + 1) * out_step];
+            self.packed.run(&x[b * x_step..(b + 1) * x_step], len, x_zero, out, &parallel);
+        }
+        Ok(())
+    }
+}
+
+/// The process's packs, by node and weight content, held while any session uses them.
+fn shared_pack(node: &str, shape: ConvShape, w: &[u8], w_zero: u8, isa: Isa) -> Arc<PackedConv> {
+    type Key = (String, u64, Isa);
+    static PACKS: OnceLock<Mutex<HashMap<Key, Weak<PackedConv>>>> = OnceLock::new();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (w, w_zero, shape.stride, shape.dilation, shape.pad_begin, shape.pad_end, shape.kernel).hash(&mut hasher);
+    let key = (node.to_string(), hasher.finish(), isa);
+    let mut packs = PACKS.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(pack) = packs.get(&key).and_then(Weak::upgrade) {
+        return pack;
+    }
+    packs.retain(|_, pack| pack.strong_count() > 0);
+    let pack = Arc::new(PackedConv::new(shape, w, w_zero, isa));
+    packs.insert(key, Arc::downgrade(&pack));
+    pack
+}
