@@ -183,22 +183,22 @@ fn broken_links(files: &[PathBuf]) -> Vec<String> {
                     .push(format!("{at}: {kind} `{}` points to a folder, which the built book cannot show", link.dest));
                 continue;
             }
-            if let Some(anchor) = anchor.filter(|a| !a.is_empty()) {
-                if target.extension().is_some_and(|e| e == "md") {
-                    let ids = match ids_of.get(&target) {
-                        Some(ids) => ids.clone(),
-                        None => scan(&std::fs::read_to_string(&target).unwrap()).1,
-                    };
-                    if !ids.contains(anchor) {
-                        let near: Vec<&String> =
-                            ids.iter().filter(|id| id.contains(anchor) || anchor.contains(id.as_str())).collect();
-                        problems.push(format!(
-                            "{at}: {kind} `{}`: {} has no heading with the id `{anchor}`{}",
-                            link.dest,
-                            relative(&target),
-                            if near.is_empty() { String::new() } else { format!(" (close: {near:?})") }
-                        ));
-                    }
+            if let Some(anchor) = anchor.filter(|a| !a.is_empty())
+                && target.extension().is_some_and(|e| e == "md")
+            {
+                let ids = match ids_of.get(&target) {
+                    Some(ids) => ids.clone(),
+                    None => scan(&std::fs::read_to_string(&target).unwrap()).1,
+                };
+                if !ids.contains(anchor) {
+                    let near: Vec<&String> =
+                        ids.iter().filter(|id| id.contains(anchor) || anchor.contains(id.as_str())).collect();
+                    problems.push(format!(
+                        "{at}: {kind} `{}`: {} has no heading with the id `{anchor}`{}",
+                        link.dest,
+                        relative(&target),
+                        if near.is_empty() { String::new() } else { format!(" (close: {near:?})") }
+                    ));
                 }
             }
         }
