@@ -167,10 +167,10 @@ impl Kokoro {
     /// Builds both halves' sessions in the process's ONNX Runtime environment (see `runtime`,
     /// which makes it once).
     pub(super) fn load(env: &Environment, model: &ModelBytes, config: SessionConfig) -> Result<Self, EngineError> {
-        let prosody = session(env, &model.halves.prosody, config, None)?;
+        let prosody = session(env, &model.halves.prosody, config, None, "prosody")?;
         let decoder = match config.own_kernels() {
-            Some(isa) => session(env, model.own_decoder()?, config, Some(isa))?,
-            None => session(env, &model.halves.decoder, config, None)?,
+            Some(isa) => session(env, model.own_decoder()?, config, Some(isa), "decoder")?,
+            None => session(env, &model.halves.decoder, config, None, "decoder")?,
         };
         Ok(Self { prosody, decoder, decoder_window: config.decoder_window() })
     }
@@ -234,9 +234,20 @@ impl Kokoro {
     }
 }
 
-/// One ONNX session of `config` over `model` (one half of the graph), with our kernels
+/// Where ONNX Runtime writes each session's profile (the time of every node of every run), when
+/// set: `PREFIX-prosody_DATE.json` and `PREFIX-decoder_DATE.json`, once the session is dropped.
+/// For `cargo bench --bench pipeline -- --profile`.
+pub const PROFILE_ENV: &str = "AUDIOBOOK_ORT_PROFILE";
+
+/// One ONNX session of `config` over `model` (one half of the graph, `half`), with our kernels
 /// registered for `isa` when given.
-fn session(env: &Environment, model: &[u8], config: SessionConfig, isa: Option<Isa>) -> Result<Session, EngineError> {
+fn session(
+    env: &Environment,
+    model: &[u8],
+    config: SessionConfig,
+    isa: Option<Isa>,
+    half: &str,
+) -> Result<Session, EngineError> {
     let load = |e: ort::Error| EngineError::Load(plain_ort_message(&e.to_string()));
     let level = match config.optimization {
         0 => GraphOptimizationLevel::Disable,
@@ -260,6 +271,11 @@ fn session(env: &Environment, model: &[u8], config: SessionConfig, isa: Option<I
             builder.with_execution_providers([cuda, cpu]).map_err(unavailable)?
         }
     };
+    if let Some(prefix) = std::env::var_os(PROFILE_ENV) {
+        let mut path = prefix;
+        path.push(format!("-{half}"));
+        builder = builder.with_profiling(path).map_err(option)?;
+    }
     if let Some(isa) = isa {
         let domain = kernels::domain(isa).map_err(load)?;
         builder = builder.with_operators(domain).map_err(option)?;
