@@ -108,7 +108,8 @@ pub(super) fn with_own_convolutions(model: &[u8], domain: &str) -> Result<(Vec<u
                 && n.inputs.len() == 4
                 && weight_ranks.get(n.inputs[1]) == Some(&3)
                 && weight_ranks.contains_key(n.inputs[3])
-                && one_group(field)
+                && ints_attribute(field, "group").is_none_or(|g| g == [1])
+                && ints_attribute(field, "strides").is_none_or(|s| s.iter().all(|&v| v == 1))
         });
         if !convolution {
             graph_bytes.extend_from_slice(field.raw);
@@ -146,20 +147,28 @@ fn op_type<'a>(node: &Field<'a>) -> Option<&'a str> {
     string_field(node, 4)
 }
 
-/// Whether a node's `group` attribute is absent or 1.
-fn one_group(node: &Field) -> bool {
-    let Ok(parts) = fields(node.payload, node.payload_at) else { return false };
-    parts.iter().filter(|p| p.number == 5).all(|attribute| {
-        if string_field(attribute, 1) != Some("group") {
-            return true;
+/// The integer value(s) of a node's attribute `name` (its `i`, field 3, or `ints`, field 8,
+/// packed or not); `None` when the node has no such attribute or it cannot be read.
+fn ints_attribute(node: &Field, name: &str) -> Option<Vec<u64>> {
+    let parts = fields(node.payload, node.payload_at).ok()?;
+    let attribute = parts.iter().find(|p| p.number == 5 && string_field(p, 1) == Some(name))?;
+    let mut values = Vec::new();
+    for value in fields(attribute.payload, attribute.payload_at).ok()? {
+        match (value.number, value.raw.first().map(|key| key & 7)) {
+            (3 | 8, Some(0)) => {
+                let mut pos = 1;
+                values.push(varint(value.raw, &mut pos)?);
+            }
+            (8, Some(2)) => {
+                let mut pos = 0;
+                while pos < value.payload.len() {
+                    values.push(varint(value.payload, &mut pos)?);
+                }
+            }
+            _ => {}
         }
-        let Ok(values) = fields(attribute.payload, attribute.payload_at) else { return false };
-        values.iter().find(|v| v.number == 3).is_none_or(|v| {
-            let mut pos = 0;
-            // The varint's bytes follow its key: skip the key (one byte for field 3).
-            varint(&v.raw[1..], &mut pos) == Some(1)
-        })
-    })
+    }
+    Some(values)
 }
 
 /// The number of dimensions of a `TensorProto` (its `dims`, field 1, packed or not).

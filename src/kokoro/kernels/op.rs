@@ -1,5 +1,5 @@
 //! The int8 convolution as an ONNX Runtime custom operator: `audiobook.kernels:ConvInteger`,
-//! with the inputs, attributes and output of ONNX's `ConvInteger` (1-D, one group), so `graph`
+//! with the inputs, attributes and output of ONNX's `ConvInteger` (1-D, one group, stride 1), so `graph`
 //! only moves nodes into this domain.
 //!
 //! Weights are packed when a session creates the node's kernel, and the packs are shared by every
