@@ -86,42 +86,116 @@ pub(super) fn split(model: &[u8]) -> Result<SplitModel, GraphError> {
     Ok(SplitModel { prosody: rebuild(prosody), decoder: rebuild(decoder) })
 }
 
-/// `model` (one half's bytes) with its 1-D, one-group `ConvInteger` nodes moved into the
-/// `domain` of our own kernels (same inputs, attributes and output), and that domain imported.
-/// Returns the model and how many nodes moved.
-pub(super) fn with_own_convolutions(model: &[u8], domain: &str) -> Result<(Vec<u8>, usize), GraphError> {
+/// What [`with_own_kernels`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct OwnKernels {
+    /// `ConvInteger` nodes moved to our domain.
+    pub(super) convolutions: usize,
+    /// Snake activations (five nodes each) made one node of our domain.
+    pub(super) snakes: usize,
+}
+
+/// `model` (one half's bytes) with our kernels in place of ONNX Runtime's where they apply, in
+/// `domain`, which is imported:
+/// - each 1-D, one-group, stride-1 `ConvInteger` with constant weights moves to `domain` (same
+///   inputs, attributes and output);
+/// - each Snake, `Add(x, Mul(inv_alpha, Pow(Sin(Mul(alpha, x)), 2)))` with constant `alpha` and
+///   `inv_alpha` and no other use of its inner values, becomes `Snake(x, alpha, inv_alpha)`.
+pub(super) fn with_own_kernels(model: &[u8], domain: &str) -> Result<(Vec<u8>, OwnKernels), GraphError> {
     let top = fields(model, 0)?;
     let graph_field = top.iter().find(|f| f.number == 7).ok_or(GraphError::Missing("graph"))?;
     let graph = Graph::parse(graph_field.payload, graph_field.payload_at)?;
-    let weight_ranks: HashMap<&str, usize> = graph
-        .fields
-        .iter()
-        .filter(|f| f.number == INITIALIZER)
-        .filter_map(|f| Some((tensor_name(f)?, tensor_rank(f)?)))
-        .collect();
-    let mut moved = 0;
+    let initializers: HashMap<&str, &Field> =
+        graph.fields.iter().filter(|f| f.number == INITIALIZER).filter_map(|f| Some((tensor_name(f)?, f))).collect();
+    let rank = |name: &str| initializers.get(name).and_then(|f| tensor_rank(f));
+    let mut consumers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        for input in &node.inputs {
+            consumers.entry(input).or_default().push(i);
+        }
+    }
+    let op = |node: usize| op_type(&graph.fields[graph.nodes[node].field]);
+    // The one node that reads `node`'s only output, if it is of type `kind`.
+    let only_consumer = |node: usize, kind: &str| -> Option<usize> {
+        let [output] = graph.nodes[node].outputs[..] else { return None };
+        match consumers.get(output).map(Vec::as_slice) {
+            Some(&[next]) if op(next) == Some(kind) => Some(next),
+            _ => None,
+        }
+    };
+    // The input of a two-input node other than `known`.
+    let other = |node: usize, known: &str| -> Option<&str> {
+        match graph.nodes[node].inputs[..] {
+            [a, b] if a == known => Some(b),
+            [a, b] if b == known => Some(a),
+            _ => None,
+        }
+    };
+
+    // Field index -> its replacement (None: dropped).
+    let mut edits: HashMap<usize, Option<Vec<u8>>> = HashMap::new();
+    let mut counts = OwnKernels { convolutions: 0, snakes: 0 };
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let field = &graph.fields[node.field];
+        match op(i) {
+            Some("ConvInteger")
+                if node.inputs.len() == 4
+                    && rank(node.inputs[1]) == Some(3)
+                    && rank(node.inputs[3]).is_some()
+                    && ints_attribute(field, "group").is_none_or(|g| g == [1])
+                    && ints_attribute(field, "strides").is_none_or(|s| s.iter().all(|&v| v == 1)) =>
+            {
+                let mut moved = Vec::with_capacity(field.payload.len() + domain.len() + 4);
+                for part in fields(field.payload, field.payload_at)?.iter().filter(|p| p.number != NODE_DOMAIN) {
+                    moved.extend_from_slice(part.raw);
+                }
+                moved.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
+                edits.insert(node.field, Some(len_field(NODE, &moved)));
+                counts.convolutions += 1;
+            }
+            Some("Sin") => {
+                let snake = (|| {
+                    let scale = *graph.producer.get(node.inputs.first()?)?;
+                    let [a, b] = graph.nodes[scale].inputs[..] else { return None };
+                    let (alpha, x) = if rank(a).is_some() { (a, b) } else { (b, a) };
+                    (op(scale) == Some("Mul") && rank(alpha).is_some() && only_consumer(scale, "Sin") == Some(i))
+                        .then_some(())?;
+                    let square = only_consumer(i, "Pow")?;
+                    let exponent = initializers.get(other(square, node.outputs[0])?)?;
+                    (scalar_float(exponent) == Some(2.0)).then_some(())?;
+                    let weigh = only_consumer(square, "Mul")?;
+                    let inv_alpha = other(weigh, graph.nodes[square].outputs[0])?;
+                    rank(inv_alpha)?;
+                    let sum = only_consumer(weigh, "Add")?;
+                    (other(sum, graph.nodes[weigh].outputs[0])? == x).then_some(())?;
+                    Some((scale, square, weigh, sum, alpha, x, inv_alpha))
+                })();
+                let Some((scale, square, weigh, sum, alpha, x, inv_alpha)) = snake else { continue };
+                for dropped in [scale, i, square, weigh] {
+                    edits.insert(graph.nodes[dropped].field, None);
+                }
+                let mut fused = Vec::new();
+                for input in [x, alpha, inv_alpha] {
+                    fused.extend(len_field(1, input.as_bytes()));
+                }
+                fused.extend(len_field(2, graph.nodes[sum].outputs[0].as_bytes()));
+                let name = string_field(field, 3).unwrap_or("snake");
+                fused.extend(len_field(3, format!("{name}_snake").as_bytes()));
+                fused.extend(len_field(4, b"Snake"));
+                fused.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
+                edits.insert(graph.nodes[sum].field, Some(len_field(NODE, &fused)));
+                counts.snakes += 1;
+            }
+            _ => {}
+        }
+    }
     let mut graph_bytes = Vec::with_capacity(graph_field.payload.len() + 4096);
     for (index, field) in graph.fields.iter().enumerate() {
-        let node = graph.nodes.iter().find(|n| n.field == index);
-        let convolution = node.is_some_and(|n| {
-            op_type(field) == Some("ConvInteger")
-                && n.inputs.len() == 4
-                && weight_ranks.get(n.inputs[1]) == Some(&3)
-                && weight_ranks.contains_key(n.inputs[3])
-                && ints_attribute(field, "group").is_none_or(|g| g == [1])
-                && ints_attribute(field, "strides").is_none_or(|s| s.iter().all(|&v| v == 1))
-        });
-        if !convolution {
-            graph_bytes.extend_from_slice(field.raw);
-            continue;
+        match edits.get(&index) {
+            Some(Some(replacement)) => graph_bytes.extend_from_slice(replacement),
+            Some(None) => {}
+            None => graph_bytes.extend_from_slice(field.raw),
         }
-        let mut node = Vec::with_capacity(field.payload.len() + domain.len() + 4);
-        for part in fields(field.payload, field.payload_at)?.iter().filter(|p| p.number != NODE_DOMAIN) {
-            node.extend_from_slice(part.raw);
-        }
-        node.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
-        graph_bytes.extend(len_field(NODE, &node));
-        moved += 1;
     }
     let mut out = Vec::with_capacity(model.len() + 4096);
     for field in &top {
@@ -134,7 +208,20 @@ pub(super) fn with_own_convolutions(model: &[u8], domain: &str) -> Result<(Vec<u
     let mut opset = len_field(1, domain.as_bytes());
     opset.extend(varint_field(2, 1));
     out.extend(len_field(OPSET_IMPORT, &opset));
-    Ok((out, moved))
+    Ok((out, counts))
+}
+
+/// The value of a one-element float `TensorProto` (from `raw_data`, field 9, or `float_data`,
+/// field 4).
+fn scalar_float(tensor: &Field) -> Option<f32> {
+    let parts = fields(tensor.payload, tensor.payload_at).ok()?;
+    let bytes = parts.iter().find_map(|p| match p.number {
+        9 => Some(p.payload),
+        4 if p.raw[0] & 7 == 2 => Some(p.payload),
+        4 => Some(&p.raw[1..]),
+        _ => None,
+    })?;
+    Some(f32::from_le_bytes(bytes.try_into().ok()?))
 }
 
 /// `NodeProto.domain`.
@@ -486,6 +573,87 @@ mod tests {
         assert_eq!((nodes, weights), (vec!["decode".to_string()], vec!["w_decoder".to_string()]));
         assert_eq!(inputs, [ALIGNED, PITCH, ENERGY, STYLE]);
         assert_eq!(outputs, [AUDIO]);
+    }
+
+    fn op_node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: &[Vec<u8>]) -> Vec<u8> {
+        let mut node = Vec::new();
+        for i in inputs {
+            node.extend(len_field(1, i.as_bytes()));
+        }
+        for o in outputs {
+            node.extend(len_field(2, o.as_bytes()));
+        }
+        node.extend(len_field(3, name.as_bytes()));
+        node.extend(len_field(4, op.as_bytes()));
+        for attribute in attributes {
+            node.extend(len_field(5, attribute));
+        }
+        len_field(NODE, &node)
+    }
+
+    fn ints(name: &str, values: &[u64]) -> Vec<u8> {
+        let mut attribute = len_field(1, name.as_bytes());
+        for &v in values {
+            attribute.extend(varint_field(8, v));
+        }
+        attribute
+    }
+
+    /// A float initializer of the given dims holding `value` in its raw data.
+    fn tensor(name: &str, dims: &[u64], value: f32) -> Vec<u8> {
+        let mut tensor = Vec::new();
+        for &d in dims {
+            tensor.extend(varint_field(1, d));
+        }
+        tensor.extend(varint_field(2, FLOAT));
+        tensor.extend(len_field(8, name.as_bytes()));
+        tensor.extend(len_field(9, &value.to_le_bytes()));
+        len_field(INITIALIZER, &tensor)
+    }
+
+    fn ops(model: &[u8]) -> Vec<(String, String)> {
+        let top = fields(model, 0).unwrap();
+        let graph = top.iter().find(|f| f.number == 7).unwrap();
+        let parts = fields(graph.payload, 0).unwrap();
+        parts
+            .iter()
+            .filter(|f| f.number == NODE)
+            .map(|f| (op_type(f).unwrap().to_string(), string_field(f, NODE_DOMAIN).unwrap_or("").to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn our_kernels_take_the_convolutions_and_snakes_they_can_run_and_nothing_else() {
+        let mut graph = Vec::new();
+        graph.extend(op_node("Mul", "scale", &["alpha", "x"], &["ax"], &[]));
+        graph.extend(op_node("Sin", "sin", &["ax"], &["s"], &[]));
+        graph.extend(op_node("Pow", "square", &["s", "two"], &["s2"], &[]));
+        graph.extend(op_node("Mul", "weigh", &["inv_alpha", "s2"], &["w"], &[]));
+        graph.extend(op_node("Add", "sum", &["x", "w"], &["y"], &[]));
+        graph.extend(op_node("ConvInteger", "conv", &["y", "weight", "y_zero", "weight_zero"], &["c"], &[]));
+        let strided = [ints("strides", &[2])];
+        graph.extend(op_node("ConvInteger", "strided", &["c", "weight", "y_zero", "weight_zero"], &["d"], &strided));
+        // A Sin whose argument is used elsewhere is not a Snake.
+        graph.extend(op_node("Mul", "scale2", &["alpha", "d"], &["ad"], &[]));
+        graph.extend(op_node("Sin", "sin2", &["ad"], &["s3"], &[]));
+        graph.extend(op_node("Add", "leak", &["ad", "s3"], &[AUDIO], &[]));
+        graph.extend(tensor("alpha", &[1, 4, 1], 2.0));
+        graph.extend(tensor("inv_alpha", &[1, 4, 1], 0.5));
+        graph.extend(tensor("two", &[], 2.0));
+        graph.extend(tensor("weight", &[4, 4, 3], 0.0));
+        graph.extend(tensor("weight_zero", &[], 0.0));
+        let mut model = varint_field(1, 8);
+        model.extend(len_field(7, &graph));
+
+        let (rewritten, counts) = with_own_kernels(&model, "ours").unwrap();
+        assert_eq!(counts, OwnKernels { convolutions: 1, snakes: 1 });
+        let expected =
+            [("Snake", "ours"), ("ConvInteger", "ours"), ("ConvInteger", ""), ("Mul", ""), ("Sin", ""), ("Add", "")];
+        let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(ops(&rewritten), expected);
+        let top = fields(&rewritten, 0).unwrap();
+        let opset = top.iter().find(|f| f.number == OPSET_IMPORT).unwrap();
+        assert_eq!(string_field(opset, 1), Some("ours"));
     }
 
     #[test]

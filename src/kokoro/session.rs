@@ -121,14 +121,14 @@ impl ModelBytes {
         Ok(Self { halves: Arc::new(split), own_decoder: Arc::default() })
     }
 
-    /// The decoder half whose `ConvInteger` nodes run as our custom operators.
+    /// The decoder half whose convolutions and Snake activations run as our custom operators.
     fn own_decoder(&self) -> Result<&[u8], EngineError> {
         if let Some(bytes) = self.own_decoder.get() {
             return Ok(bytes);
         }
-        let (bytes, moved) = graph::with_own_convolutions(&self.halves.decoder, kernels::DOMAIN)
+        let (bytes, moved) = graph::with_own_kernels(&self.halves.decoder, kernels::DOMAIN)
             .map_err(|e| EngineError::Load(e.to_string()))?;
-        if moved == 0 {
+        if moved.convolutions == 0 {
             return Err(EngineError::Load("the decoder has no int8 convolution for our kernels".into()));
         }
         Ok(self.own_decoder.get_or_init(|| bytes))

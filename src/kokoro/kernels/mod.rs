@@ -1,13 +1,14 @@
 //! Kernels of our own for the decoder's hot operators, registered with ONNX Runtime as custom
 //! operators, because its own miss the CPU's int8 dot-product instructions (see `conv`).
 //!
-//! `conv` is the int8 convolution with its scalar reference; `op` wraps it as an ONNX Runtime
-//! operator and shares packed weights across sessions. The instruction set is picked once from the
+//! `conv` is the int8 convolution with its scalar reference, `snake` the generator's activation in
+//! one pass; `op` wraps them as ONNX Runtime operators and shares packed weights across sessions. The instruction set is picked once from the
 //! CPU's features; where no fast path exists the graph keeps ONNX Runtime's own operators.
 #![allow(unsafe_code)] // SIMD intrinsics and the custom operator's shared output; each use says why it holds.
 
 pub mod conv;
 mod op;
+pub mod snake;
 
 pub use op::{DOMAIN, domain};
 

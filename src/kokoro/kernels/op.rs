@@ -20,7 +20,92 @@ pub const DOMAIN: &str = "audiobook.kernels";
 
 /// The domain to register on a session's builder, its kernels running on `isa`.
 pub fn domain(isa: Isa) -> ort::Result<OperatorDomain> {
-    OperatorDomain::new(DOMAIN)?.add(ConvIntegerOp { isa })
+    OperatorDomain::new(DOMAIN)?.add(ConvIntegerOp { isa })?.add(SnakeOp { isa })
+}
+
+/// `Snake(x, alpha, inv_alpha)`: `x + inv_alpha * sin(alpha * x)^2`, `alpha` and `inv_alpha`
+/// constants of shape `[1, channels, 1]` (see `snake`).
+struct SnakeOp {
+    isa: Isa,
+}
+
+impl Operator for SnakeOp {
+    type Kernel<'attr> = SnakeKernel;
+
+    fn name(&self) -> &str {
+        "Snake"
+    }
+
+    fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
+        std::array::from_fn::<_, 3, _>(|_| OperatorInput::required(TensorElementType::Float32))
+    }
+
+    fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
+        [OperatorOutput::required(TensorElementType::Float32)]
+    }
+
+    fn create_kernel<'attr>(&self, ctx: &KernelContext<'attr>) -> ort::Result<SnakeKernel> {
+        let node = ctx.node_name().unwrap_or_default();
+        let constant = |index: usize| -> ort::Result<Vec<f32>> {
+            let value = ctx
+                .constant_input::<DynTensorValueType>(index)
+                .map_err(|_| ort::Error::new(format!("{node}: Snake's alpha must be a constant")))?;
+            Ok(value.try_extract_tensor::<f32>()?.1.to_vec())
+        };
+        let (alpha, inv_alpha) = (constant(1)?, constant(2)?);
+        if alpha.len() != inv_alpha.len() {
+            return Err(ort::Error::new(format!("{node}: alpha and its reciprocal differ in size")));
+        }
+        Ok(SnakeKernel { alpha, inv_alpha, isa: self.isa })
+    }
+}
+
+pub struct SnakeKernel {
+    alpha: Vec<f32>,
+    inv_alpha: Vec<f32>,
+    isa: Isa,
+}
+
+impl Kernel for SnakeKernel {
+    fn compute(&mut self, ctx: &ComputeContext) -> ort::Result<()> {
+        let x = ctx.input(0)?.ok_or_else(|| ort::Error::new("Snake: the input is missing"))?;
+        let (dims, x) = x.try_extract_tensor::<f32>()?;
+        let channels = self.alpha.len();
+        let &[batch, c, len] = &dims[..] else {
+            return Err(ort::Error::new("Snake: expected a [batch, channels, time] input"));
+        };
+        if c as usize != channels {
+            return Err(ort::Error::new(format!("Snake: {c} channels, alpha has {channels}")));
+        }
+        let len = len as usize;
+        let mut out = ctx.output(0, dims.to_vec())?.ok_or_else(|| ort::Error::new("Snake: no output"))?;
+        let (_, out) = out.try_extract_tensor_mut::<f32>()?;
+        let rows = batch as usize * channels;
+        let out_ptr = SharedRows(out.as_mut_ptr());
+        let row = |r: usize| {
+            // SAFETY: each row index writes its own `len` elements of `out`, which outlives
+            // this call; indices are distinct.
+            let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get().add(r * len), len) };
+            let c = r % channels;
+            super::snake::snake(&x[r * len..(r + 1) * len], self.alpha[c], self.inv_alpha[c], out, self.isa);
+        };
+        if rows < 2 || ctx.par_for(rows, rows, row).is_err() {
+            (0..rows).for_each(row);
+        }
+        Ok(())
+    }
+}
+
+/// The output pointer shared by Snake's rows, which write disjoint parts of it.
+#[derive(Clone, Copy)]
+struct SharedRows(*mut f32);
+// SAFETY: rows write disjoint elements (see `SnakeKernel::compute`).
+unsafe impl Sync for SharedRows {}
+unsafe impl Send for SharedRows {}
+impl SharedRows {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
 }
 
 struct ConvIntegerOp {
