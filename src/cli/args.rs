@@ -117,11 +117,14 @@ pub enum Command {
     Voices,
     #[command(subcommand)]
     Models(ModelsCommand),
-    /// Check what this machine has for audiobook: ONNX Runtime, the model files and their
-    /// checksums, ffmpeg, espeak-ng, mecab and its dictionary, an NVIDIA GPU with CUDA and cuDNN,
-    /// and free space in the cache; for each missing piece, what it blocks and the command that
-    /// installs it. Exits 0 when narrating can run (optional pieces may be missing), 2 when the
-    /// model files or ONNX Runtime are missing or broken.
+    /// Check what this machine has for audiobook, and how to install what is missing.
+    ///
+    /// Looks at ONNX Runtime and its version, the model files and their checksums, ffmpeg,
+    /// espeak-ng, mecab and its Japanese dictionary, an NVIDIA GPU with CUDA and cuDNN, and the
+    /// free space in the cache folder; for each missing piece it says what that blocks and the
+    /// command that installs it. Exits 0 when narrating can run (optional pieces may be missing),
+    /// 2 when the model files or ONNX Runtime are missing or broken (or, with --device cuda, the
+    /// GPU's libraries). --json prints the same as JSON.
     Doctor,
     Completions(CompletionsArgs),
     Serve(ServeArgs),

@@ -79,7 +79,11 @@ pub fn run(models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
         Ok(files) => {
             let cache = files.cache.clone();
             let rows = assets::check_files(&files);
-            checks.extend(model_checks(&rows, &cache));
+            let fetch = match overrides.device.is_gpu() {
+                true => format!("audiobook models fetch --device {}", overrides.device),
+                false => "audiobook models fetch".to_string(),
+            };
+            checks.extend(model_checks(&rows, &cache, &fetch));
             if let Some(bad) = rows.iter().find(|r| r.is_bad()) {
                 let problem = if bad.checksum == "missing" { "missing" } else { "checksum mismatch" };
                 let others = rows.iter().filter(|r| r.is_bad()).count() - 1;
@@ -147,14 +151,14 @@ fn render(checks: &[Check], ok: bool) -> String {
 }
 
 /// The model, ONNX Runtime's libraries and the voices, from [`assets::check_files`].
-fn model_checks(rows: &[FileStatus], cache: &Path) -> Vec<Check> {
+fn model_checks(rows: &[FileStatus], cache: &Path, fetch: &str) -> Vec<Check> {
     let install = |path: &Path| {
         if path.starts_with(cache) {
-            "audiobook models fetch".to_string()
+            fetch.to_string()
         } else {
             format!(
                 "{} is a path you gave (--model, --model-dir, --voices or --ort-lib): fix it, or leave it unset \
-                 and run `audiobook models fetch`",
+                 and run `{fetch}`",
                 path.display()
             )
         }
@@ -177,7 +181,7 @@ fn model_checks(rows: &[FileStatus], cache: &Path) -> Vec<Check> {
     let mut checks = Vec::new();
     for row in rows.iter().filter(|r| r.role != "voice") {
         let (name, version) = match row.role {
-            "onnxruntime" if checks.iter().any(|c: &Check| c.name == "ONNX Runtime") => ("ONNX Runtime provider", None),
+            "onnxruntime" if checks.iter().any(|c: &Check| c.name == "ONNX Runtime") => ("ONNX Runtime part", None),
             "onnxruntime" => ("ONNX Runtime", assets::ort_version(row)),
             "voices" => ("voices", None),
             _ => ("model", None),
@@ -293,7 +297,7 @@ fn gpu_check(overrides: &AssetOverrides) -> Check {
             state: if required { "missing" } else { "none" },
             required,
             blocks,
-            install: Some("an NVIDIA GPU and its driver".into()),
+            install: required.then(|| "an NVIDIA GPU and its driver, or --device cpu".into()),
             ..Check::ok("GPU", "no NVIDIA GPU found".into())
         };
     }
@@ -372,10 +376,10 @@ mod tests {
             checksum,
             optional: false,
         };
-        let checks = model_checks(&[row("/cache/kokoro-v1.0.int8.onnx", "missing")], cache);
+        let checks = model_checks(&[row("/cache/kokoro-v1.0.int8.onnx", "missing")], cache, "audiobook models fetch");
         assert!(checks[0].fails());
         assert_eq!(checks[0].install.as_deref(), Some("audiobook models fetch"));
-        let checks = model_checks(&[row("/mine/model.onnx", "mismatch")], cache);
+        let checks = model_checks(&[row("/mine/model.onnx", "mismatch")], cache, "audiobook models fetch");
         assert_eq!(checks[0].state, "broken");
         assert!(checks[0].install.as_deref().is_some_and(|i| i.contains("/mine/model.onnx is a path you gave")));
     }

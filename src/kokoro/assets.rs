@@ -481,6 +481,7 @@ pub fn japanese_dictionary_status(overrides: &AssetOverrides) -> Result<FileStat
 /// The ONNX Runtime version of a library as [`file_status`] found it: that of a build whose
 /// checksum this program knows, else the one its file name carries (`libonnxruntime.so.1.32.0`).
 pub fn ort_version(library: &FileStatus) -> Option<String> {
+    library.bytes?;
     let name = library.path.file_name()?.to_str()?;
     if library.checksum == "ok" {
         if name == ort_lib_file() {
@@ -953,6 +954,8 @@ mod tests {
         assert_eq!(ort_version(&row("/opt/libonnxruntime.so.1.22.0", "unknown")).as_deref(), Some("1.22.0"));
         assert_eq!(ort_version(&row("/opt/libonnxruntime.1.20.1.dylib", "unknown")).as_deref(), Some("1.20.1"));
         assert_eq!(ort_version(&row("/opt/libonnxruntime.so", "unknown")), None);
+        let gone = FileStatus { bytes: None, ..row("/opt/libonnxruntime.so.1.22.0", "missing") };
+        assert_eq!(ort_version(&gone), None, "no version for a file that is not there");
     }
 
     #[test]
