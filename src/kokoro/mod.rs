@@ -20,7 +20,7 @@ mod window;
 
 use std::time::Instant;
 
-pub use device::Device;
+pub use device::{Device, GpuProbe, probe_gpu};
 pub use kernels::Kernels;
 pub use pool::{Checkout, PoolStats, SessionPool};
 pub use session::{DECODER_WINDOW, EngineError, MAX_TOKENS, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig};
