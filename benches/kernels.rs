@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use audiobook::kokoro::kernels::Isa;
-use audiobook::kokoro::kernels::conv::{ConvShape, PackedConv};
+use audiobook::kokoro::kernels::conv::{ConvShape, Out, PackedConv};
 
 fn main() {
     // (channels, kernel, dilation, time steps): the generator's resblocks at a 300-frame window
@@ -42,11 +42,11 @@ fn main() {
         let mut out = vec![0; co * out_len];
         for isa in Isa::available().into_iter().filter(|&i| i != Isa::Scalar) {
             let packed = PackedConv::new(shape, &w, 60, isa);
-            packed.run(&x, len, 120, &mut out, &sequential);
+            packed.run(&x, len, 120, Out::Sums(&mut out), &sequential);
             let runs = 3;
             let started = Instant::now();
             for _ in 0..runs {
-                packed.run(&x, len, 120, &mut out, &sequential);
+                packed.run(&x, len, 120, Out::Sums(&mut out), &sequential);
             }
             let secs = started.elapsed().as_secs_f64() / runs as f64;
             let macs = (ci * co * k * out_len) as f64;

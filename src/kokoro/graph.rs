@@ -91,6 +91,8 @@ pub(super) fn split(model: &[u8]) -> Result<SplitModel, GraphError> {
 pub(super) struct OwnKernels {
     /// `ConvInteger` nodes moved to our domain.
     pub(super) convolutions: usize,
+    /// Of those, the ones fused with the bias `Add`, `Cast` and scale `Mul` after them.
+    pub(super) scaled: usize,
     /// Snake activations (five nodes each) made one node of our domain.
     pub(super) snakes: usize,
 }
@@ -98,7 +100,8 @@ pub(super) struct OwnKernels {
 /// `model` (one half's bytes) with our kernels in place of ONNX Runtime's where they apply, in
 /// `domain`, which is imported:
 /// - each 1-D, one-group, stride-1 `ConvInteger` with constant weights moves to `domain` (same
-///   inputs, attributes and output);
+///   inputs, attributes and output), or, where its only use is `[Add(bias)] -> Cast(float) ->
+///   Mul(scale)`, becomes with them `ConvScaled(x, w, x_zero, w_zero, scale[, bias])`;
 /// - each Snake, `Add(x, Mul(inv_alpha, Pow(Sin(Mul(alpha, x)), 2)))` with constant `alpha` and
 ///   `inv_alpha` and no other use of its inner values, becomes `Snake(x, alpha, inv_alpha)`.
 pub(super) fn with_own_kernels(model: &[u8], domain: &str) -> Result<(Vec<u8>, OwnKernels), GraphError> {
@@ -108,6 +111,8 @@ pub(super) fn with_own_kernels(model: &[u8], domain: &str) -> Result<(Vec<u8>, O
     let initializers: HashMap<&str, &Field> =
         graph.fields.iter().filter(|f| f.number == INITIALIZER).filter_map(|f| Some((tensor_name(f)?, f))).collect();
     let rank = |name: &str| initializers.get(name).and_then(|f| tensor_rank(f));
+    let graph_outputs: HashSet<&str> =
+        graph.fields.iter().filter(|f| f.number == OUTPUT).filter_map(info_name).collect();
     let mut consumers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, node) in graph.nodes.iter().enumerate() {
         for input in &node.inputs {
@@ -115,14 +120,16 @@ pub(super) fn with_own_kernels(model: &[u8], domain: &str) -> Result<(Vec<u8>, O
         }
     }
     let op = |node: usize| op_type(&graph.fields[graph.nodes[node].field]);
-    // The one node that reads `node`'s only output, if it is of type `kind`.
-    let only_consumer = |node: usize, kind: &str| -> Option<usize> {
+    // The one node that reads `node`'s only output.
+    let sole_consumer = |node: usize| -> Option<usize> {
         let [output] = graph.nodes[node].outputs[..] else { return None };
         match consumers.get(output).map(Vec::as_slice) {
-            Some(&[next]) if op(next) == Some(kind) => Some(next),
+            Some(&[next]) if !graph_outputs.contains(output) => Some(next),
             _ => None,
         }
     };
+    // The same, if it is of type `kind`.
+    let only_consumer = |node: usize, kind: &str| sole_consumer(node).filter(|&next| op(next) == Some(kind));
     // The input of a two-input node other than `known`.
     let other = |node: usize, known: &str| -> Option<&str> {
         match graph.nodes[node].inputs[..] {
@@ -134,7 +141,7 @@ pub(super) fn with_own_kernels(model: &[u8], domain: &str) -> Result<(Vec<u8>, O
 
     // Field index -> its replacement (None: dropped).
     let mut edits: HashMap<usize, Option<Vec<u8>>> = HashMap::new();
-    let mut counts = OwnKernels { convolutions: 0, snakes: 0 };
+    let mut counts = OwnKernels { convolutions: 0, scaled: 0, snakes: 0 };
     for (i, node) in graph.nodes.iter().enumerate() {
         let field = &graph.fields[node.field];
         match op(i) {
@@ -145,13 +152,48 @@ pub(super) fn with_own_kernels(model: &[u8], domain: &str) -> Result<(Vec<u8>, O
                     && ints_attribute(field, "group").is_none_or(|g| g == [1])
                     && ints_attribute(field, "strides").is_none_or(|s| s.iter().all(|&v| v == 1)) =>
             {
-                let mut moved = Vec::with_capacity(field.payload.len() + domain.len() + 4);
-                for part in fields(field.payload, field.payload_at)?.iter().filter(|p| p.number != NODE_DOMAIN) {
-                    moved.extend_from_slice(part.raw);
-                }
-                moved.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
-                edits.insert(node.field, Some(len_field(NODE, &moved)));
                 counts.convolutions += 1;
+                // ConvInteger -> [Add(bias)] -> Cast(float) -> Mul(scale): one ConvScaled.
+                let tail = (|| {
+                    let next = sole_consumer(i)?;
+                    let (bias, cast) = match op(next) {
+                        Some("Add") => (Some((next, other(next, node.outputs[0])?)), only_consumer(next, "Cast")?),
+                        Some("Cast") => (None, next),
+                        _ => return None,
+                    };
+                    (ints_attribute(&graph.fields[graph.nodes[cast].field], "to")? == [FLOAT]).then_some(())?;
+                    let mul = only_consumer(cast, "Mul")?;
+                    let scale = other(mul, graph.nodes[cast].outputs[0])?;
+                    Some((bias, cast, mul, scale))
+                })();
+                let parts = fields(field.payload, field.payload_at)?;
+                let Some((bias, cast, mul, scale)) = tail else {
+                    let mut moved = Vec::with_capacity(field.payload.len() + domain.len() + 4);
+                    for part in parts.iter().filter(|p| p.number != NODE_DOMAIN) {
+                        moved.extend_from_slice(part.raw);
+                    }
+                    moved.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
+                    edits.insert(node.field, Some(len_field(NODE, &moved)));
+                    continue;
+                };
+                let mut fused = Vec::new();
+                let bias_input = bias.map(|(_, name)| name);
+                for input in node.inputs.iter().copied().chain([scale]).chain(bias_input) {
+                    fused.extend(len_field(1, input.as_bytes()));
+                }
+                fused.extend(len_field(2, graph.nodes[mul].outputs[0].as_bytes()));
+                let name = string_field(field, 3).unwrap_or("conv");
+                fused.extend(len_field(3, format!("{name}_scaled").as_bytes()));
+                fused.extend(len_field(4, b"ConvScaled"));
+                for attribute in parts.iter().filter(|p| p.number == 5) {
+                    fused.extend_from_slice(attribute.raw);
+                }
+                fused.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
+                for dropped in [Some(i), bias.map(|(add, _)| add), Some(cast)].into_iter().flatten() {
+                    edits.insert(graph.nodes[dropped].field, None);
+                }
+                edits.insert(graph.nodes[mul].field, Some(len_field(NODE, &fused)));
+                counts.scaled += 1;
             }
             Some("Sin") => {
                 let snake = (|| {
@@ -646,7 +688,7 @@ mod tests {
         model.extend(len_field(7, &graph));
 
         let (rewritten, counts) = with_own_kernels(&model, "ours").unwrap();
-        assert_eq!(counts, OwnKernels { convolutions: 1, snakes: 1 });
+        assert_eq!(counts, OwnKernels { convolutions: 1, scaled: 0, snakes: 1 });
         let expected =
             [("Snake", "ours"), ("ConvInteger", "ours"), ("ConvInteger", ""), ("Mul", ""), ("Sin", ""), ("Add", "")];
         let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
@@ -654,6 +696,39 @@ mod tests {
         let top = fields(&rewritten, 0).unwrap();
         let opset = top.iter().find(|f| f.number == OPSET_IMPORT).unwrap();
         assert_eq!(string_field(opset, 1), Some("ours"));
+    }
+
+    #[test]
+    fn a_convolution_followed_by_its_bias_cast_and_scale_becomes_one_node() {
+        let mut graph = Vec::new();
+        graph.extend(op_node(
+            "ConvInteger",
+            "conv",
+            &["x", "weight", "x_zero", "weight_zero"],
+            &["c"],
+            &[ints("pads", &[1, 1])],
+        ));
+        graph.extend(op_node("Add", "bias", &["c", "b"], &["cb"], &[]));
+        graph.extend(op_node("Cast", "cast", &["cb"], &["f"], &[ints("to", &[FLOAT])]));
+        graph.extend(op_node("Mul", "scale", &["f", "s"], &[AUDIO], &[]));
+        graph.extend(tensor("weight", &[4, 4, 3], 0.0));
+        graph.extend(tensor("weight_zero", &[], 0.0));
+        let mut model = varint_field(1, 8);
+        model.extend(len_field(7, &graph));
+        let (rewritten, counts) = with_own_kernels(&model, "ours").unwrap();
+        assert_eq!(counts, OwnKernels { convolutions: 1, scaled: 1, snakes: 0 });
+        assert_eq!(ops(&rewritten), [("ConvScaled".to_string(), "ours".to_string())]);
+        let top = fields(&rewritten, 0).unwrap();
+        let graph = top.iter().find(|f| f.number == 7).unwrap();
+        let parts = fields(graph.payload, 0).unwrap();
+        let node = parts.iter().find(|f| f.number == NODE).unwrap();
+        let node_parts = fields(node.payload, 0).unwrap();
+        let names = |n: u64| -> Vec<&str> {
+            node_parts.iter().filter(|p| p.number == n).map(|p| std::str::from_utf8(p.payload).unwrap()).collect()
+        };
+        assert_eq!(names(1), ["x", "weight", "x_zero", "weight_zero", "s", "b"]);
+        assert_eq!(names(2), [AUDIO]);
+        assert_eq!(ints_attribute(node, "pads"), Some(vec![1, 1]), "the convolution's attributes come along");
     }
 
     #[test]

@@ -138,11 +138,21 @@ impl PackedConv {
 
     /// The convolution of `x` (`[in_channels, len]`) into `out` (`[out_channels, out_len]`);
     /// spans of time steps are shared out by `parallel`.
-    pub fn run(&self, x: &[u8], len: usize, x_zero: u8, out: &mut [i32], parallel: Parallel) {
+    pub fn run(&self, x: &[u8], len: usize, x_zero: u8, out: Out, parallel: Parallel) {
         let s = &self.shape;
         let Some(out_len) = s.out_len(len) else { return };
         assert_eq!(x.len(), s.in_channels * len, "input size");
-        assert_eq!(out.len(), s.out_channels * out_len, "output size");
+        let size = s.out_channels * out_len;
+        let (dest, bias) = match out {
+            Out::Sums(out) => {
+                assert_eq!(out.len(), size, "output size");
+                (Dest::Sums(out.as_mut_ptr()), None)
+            }
+            Out::Scaled { out, scale, bias } => {
+                assert_eq!(out.len(), size, "output size");
+                (Dest::Scaled(out.as_mut_ptr(), scale), bias)
+            }
+        };
         let tiling = Tiling::of(self.isa);
         let reach = (s.kernel - 1) * s.dilation;
         let rows = (out_len.div_ceil(tiling.time()) * tiling.time() + reach).max(s.pad_begin + len);
@@ -156,16 +166,15 @@ impl PackedConv {
                 constant - self.shifted_zero * field
             })
             .collect();
-        let channel_terms: Vec<i32> = self.weight_sums.iter().map(|&ws| -i32::from(x_zero) * ws).collect();
+        // The bias, an exact integer like the rest, joins the per-channel term.
+        let bias = |o: usize| bias.map_or(0, |b| b[o]);
+        let channel_terms: Vec<i32> =
+            self.weight_sums.iter().enumerate().map(|(o, &ws)| -i32::from(x_zero) * ws + bias(o)).collect();
         let span_len = SPAN_TILES * tiling.time();
-        let out_ptr = SharedOut(out.as_mut_ptr());
         let job = |span: usize| {
             let from = span * span_len;
             let to = (from + span_len).min(out_len);
-            // SAFETY: each span writes only the columns from..to of every output row, spans do
-            // not overlap, and `out` outlives `parallel`, which returns after every call.
-            let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get(), s.out_channels * out_len) };
-            self.span(&input, from..to, out_len, &row_terms, &channel_terms, out);
+            self.span(&input, from..to, out_len, &row_terms, &channel_terms, dest);
         };
         parallel(out_len.div_ceil(span_len), &job);
     }
@@ -178,7 +187,7 @@ impl PackedConv {
         out_len: usize,
         row_terms: &[i32],
         channel_terms: &[i32],
-        out: &mut [i32],
+        dest: Dest,
     ) {
         let s = &self.shape;
         let tiling = Tiling::of(self.isa);
@@ -198,9 +207,18 @@ impl PackedConv {
                     let o = block * tiling.co + row;
                     let sums = &acc[row * tiling.time()..][..t1 - t0];
                     let terms = &row_terms[t0..t1];
-                    let dest = &mut out[o * out_len + t0..o * out_len + t1];
-                    for ((d, &a), &r) in dest.iter_mut().zip(sums).zip(terms) {
-                        *d = a + r + channel_terms[o];
+                    let sums = sums.iter().zip(terms).map(|(&a, &r)| a + r + channel_terms[o]);
+                    // SAFETY: spans cover disjoint time steps (see `run`), so this row's steps
+                    // t0..t1 are written by this call alone; `run`'s caller holds `out` meanwhile.
+                    match dest {
+                        Dest::Sums(out) => {
+                            let d = unsafe { std::slice::from_raw_parts_mut(out.add(o * out_len + t0), t1 - t0) };
+                            d.iter_mut().zip(sums).for_each(|(d, v)| *d = v);
+                        }
+                        Dest::Scaled(out, scale) => {
+                            let d = unsafe { std::slice::from_raw_parts_mut(out.add(o * out_len + t0), t1 - t0) };
+                            d.iter_mut().zip(sums).for_each(|(d, v)| *d = v as f32 * scale);
+                        }
                     }
                 }
             }
@@ -295,17 +313,24 @@ impl Interleaved {
     }
 }
 
-/// The output pointer shared by the spans, which write disjoint parts of it.
-#[derive(Clone, Copy)]
-struct SharedOut(*mut i32);
-// SAFETY: spans write disjoint elements (see `PackedConv::run`).
-unsafe impl Sync for SharedOut {}
-unsafe impl Send for SharedOut {}
-impl SharedOut {
-    fn get(self) -> *mut i32 {
-        self.0
-    }
+/// Where a convolution's results go.
+pub enum Out<'a> {
+    /// `ConvInteger`'s int32 sums.
+    Sums(&'a mut [i32]),
+    /// `(sum + bias[channel]) as f32 * scale`: `ConvInteger` followed by the graph's bias `Add`,
+    /// `Cast` and `Mul`, in their order, so the floats are the ones those nodes would give.
+    Scaled { out: &'a mut [f32], scale: f32, bias: Option<&'a [i32]> },
 }
+
+/// `Out`'s buffer as the spans share it: each writes its own time steps of every row.
+#[derive(Clone, Copy)]
+enum Dest {
+    Sums(*mut i32),
+    Scaled(*mut f32, f32),
+}
+// SAFETY: spans write disjoint elements (see `PackedConv::run`), and the buffer outlives them.
+unsafe impl Sync for Dest {}
+unsafe impl Send for Dest {}
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -416,8 +441,18 @@ mod tests {
             for isa in Isa::available() {
                 let packed = PackedConv::new(shape, &w, w_zero, isa);
                 let mut out = vec![i32::MIN; expected.len()];
-                packed.run(&x, len, x_zero, &mut out, &sequential);
+                packed.run(&x, len, x_zero, Out::Sums(&mut out), &sequential);
                 assert!(out == expected, "case {case}, {isa:?}, {shape:?}, len {len}");
+                // The fused bias, cast and scale give the floats those nodes would.
+                let bias: Vec<i32> = (0..shape.out_channels).map(|_| rng.next() as i32 >> 12).collect();
+                let scale = 1.0 / (1.0 + rng.below(1000) as f32);
+                let mut scaled = vec![f32::NAN; expected.len()];
+                packed.run(&x, len, x_zero, Out::Scaled { out: &mut scaled, scale, bias: Some(&bias) }, &sequential);
+                let want = expected.iter().enumerate().map(|(i, &v)| (v + bias[i / out_len]) as f32 * scale);
+                assert!(
+                    scaled.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "case {case}, {isa:?}: scaled"
+                );
             }
         }
     }
@@ -444,7 +479,7 @@ mod tests {
             reference(&shape, &x, len, x_zero, &w, w_zero, &mut expected);
             for isa in Isa::available() {
                 let mut out = vec![0; expected.len()];
-                PackedConv::new(shape, &w, w_zero, isa).run(&x, len, x_zero, &mut out, &sequential);
+                PackedConv::new(shape, &w, w_zero, isa).run(&x, len, x_zero, Out::Sums(&mut out), &sequential);
                 assert_eq!(out, expected, "{isa:?} {xv} {wv} {x_zero} {w_zero}");
             }
         }

@@ -13,14 +13,17 @@ use ort::operator::{ComputeContext, Kernel, KernelContext, Operator, OperatorDom
 use ort::value::{DynTensorValueType, TensorElementType};
 
 use super::Isa;
-use super::conv::{ConvShape, PackedConv};
+use super::conv::{ConvShape, Out, PackedConv};
 
 /// The custom operators' domain, which `graph` writes into the nodes it moves.
 pub const DOMAIN: &str = "audiobook.kernels";
 
 /// The domain to register on a session's builder, its kernels running on `isa`.
 pub fn domain(isa: Isa) -> ort::Result<OperatorDomain> {
-    OperatorDomain::new(DOMAIN)?.add(ConvIntegerOp { isa })?.add(SnakeOp { isa })
+    OperatorDomain::new(DOMAIN)?
+        .add(ConvOp { isa, scaled: false })?
+        .add(ConvOp { isa, scaled: true })?
+        .add(SnakeOp { isa })
 }
 
 /// `Snake(x, alpha, inv_alpha)`: `x + inv_alpha * sin(alpha * x)^2`, `alpha` and `inv_alpha`
@@ -108,23 +111,33 @@ impl SharedRows {
     }
 }
 
-struct ConvIntegerOp {
+/// `ConvInteger` (`scaled: false`), or `ConvScaled(x, w, x_zero, w_zero, scale, bias?)`:
+/// `ConvInteger` with the graph's bias `Add`, `Cast` to float and `Mul` by the scale after it, in
+/// one pass (`scaled: true`).
+struct ConvOp {
     isa: Isa,
+    scaled: bool,
 }
 
-impl Operator for ConvIntegerOp {
+impl Operator for ConvOp {
     type Kernel<'attr> = ConvKernel;
 
     fn name(&self) -> &str {
-        "ConvInteger"
+        if self.scaled { "ConvScaled" } else { "ConvInteger" }
     }
 
     fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
-        std::array::from_fn::<_, 4, _>(|_| OperatorInput::required(TensorElementType::Uint8))
+        let mut inputs: Vec<OperatorInput> =
+            (0..4).map(|_| OperatorInput::required(TensorElementType::Uint8)).collect();
+        if self.scaled {
+            inputs.push(OperatorInput::required(TensorElementType::Float32));
+            inputs.push(OperatorInput::optional(TensorElementType::Int32));
+        }
+        inputs
     }
 
     fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
-        [OperatorOutput::required(TensorElementType::Int32)]
+        [OperatorOutput::required(if self.scaled { TensorElementType::Float32 } else { TensorElementType::Int32 })]
     }
 
     fn create_kernel<'attr>(&self, ctx: &KernelContext<'attr>) -> ort::Result<ConvKernel> {
@@ -144,21 +157,19 @@ impl Operator for ConvIntegerOp {
         let [dilation] = ints("dilations", vec![1])[..] else { return Err(fail("one dilation expected")) };
         let [pad_begin, pad_end] = ints("pads", vec![0, 0])[..] else { return Err(fail("two pads expected")) };
         let values = [out_channels, in_channels, kernel, stride, dilation, pad_begin, pad_end];
-        if group != 1
-            || values.iter().any(|&v| v < 0)
-            || [out_channels, in_channels, kernel, stride, dilation].contains(&0)
-        {
+        if group != 1 || stride != 1 || values.iter().any(|&v| v < 0) || values[..5].contains(&0) {
             return Err(fail("unsupported convolution attributes"));
         }
         let [out_channels, in_channels, kernel, stride, dilation, pad_begin, pad_end] = values.map(|v| v as usize);
         let shape = ConvShape { in_channels, out_channels, kernel, stride, dilation, pad_begin, pad_end };
-        Ok(ConvKernel { packed: shared_pack(&node, shape, w, w_zero, self.isa) })
+        Ok(ConvKernel { packed: shared_pack(&node, shape, w, w_zero, self.isa), scaled: self.scaled })
     }
 }
 
-/// A node's packed weights; `ConvInteger`'s output for each input.
+/// A node's packed weights; its output for each input.
 pub struct ConvKernel {
     packed: Arc<PackedConv>,
+    scaled: bool,
 }
 
 impl Kernel for ConvKernel {
@@ -181,18 +192,37 @@ impl Kernel for ConvKernel {
         }
         let out_len =
             shape.out_len(len).ok_or_else(|| ort::Error::new("ConvInteger: the input is shorter than the kernel"))?;
-        let mut out =
-            ctx.output(0, vec![batch as i64, shape.out_channels as i64, out_len as i64])?.ok_or_else(missing)?;
-        let (_, out) = out.try_extract_tensor_mut::<i32>()?;
+        let out_dims = vec![batch as i64, shape.out_channels as i64, out_len as i64];
         let parallel = |count: usize, f: &(dyn Fn(usize) + Sync)| {
             if count < 2 || ctx.par_for(count, count, f).is_err() {
                 (0..count).for_each(f);
             }
         };
         let (x_step, out_step) = (shape.in_channels * len, shape.out_channels * out_len);
-        for b in 0..batch {
-            let out = &mut out[b * out_step..(b + 1) * out_step];
-            self.packed.run(&x[b * x_step..(b + 1) * x_step], len, x_zero, out, &parallel);
+        let x = |b: usize| &x[b * x_step..(b + 1) * x_step];
+        if !self.scaled {
+            let mut out = ctx.output(0, out_dims)?.ok_or_else(missing)?;
+            let (_, out) = out.try_extract_tensor_mut::<i32>()?;
+            for (b, out) in out.chunks_exact_mut(out_step).enumerate().take(batch) {
+                self.packed.run(x(b), len, x_zero, Out::Sums(out), &parallel);
+            }
+            return Ok(());
+        }
+        let scale = ctx.input(4)?.ok_or_else(missing)?;
+        let (_, scale) = scale.try_extract_tensor::<f32>()?;
+        let &[scale] = scale else { return Err(ort::Error::new("ConvScaled: the scale must be one value")) };
+        let bias = ctx.input(5)?;
+        let bias = match &bias {
+            Some(bias) => Some(bias.try_extract_tensor::<i32>()?.1),
+            None => None,
+        };
+        if bias.is_some_and(|b| b.len() != shape.out_channels) {
+            return Err(ort::Error::new("ConvScaled: the bias must have one value per output channel"));
+        }
+        let mut out = ctx.output(0, out_dims)?.ok_or_else(missing)?;
+        let (_, out) = out.try_extract_tensor_mut::<f32>()?;
+        for (b, out) in out.chunks_exact_mut(out_step).enumerate().take(batch) {
+            self.packed.run(x(b), len, x_zero, Out::Scaled { out, scale, bias }, &parallel);
         }
         Ok(())
     }
