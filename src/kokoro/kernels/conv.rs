@@ -92,6 +92,15 @@ const SPAN_TILES: usize = 8;
 /// The most accumulators a tile has (`co x time`).
 const MAX_TILE: usize = 8 * 32;
 
+/// Multiply-accumulates done by every convolution of the process so far (a relaxed counter,
+/// one add per call), for the benchmark's GMAC/s.
+static MACS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Multiply-accumulates our convolutions have done in this process.
+pub fn macs_done() -> u64 {
+    MACS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A convolution's weights, shifted to int8 and packed once for one instruction set: per block
 /// of `co` output channels, per tap, per group of 4 input channels, `co x 4` bytes (each output
 /// channel's 4 weights are broadcast to every lane of one `vpdpbusd`).
@@ -153,6 +162,8 @@ impl PackedConv {
                 (Dest::Scaled(out.as_mut_ptr(), scale), bias)
             }
         };
+        let macs = s.in_channels * s.out_channels * s.kernel * out_len;
+        MACS.fetch_add(macs as u64, std::sync::atomic::Ordering::Relaxed);
         let tiling = Tiling::of(self.isa);
         let reach = (s.kernel - 1) * s.dilation;
         let rows = (out_len.div_ceil(tiling.time()) * tiling.time() + reach).max(s.pad_begin + len);
