@@ -8,10 +8,13 @@
 //! cargo bench --bench pipeline -- --pauses [BUILD FLAGS]   only the silence at boundaries of one build
 //! ```
 //!
-//! The floor is the engine's inference alone (`infer`: the prosody half of the graph, then the
-//! decoder in windows) on the text's own token ids in the cheapest chunking found (chunks of up
-//! to 200, 300, 400 or 510 tokens), with the sessions already built, 2 x 1. `build`
-//! runs the real binary. The peer is kokoro-onnx 0.6.1 (benches/peer.py, in a virtual environment
+//! The floor is ONNX Runtime's own kernels running the engine's inference alone (`infer`: the
+//! prosody half of the graph, then the decoder in windows) on the text's own token ids in the
+//! cheaper chunking of 300 or 510 tokens, with the sessions already built, 2 x 1; the same on our
+//! kernels shows what they give before anything else is counted. `build` runs the real binary,
+//! with our kernels (the default) and with `--kernels ort`. Then each operator's share of the
+//! decoder's time (ONNX Runtime's profile, one session of one thread on fixtures/two-chapters),
+//! and the int8 convolutions' multiply-accumulates per second of audio and per second of wall time. The peer is kokoro-onnx 0.6.1 (benches/peer.py, in a virtual environment
 //! the bench makes under the cache) as its users call it and tuned by hand, on the same spoken text,
 //! model and voice.
 
@@ -27,7 +30,8 @@ use audiobook::assemble::sidecar::ChapterTimings;
 use audiobook::chunk::ChunkConfig;
 use audiobook::ingest::{self, IngestOptions};
 use audiobook::kokoro::assets::{self, AssetOverrides, FetchProgress};
-use audiobook::kokoro::{Engine, SAMPLE_RATE, SessionConfig};
+use audiobook::kokoro::kernels::conv::macs_done;
+use audiobook::kokoro::{Engine, Kernels, SAMPLE_RATE, SessionConfig};
 use audiobook::phonemize::Phonemizer;
 use audiobook::plan;
 use serde_json::Value;
@@ -295,8 +299,12 @@ impl Side {
         let wpm = words as f64 / (self.audio_s / 60.0);
         let rss = if self.rss_mb > 0.0 { format!("{:.0}", self.rss_mb) } else { "-".into() };
         println!(
-            "| {} | {:.1} | {:.0} | {:.1} | {wpm:.0} | {rss} |",
-            self.name, self.wall_s, self.frames, self.audio_s
+            "| {} | {:.1} | {:.0} | {:.1} | {:.2} | {wpm:.0} | {rss} |",
+            self.name,
+            self.wall_s,
+            self.frames,
+            self.audio_s,
+            self.audio_s / self.wall_s
         );
     }
 }
@@ -305,24 +313,43 @@ fn headline() {
     let dir = tempfile::tempdir().unwrap();
     let text = spoken_text(dir.path());
     let words = std::fs::read_to_string(&text).unwrap().split_whitespace().count();
-    let one_thread = SessionConfig { intra_threads: 1, ..SessionConfig::default() };
+    let one_thread = |kernels| SessionConfig { intra_threads: 1, kernels, ..SessionConfig::default() };
 
-    // The floor: inference alone on the text's own tokens in the cheapest chunking found (chunk
-    // sizes up to 510), in the best layout (2 sessions x 1 thread beat 1 x 2 by 21%, see --sweep).
+    // The floor: ONNX Runtime's kernels, inference alone on the text's own tokens in the cheaper
+    // chunking, in the best layout (2 sessions x 1 thread beat 1 x 2 by 21%, see --sweep).
     let mut floor_side: Option<Side> = None;
-    for max in [200, 300, 400, 510] {
+    for max in [300, 510] {
         let ids = planned_ids(&fixture(), max);
-        let (secs, audio) = floor(&ids, 2, one_thread);
+        let (secs, audio) = floor(&ids, 2, one_thread(Kernels::Ort));
         println!(
             "floor, {max}-token chunks ({} chunks), 2 x 1: {secs:.1} s for {audio:.1} s of model audio",
             ids.len()
         );
         if floor_side.as_ref().is_none_or(|f| secs < f.wall_s) {
-            let name = format!("floor: inference alone, {max}-token chunks, 2 x 1");
+            let name = format!("floor: ONNX Runtime's kernels, inference alone, {max}-token chunks, 2 x 1");
             floor_side = Some(Side { name, wall_s: secs, frames: audio * 40.0, audio_s: audio, rss_mb: 0.0 });
         }
     }
     let floor_side = floor_side.unwrap();
+    let ids = planned_ids(&fixture(), ChunkConfig::default().max_tokens);
+    let macs_before = macs_done();
+    let (secs, audio) = floor(&ids, 2, one_thread(Kernels::Native));
+    let macs = (macs_done() - macs_before) as f64;
+    let ours_alone = Side {
+        name: "ours: our kernels, inference alone, 510-token chunks, 2 x 1".into(),
+        wall_s: secs,
+        frames: audio * 40.0,
+        audio_s: audio,
+        rss_mb: 0.0,
+    };
+    let (ort_wall, ort_summary) = build(&fixture(), &["--kernels", "ort"]);
+    let ort_build = Side {
+        name: "audiobook build --kernels ort (ONNX Runtime's kernels), whole process".into(),
+        wall_s: ort_wall,
+        frames: audio_s(&ort_summary) * 40.0,
+        audio_s: ort_summary["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+        rss_mb: mb(&ort_summary),
+    };
 
     // The machine is noisy (+-10% between runs): our build and the tuned peer take turns, twice,
     // and each keeps its best time.
@@ -365,11 +392,28 @@ fn headline() {
         tuned.map(|run| peer_side("kokoro-onnx 0.6.1 tuned: 2 processes x 1 thread, 510-phoneme batches", &run));
 
     println!("\n{words} words spoken; frames = 25 ms frames the model computed (edges included)");
-    println!("| side | wall s | frames | audio s | words per minute | peak RSS MB |");
-    println!("|---|---|---|---|---|---|");
-    for side in [Some(&floor_side), Some(&ours), default.as_ref(), tuned.as_ref()].into_iter().flatten() {
+    println!("| side | wall s | frames | audio s | x real time | words per minute | peak RSS MB |");
+    println!("|---|---|---|---|---|---|---|");
+    let sides = [Some(&floor_side), Some(&ours_alone), Some(&ours), Some(&ort_build), default.as_ref(), tuned.as_ref()];
+    for side in sides.into_iter().flatten() {
         side.row(words);
     }
+    println!(
+        "\nint8 convolutions: {:.1} GMAC per second of model audio ({:.1} GFLOP); inference alone on our kernels \
+         did {:.0} GMAC/s ({:.0} GFLOP/s) over its whole wall time on 2 cores",
+        macs / audio / 1e9,
+        2.0 * macs / audio / 1e9,
+        macs / secs / 1e9,
+        2.0 * macs / secs / 1e9
+    );
+    println!(
+        "ours / the floor: {:.3} inference alone ({:.2}x as fast); build with our kernels / with ONNX Runtime's: {:.3} ({:.2}x)",
+        secs / floor_side.wall_s,
+        floor_side.wall_s / secs,
+        wall / ort_wall,
+        ort_wall / wall
+    );
+    profile_shares(macs / audio);
     let load = summary["load_ms"].as_f64().unwrap_or(0.0) / 1000.0;
     let tail = summary["idle_tail_ms"].as_f64().unwrap_or(0.0) / 1000.0;
     println!("idle tail of our build: {tail:.1} session-seconds waiting for the last chunks");
@@ -388,6 +432,76 @@ fn headline() {
             wall / peer.wall_s,
             peer.wall_s / wall,
             ours.rss_mb / peer.rss_mb
+        );
+    }
+}
+
+/// Each operator's share of the decoder's time, ONNX Runtime's profile of one session of one
+/// thread building fixtures/two-chapters, with our kernels and with ONNX Runtime's; and the
+/// convolutions' own rate (`macs_per_audio_s` from the floor above, which counted them).
+fn profile_shares(macs_per_audio_s: f64) {
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/two-chapters");
+    let mut tables = Vec::new();
+    for kernels in ["native", "ort"] {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("profile");
+        let out = dir.path().join("book");
+        let status = Command::new(env!("CARGO_BIN_EXE_audiobook"))
+            .arg("build")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .args(["--quiet", "--jobs", "1", "--threads", "1", "--voice", VOICE, "--kernels", kernels])
+            .env(audiobook::kokoro::PROFILE_ENV, &prefix)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let book: Value = serde_json::from_str(&std::fs::read_to_string(out.join("book.json")).unwrap()).unwrap();
+        let audio_s = book["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+        let mut times: std::collections::BTreeMap<String, f64> = Default::default();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !name.starts_with("profile-decoder") {
+                continue;
+            }
+            let events: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for event in events.iter().filter(|e| e["cat"] == "Node") {
+                if event["name"].as_str().is_some_and(|n| n.ends_with("_kernel_time")) {
+                    let op = event["args"]["op_name"].as_str().unwrap_or("?").to_string();
+                    *times.entry(op).or_default() += event["dur"].as_f64().unwrap_or(0.0) / 1e6;
+                }
+            }
+        }
+        tables.push((kernels, audio_s, times));
+    }
+    println!("\nthe decoder's time by operator (one session, one thread, fixtures/two-chapters)");
+    println!("| operator | ours s | ours share | ONNX Runtime's s | share |");
+    println!("|---|---|---|---|---|");
+    let total = |t: &std::collections::BTreeMap<String, f64>| t.values().sum::<f64>();
+    let (ours, theirs) = (&tables[0].2, &tables[1].2);
+    let mut ops: Vec<&String> = ours.keys().chain(theirs.keys()).collect();
+    ops.sort_by(|a, b| {
+        let key = |op: &String| ours.get(op).copied().unwrap_or(0.0).max(theirs.get(op).copied().unwrap_or(0.0));
+        key(b).total_cmp(&key(a))
+    });
+    ops.dedup();
+    for op in ops.into_iter().take(14) {
+        let (a, b) = (ours.get(op).copied().unwrap_or(0.0), theirs.get(op).copied().unwrap_or(0.0));
+        println!("| {op} | {a:.2} | {:.1}% | {b:.2} | {:.1}% |", 100.0 * a / total(ours), 100.0 * b / total(theirs));
+    }
+    println!("| all | {:.2} | | {:.2} | |", total(ours), total(theirs));
+    let audio_s = tables[0].1;
+    let conv_s = ours.get("ConvScaled").copied().unwrap_or(0.0) + ours.get("ConvInteger").copied().unwrap_or(0.0);
+    let their_conv_s = theirs.get("ConvInteger").copied().unwrap_or(0.0);
+    if conv_s > 0.0 && their_conv_s > 0.0 {
+        let macs = macs_per_audio_s * audio_s;
+        println!(
+            "int8 convolutions on one core: ours {:.0} GMAC/s ({:.0} GOP/s), ONNX Runtime's ConvInteger {:.0} GMAC/s ({:.2}x)",
+            macs / conv_s / 1e9,
+            2.0 * macs / conv_s / 1e9,
+            macs / their_conv_s / 1e9,
+            their_conv_s / conv_s
         );
     }
 }

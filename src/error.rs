@@ -10,7 +10,7 @@ use crate::export::ExportError;
 use crate::ingest::IngestError;
 use crate::job::JobError;
 use crate::kokoro::EngineError;
-use crate::kokoro::assets::AssetError;
+use crate::kokoro::assets::{self, AssetError};
 use crate::kokoro::voices::VoiceError;
 use crate::language::LanguageError;
 use crate::lexicon::LexiconError;
@@ -195,6 +195,15 @@ impl Error {
             Error::Assets(AssetError::Offline { .. } | AssetError::Tool { .. } | AssetError::Package { .. }) => {
                 Some("see models/README.md for where to get the files and where to put them".into())
             }
+            Error::Assets(AssetError::DictionaryOffline { .. }) => Some(
+                "`audiobook models fetch --language ja` fetches it where fetching is allowed; the folder can be \
+                 copied from another machine's cache"
+                    .into(),
+            ),
+            Error::Assets(AssetError::Missing { what: assets::JAPANESE_DICTIONARY, .. }) => Some(
+                "point AUDIOBOOK_UNIDIC_DIR at unidic-lite's unidic_lite/dicdir, or unset it to use the fetched one"
+                    .into(),
+            ),
             Error::Assets(AssetError::Missing { what: "ONNX Runtime library", .. }) => Some(
                 "point --ort-lib (or ORT_DYLIB_PATH) at libonnxruntime, or leave both unset to use the fetched one"
                     .into(),

@@ -65,4 +65,8 @@ pub mod atomic;
 // sha256 as hex.
 pub mod hash;
 
+// The programs run rather than linked (ffmpeg, espeak-ng, mecab): found on PATH, each saying
+// what it is for and how to install it.
+pub mod program;
+
 pub use error::{Error, ErrorKind, ExitStatus, Result};

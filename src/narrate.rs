@@ -66,6 +66,9 @@ pub struct Settings {
     /// Keep the rendered chunks after a build, so a later change re-renders only the chunks it
     /// changes (about 96 kB a second of audio on disk).
     pub keep_chunks: bool,
+    /// Where the Japanese G2P's dictionary (unidic-lite's `dicdir`) is; `None` looks in its
+    /// default place (see [`crate::phonemize::japanese::dictionary_dir`]).
+    pub japanese_dictionary: Option<PathBuf>,
 }
 
 /// Sentences of text a preview keeps of each chapter, besides its headings.
@@ -90,6 +93,7 @@ impl Default for Settings {
             chapters: None,
             preview: false,
             keep_chunks: false,
+            japanese_dictionary: None,
         }
     }
 }
@@ -162,8 +166,12 @@ pub fn phonemizer(settings: &Settings) -> Result<Phonemizer> {
 /// Checks the voice and builds the G2P for `text`: the settings' language, else the text's
 /// when detection is sure of it, else the voice's.
 pub fn phonemizer_for_text(text: &str, settings: &Settings) -> Result<Phonemizer> {
-    let voice = voice_language(settings)?;
-    phonemizer_in(language::choose_for_text(text, settings.language, voice), settings)
+    phonemizer_in(text_language(text, settings)?, settings)
+}
+
+/// The language [`phonemizer_for_text`] reads `text` in.
+pub fn text_language(text: &str, settings: &Settings) -> Result<Language> {
+    Ok(language::choose_for_text(text, settings.language, voice_language(settings)?))
 }
 
 /// Builds the G2P of `language`; one this build has none for is an error naming the ones it has.
@@ -175,7 +183,7 @@ pub fn phonemizer_in(language: Language, settings: &Settings) -> Result<Phonemiz
         }
         .into());
     }
-    Ok(Phonemizer::for_language(language, &settings.lexicon)?)
+    Ok(Phonemizer::for_language_in(language, &settings.lexicon, settings.japanese_dictionary.as_deref())?)
 }
 
 /// Plans the book for the settings' voice, splitting chapters longer than `max_chapter_minutes`:
@@ -187,7 +195,9 @@ pub fn plan(book: &Book, settings: &Settings) -> Result<BookPlan> {
     // `language::of_block`), the G2Ps of other languages built as they are needed.
     let g2ps = match settings.language {
         Some(_) => Phonemizers::only(&g2p),
-        None => Phonemizers::new(&g2p, &settings.lexicon),
+        None => {
+            Phonemizers::new(&g2p, &settings.lexicon).with_japanese_dictionary(settings.japanese_dictionary.as_deref())
+        }
     };
     let limit = ChapterLimit::minutes(settings.max_chapter_minutes, settings.speed);
     let mut plan = plan::plan_within(book, &g2ps, &settings.chunks, &settings.script, limit)?;

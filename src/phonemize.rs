@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -71,7 +72,7 @@ pub enum PhonemizeError {
     Espeak(String),
     #[error(
         "Japanese (the j* voices) needs the program `mecab`, which is not installed: install the package mecab \
-         (apt-get install mecab), and unidic-lite's dictionary (see the README)"
+         (apt install mecab); `audiobook models fetch --language ja` fetches its dictionary"
     )]
     MecabMissing,
     #[error("{0}")]
@@ -165,6 +166,16 @@ impl Phonemizer {
     /// in this build is an error naming the ones there are; a missing `espeak-ng` is an error
     /// naming the package.
     pub fn for_language(language: Language, lexicon: &Lexicon) -> Result<Self, PhonemizeError> {
+        Self::for_language_in(language, lexicon, None)
+    }
+
+    /// [`Self::for_language`], with Japanese's dictionary in `japanese_dictionary` rather than
+    /// in its default place ([`japanese::dictionary_dir`]).
+    pub fn for_language_in(
+        language: Language,
+        lexicon: &Lexicon,
+        japanese_dictionary: Option<&Path>,
+    ) -> Result<Self, PhonemizeError> {
         if let Some(dialect) = language.dialect() {
             return Self::with_lexicon(dialect, lexicon);
         }
@@ -172,7 +183,11 @@ impl Phonemizer {
             return Ok(Self { language, backend: Backend::Mandarin(Box::new(Mandarin::new()?)) });
         }
         if language == Language::Japanese {
-            return Ok(Self { language, backend: Backend::Japanese(Box::new(Japanese::new()?)) });
+            let japanese = match japanese_dictionary {
+                Some(dir) => Japanese::with_dictionary(dir.to_path_buf())?,
+                None => Japanese::new()?,
+            };
+            return Ok(Self { language, backend: Backend::Japanese(Box::new(japanese)) });
         }
         match language.espeak_voice() {
             Some(voice) => Ok(Self { language, backend: Backend::Espeak(Espeak::new(voice, language.name())?) }),
@@ -246,17 +261,30 @@ pub struct Phonemizers<'a> {
     lexicon: Option<&'a Lexicon>,
     others: [OnceLock<Option<Phonemizer>>; Language::ALL.len()],
     warnings: Mutex<Vec<(String, String)>>,
+    /// Where Japanese's dictionary is, if not in its default place.
+    japanese_dictionary: Option<&'a Path>,
 }
 
 impl<'a> Phonemizers<'a> {
     /// Reads each block in its own language, building other languages' G2Ps with `lexicon`.
     pub fn new(book: &'a Phonemizer, lexicon: &'a Lexicon) -> Self {
-        Self { book, lexicon: Some(lexicon), others: Default::default(), warnings: Mutex::default() }
+        Self {
+            book,
+            lexicon: Some(lexicon),
+            others: Default::default(),
+            warnings: Mutex::default(),
+            japanese_dictionary: None,
+        }
+    }
+
+    /// Builds Japanese's G2P, if a block needs it, with the dictionary in `dir`.
+    pub fn with_japanese_dictionary(self, dir: Option<&'a Path>) -> Self {
+        Self { japanese_dictionary: dir, ..self }
     }
 
     /// Reads every block in `book`'s language (`--language` given).
     pub fn only(book: &'a Phonemizer) -> Self {
-        Self { book, lexicon: None, others: Default::default(), warnings: Mutex::default() }
+        Self { book, lexicon: None, others: Default::default(), warnings: Mutex::default(), japanese_dictionary: None }
     }
 
     /// The G2P for a block tagged `tag` (see [`crate::ingest::Block::language`]) saying `text`.
@@ -278,7 +306,7 @@ impl<'a> Phonemizers<'a> {
     fn other(&self, language: Language) -> &Phonemizer {
         let slot = Language::ALL.iter().position(|l| *l == language).unwrap_or_default();
         let built = self.others[slot].get_or_init(|| {
-            let built = Phonemizer::for_language(language, self.lexicon?);
+            let built = Phonemizer::for_language_in(language, self.lexicon?, self.japanese_dictionary);
             built.map_err(|e| self.warn(language.name(), e.to_string())).ok()
         });
         built.as_ref().unwrap_or(self.book)

@@ -1,4 +1,4 @@
-//! Bounded resources (README, "Limits"): each cap holds and keeps the process's peak memory
+//! Bounded resources (docs/src/inputs.md, "Limits"): each cap holds and keeps the process's peak memory
 //! under a bound. One test, its cases in order of growing bound, because peak memory is the
 //! whole process's and only ever grows.
 

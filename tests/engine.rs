@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use audiobook::kokoro::{DECODER_WINDOW, Engine, EngineError, SAMPLES_PER_FRAME, SessionConfig};
+use audiobook::kokoro::{DECODER_WINDOW, Engine, EngineError, Kernels, SAMPLES_PER_FRAME, SessionConfig};
 
 /// Frames of the reference audio (211,800 samples / 600).
 const REFERENCE_FRAMES: u32 = 353;
@@ -61,6 +61,40 @@ fn engine_reproduces_the_reference_sentence_within_what_cpus_allow() {
     let correlation = dot / (norm(&expected) * norm(&rendered.samples));
     eprintln!("correlation with the reference: {correlation:.6}");
     assert!(correlation > 0.99, "correlation {correlation}");
+}
+
+#[test]
+fn our_kernels_keep_the_frames_and_the_sound_of_onnx_runtimes() {
+    // The convolutions are exact (int32 sums equal to ConvInteger's: unit tests in
+    // kokoro/kernels/conv.rs); the Snake's sine is another few-ulp sine than ONNX Runtime's, and the
+    // uint8 quantization after it turns a rare rounding flip into a small change downstream (a
+    // correctly rounded sine moves the sound as much). The prosody half is untouched, so the
+    // frames, and every word timing, must be equal, and the spectrum far closer than a decoder
+    // window's (2.75 dB) or another voice's (6.3 dB).
+    let Some(isa) = SessionConfig::default().own_kernels() else {
+        eprintln!("skipped: this CPU has neither AVX-512 VNNI nor AVX-VNNI, so ONNX Runtime's kernels run anyway");
+        return;
+    };
+    eprintln!("our kernels run on {}", isa.name());
+    let ids = reference_ids();
+    for (threads, window) in [(1, 0), (2, DECODER_WINDOW)] {
+        let render = |kernels| {
+            let config =
+                SessionConfig { intra_threads: threads, decoder_window: Some(window), kernels, ..Default::default() };
+            let engine = Engine::start(&common::model_files(), config, 1).unwrap();
+            let voice = engine.voice("af_heart").unwrap();
+            engine.pool().checkout(None).unwrap().infer(&ids, voice.style_for(ids.len()), 1.0).unwrap()
+        };
+        let (ours, theirs) = (render(Kernels::Native), render(Kernels::Ort));
+        assert_eq!(ours.frames, theirs.frames, "{threads} threads, window {window}");
+        assert_eq!(ours.samples.len(), theirs.samples.len());
+        let distance = spectral_distance_db(&theirs.samples, &ours.samples);
+        eprintln!("{threads} threads, window {window}: {distance:.2} dB from ONNX Runtime's kernels");
+        assert!(distance < 1.5, "{threads} threads, window {window}: the spectrum moved {distance:.2} dB");
+        let (step, limit) = (largest_step(&ours.samples), largest_step(&theirs.samples) * 1.5);
+        assert!(step <= limit, "a click: {step} between two samples, ONNX Runtime's largest is {limit}");
+        assert_eq!(render(Kernels::Native), ours, "the same call on the same machine gives the same bytes");
+    }
 }
 
 #[test]

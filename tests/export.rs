@@ -228,7 +228,7 @@ fn an_epub_becomes_an_m4b_with_its_chapters_tags_cover_and_loudness_and_mp3_and_
         }
     }
 
-    // One output_written event per file, with the fields docs/events.md lists.
+    // One output_written event per file, with the fields docs/src/events.md lists.
     let documented = &common::documented_events()["output_written"];
     let written: Vec<&Value> = events.iter().filter(|e| e["event"] == "output_written").collect();
     assert_eq!(written.len(), 5, "book.m4b, two MP3s, two Opus files");

@@ -91,3 +91,43 @@ fn a_corrupt_model_gives_the_same_exit_code_from_every_command() {
         assert!(err.contains("kokoro-v1.0.int8.onnx"), "{args:?} names the file: {err}");
     }
 }
+
+#[test]
+fn fetching_for_japanese_offline_names_the_dictionary_and_its_place() {
+    let files = common::model_files();
+    let cache = tempfile::tempdir().unwrap();
+    let fetch = |extra: &[&str]| {
+        audiobook()
+            .args(["models", "fetch"])
+            .args(extra)
+            .arg("--model")
+            .arg(&files.model)
+            .arg("--voices")
+            .arg(files.voices.path())
+            .arg("--ort-lib")
+            .arg(&files.ort_lib)
+            .arg("--cache-dir")
+            .arg(cache.path())
+            .env_remove("AUDIOBOOK_UNIDIC_DIR")
+            .output()
+            .unwrap()
+    };
+    let out = fetch(&["--language", "ja", "--offline"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let place = cache.path().join("unidic-lite/dicdir").display().to_string();
+    assert!(err.contains("Japanese dictionary") && err.contains("fetching is off") && err.contains(&place), "{err}");
+    assert!(err.contains("models fetch --language ja"), "the hint says how to fetch it: {err}");
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0, "nothing half-written is left");
+
+    // Without --language the dictionary is shown but not needed.
+    let out = fetch(&["--offline", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = status["files"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["role"] == "dictionary" && r["checksum"] == "missing" && r["optional"] == true));
+
+    let out = fetch(&["--language", "klingon"]);
+    assert_eq!(out.status.code(), Some(1), "an unknown language is the user's mistake");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("klingon"));
+}

@@ -62,7 +62,7 @@ fn shard_report(out: &Output) -> Value {
     fields.sort();
     let mut documented = common::documented_events()["shard_done"].clone();
     documented.sort();
-    assert_eq!(fields, documented.iter().collect::<Vec<_>>(), "shard_done's fields as docs/events.md lists them");
+    assert_eq!(fields, documented.iter().collect::<Vec<_>>(), "shard_done's fields as docs/src/events.md lists them");
     report
 }
 

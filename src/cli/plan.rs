@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use super::args::PlanArgs;
+use super::args::{ModelArgs, PlanArgs};
+use super::models;
 use super::printer::{Printer, terminal_safe};
 use super::progress::clock;
 use super::settings;
@@ -12,11 +13,12 @@ use crate::lexicon::Lexicon;
 use crate::narrate::{self, ReadBook};
 use crate::plan::BookPlan;
 
-pub fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitCode> {
+pub fn run(args: &PlanArgs, models: &ModelArgs, printer: &Printer) -> Result<ExitCode> {
     let mut settings = settings::plan_settings(&args.voice, &args.read, &args.chunks, &args.pick)?;
     settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &args.inputs)?;
     report_lexicon(&settings.lexicon, printer);
     let ReadBook { book, language, left_out } = narrate::read(&args.inputs, &settings)?;
+    settings.japanese_dictionary = models::japanese_dictionary(language, models, printer)?;
     report_reading(&book, language, &settings.voice, &left_out, printer);
     let plan = narrate::plan(&book, &settings)?;
     warn_unspoken(&plan, printer);

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::args::{Cli, SayArgs};
+use super::args::{Cli, ModelArgs, SayArgs};
+use super::models;
 use super::printer::{Printer, terminal_safe};
 use super::settings;
 use crate::assemble::wav;
@@ -20,7 +21,7 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
     settings.lexicon = narrate::load_lexicon(args.voice.lexicon.as_deref(), &[])?;
     voices::check(&settings.voice)?;
     if args.phonemes {
-        return print_phonemes(args, &settings, printer);
+        return print_phonemes(args, settings, &cli.models, printer);
     }
     let output = match &args.output {
         Some(path) => path.clone(),
@@ -29,6 +30,8 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
     };
     let (text, source_name) = text_of(args)?;
     narrate::check_text(&text, source_name)?;
+    let language = narrate::text_language(&text, &settings)?;
+    settings.japanese_dictionary = models::japanese_dictionary(language, &cli.models, printer)?;
     // The engine and the G2P take about as long to start: start them side by side.
     let (engine, g2p) = std::thread::scope(|s| {
         let g2p = s.spawn(|| {
@@ -70,10 +73,17 @@ pub fn run(cli: &Cli, args: &SayArgs, printer: &Printer) -> Result<ExitCode> {
 }
 
 /// `say --phonemes`: each word and its phonemes, one a line (or JSON), without the model.
-fn print_phonemes(args: &SayArgs, settings: &narrate::Settings, printer: &Printer) -> Result<ExitCode> {
+fn print_phonemes(
+    args: &SayArgs,
+    mut settings: narrate::Settings,
+    models: &ModelArgs,
+    printer: &Printer,
+) -> Result<ExitCode> {
     let (text, source_name) = text_of(args)?;
     narrate::check_text(&text, source_name)?;
-    let g2p = narrate::phonemizer_for_text(&text, settings)?;
+    let language = narrate::text_language(&text, &settings)?;
+    settings.japanese_dictionary = models::japanese_dictionary(language, models, printer)?;
+    let g2p = narrate::phonemizer_for_text(&text, &settings)?;
     let words = narrate::phonemes(&text, &g2p)?;
     let out = if printer.json {
         serde_json::to_string(&words).map_err(Error::json("the phonemes"))?

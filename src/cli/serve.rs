@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::args::{ModelArgs, ServeArgs};
+use super::models;
 use super::printer::Printer;
 use super::settings;
 use crate::error::{Error, ExitStatus, Result};
@@ -18,7 +19,7 @@ pub fn run(args: &ServeArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
     let addr = address(&args.host, args.port)?;
     let jobs = usize::from(args.jobs);
     let threads = args.threads.map_or_else(|| (narrate::cores() / jobs).max(1), usize::from);
-    let settings = Settings {
+    let mut settings = Settings {
         voice: args.voice.voice.clone(),
         speed: args.voice.speed,
         language: settings::language(&args.voice)?,
@@ -27,6 +28,10 @@ pub fn run(args: &ServeArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
         sessions: jobs,
         ..Settings::default()
     };
+    // A j voice as the default fetches the Japanese dictionary now, as the model is; a request
+    // for one later fetches it then.
+    let language = narrate::text_language("", &settings)?;
+    settings.japanese_dictionary = models::japanese_dictionary(language, models, printer)?;
     let config = ServeConfig {
         addr,
         jobs,
@@ -36,8 +41,9 @@ pub fn run(args: &ServeArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
         api_keys: api_keys(args)?,
         cors_origins: args.cors_origins.iter().filter(|o| !o.is_empty()).cloned().collect(),
         settings,
+        assets: settings::asset_overrides(models),
     };
-    let files = assets::ensure(&settings::asset_overrides(models), printer)?;
+    let files = assets::ensure(&config.assets, printer)?;
     let keys = if config.api_keys.is_empty() {
         "no API key needed".to_string()
     } else {

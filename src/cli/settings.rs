@@ -99,6 +99,7 @@ pub fn build_settings(args: &BuildArgs, device: Device) -> Result<Settings> {
             arena: !args.tuning.no_arena,
             device,
             decoder_window: args.tuning.decoder_window,
+            kernels: args.tuning.kernels,
         },
         sessions,
         export: export_settings(&args.export),

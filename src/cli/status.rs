@@ -19,7 +19,9 @@ pub fn run(args: &BuildArgs, models: &ModelArgs, printer: &Printer) -> Result<Ex
     let settings = settings::build_settings(args, models.device)?;
     let settings =
         Settings { lexicon: narrate::load_lexicon(args.voice.lexicon.as_deref(), &args.inputs)?, ..settings };
-    let ReadBook { book, .. } = narrate::read(&args.inputs, &settings)?;
+    let ReadBook { book, language, .. } = narrate::read(&args.inputs, &settings)?;
+    let settings =
+        Settings { japanese_dictionary: super::models::japanese_dictionary(language, models, printer)?, ..settings };
     let plan = narrate::plan(&book, &settings)?;
     // The engine only for the model's hash (part of every chunk key): no session is built.
     let files = assets::ensure(&settings::asset_overrides(models), printer)?;

@@ -14,23 +14,19 @@ use std::thread::JoinHandle;
 use super::ExportError;
 use super::sink::AudioSink;
 use crate::kokoro::SAMPLE_RATE;
+use crate::program::Program;
+
+/// ffmpeg, as `audiobook doctor` and the errors describe it.
+pub const PROGRAM: Program = Program {
+    name: "ffmpeg",
+    needed_for: "m4b, mp3 and opus output (build --format), and the server's mp3, opus, flac and aac",
+    install: "apt install ffmpeg",
+    version_arg: "-version",
+};
 
 /// The ffmpeg executable on PATH, if there is one.
 pub fn find() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("ffmpeg")).find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        path.is_file()
-    }
+    PROGRAM.find()
 }
 
 /// One running ffmpeg that encodes the PCM it is given into `target`.

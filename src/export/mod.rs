@@ -29,7 +29,7 @@ use std::sync::atomic::AtomicBool;
 use serde::{Deserialize, Serialize};
 
 pub use self::cover::Cover;
-pub use self::ffmpeg::{encode_in_memory, find as find_ffmpeg};
+pub use self::ffmpeg::{PROGRAM as FFMPEG, encode_in_memory, find as find_ffmpeg};
 pub use self::loudness::{LoudnessTarget, Measurement};
 pub use self::metadata::Tags;
 pub use self::sink::{AudioSink, stream_wav, wav_samples};

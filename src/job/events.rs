@@ -1,5 +1,5 @@
 //! What a build reports while it runs: one serialisable type, so the progress bar, the log lines,
-//! `--json` (one event per line, documented in docs/events.md) and a server's event stream all
+//! `--json` (one event per line, documented in docs/src/events.md) and a server's event stream all
 //! read the same data.
 
 use serde::{Deserialize, Serialize};

@@ -11,10 +11,12 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
 use crate::atomic;
+use crate::phonemize::japanese;
 
 use super::device::Device;
 use super::voice_hashes::VOICE_SHA256;
@@ -134,6 +136,11 @@ pub enum AssetError {
         "model files are missing and fetching is off: put {wanted} in {cache}, or set --model-dir/--voices/--ort-lib"
     )]
     Offline { wanted: String, cache: PathBuf },
+    #[error(
+        "the Japanese dictionary is missing and fetching is off: unpack unidic-lite 1.0.8's unidic_lite/dicdir \
+         into {}, or set AUDIOBOOK_UNIDIC_DIR to such a folder", path.display()
+    )]
+    DictionaryOffline { path: PathBuf },
     #[error("cannot fetch {what}: `{tool}` failed ({detail})")]
     Tool { what: &'static str, tool: String, detail: String },
     #[error("cannot fetch {what}: {detail}")]
@@ -291,6 +298,40 @@ pub fn ensure(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Resul
     Ok(ModelFiles { model, voices, ort_lib, cache, device, cuda_lib_dirs })
 }
 
+/// What a missing Japanese dictionary is called in [`AssetError::Missing`].
+pub const JAPANESE_DICTIONARY: &str = "the Japanese dictionary (sys.dic)";
+
+/// Where the Japanese G2P's dictionary is for these overrides: `AUDIOBOOK_UNIDIC_DIR`, else
+/// `unidic-lite/dicdir` in the cache.
+pub fn japanese_dictionary_dir(overrides: &AssetOverrides) -> Result<PathBuf> {
+    Ok(japanese::dictionary_dir_in(&cache_dir(overrides)?))
+}
+
+/// The Japanese dictionary (unidic-lite 1.0.8's `unidic_lite/dicdir`, UniDic 2.1.2), fetched
+/// into the cache when it is missing, unless `offline`: its source archive with `pip download`,
+/// checked by sha256, unpacked beside its place and renamed into it, so that a half-unpacked
+/// dictionary is never used.
+pub fn ensure_japanese_dictionary(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Result<PathBuf> {
+    let cache = cache_dir(overrides)?;
+    let dir = japanese::dictionary_dir_in(&cache);
+    if japanese::dictionary_ready(&dir) {
+        return Ok(dir);
+    }
+    if dir != cache.join(japanese::CACHE_SUBDIR) {
+        return Err(AssetError::Missing { what: JAPANESE_DICTIONARY, path: dir });
+    }
+    if overrides.offline {
+        return Err(AssetError::DictionaryOffline { path: dir });
+    }
+    // One fetch at a time in this process: a server's first Japanese requests may come together.
+    static FETCHING: Mutex<()> = Mutex::new(());
+    let _fetching = FETCHING.lock().unwrap_or_else(PoisonError::into_inner);
+    if !japanese::dictionary_ready(&dir) {
+        or_by_hand(fetch_japanese_dictionary(&cache, progress), japanese::CACHE_SUBDIR, &cache)?;
+    }
+    Ok(dir)
+}
+
 /// A fetch that could not run says what to put where instead.
 fn or_by_hand(fetched: Result<()>, wanted: &str, cache: &Path) -> Result<()> {
     fetched.map_err(|e| match e {
@@ -368,6 +409,111 @@ pub fn expected_sha256(path: &Path) -> Option<&'static str> {
             VOICE_SHA256.iter().find(|(n, _)| *n == voice).map(|(_, sha)| *sha)
         }
     }
+}
+
+/// One file's state, as `models status` and `doctor` report it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileStatus {
+    /// What it is: model, onnxruntime, voice, voices or dictionary.
+    pub role: &'static str,
+    pub path: PathBuf,
+    pub bytes: Option<u64>,
+    /// "ok", "mismatch", "missing" or "unknown" (no checksum known for this file).
+    pub checksum: &'static str,
+    /// Whether narrating runs without it (the Japanese dictionary, needed by the j voices only).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
+}
+
+impl FileStatus {
+    /// Missing, or not the file expected.
+    pub fn is_bad(&self) -> bool {
+        matches!(self.checksum, "missing" | "mismatch")
+    }
+}
+
+/// The state of the file at `path`, checked against the sha256 its name implies.
+pub fn file_status(role: &'static str, path: &Path) -> FileStatus {
+    let bytes = fs::metadata(path).ok().filter(fs::Metadata::is_file).map(|m| m.len());
+    let checksum = match (bytes, expected_sha256(path)) {
+        (None, _) => "missing",
+        (Some(_), None) => "unknown",
+        (Some(_), Some(_)) if verify(path).is_ok() => "ok",
+        (Some(_), Some(_)) => "mismatch",
+    };
+    FileStatus { role, path: path.to_path_buf(), bytes, checksum, optional: false }
+}
+
+/// The state of every file `files` names: the model, ONNX Runtime's libraries, the voices.
+pub fn check_files(files: &ModelFiles) -> Vec<FileStatus> {
+    let mut rows = vec![file_status("model", &files.model)];
+    rows.extend(files.runtime_libraries().iter().map(|lib| file_status("onnxruntime", lib)));
+    match &files.voices {
+        VoiceStore::Dir(dir) => rows.extend(
+            super::voices::catalogue().iter().map(|v| file_status("voice", &dir.join(format!("{}.bin", v.name)))),
+        ),
+        VoiceStore::Npz(path) => rows.push(file_status("voices", path)),
+    }
+    rows
+}
+
+/// The state of the Japanese dictionary's `sys.dic` (optional: only the j voices need it). Its
+/// 188 MB are hashed once and remembered by a stamp in the cache while the file is unchanged.
+pub fn japanese_dictionary_status(overrides: &AssetOverrides) -> Result<FileStatus> {
+    let cache = cache_dir(overrides)?;
+    let path = japanese::dictionary_dir_in(&cache).join("sys.dic");
+    let bytes = fs::metadata(&path).ok().filter(fs::Metadata::is_file).map(|m| m.len());
+    let expected = japanese::UNIDIC_LITE_SYS_DIC_SHA256;
+    let checksum = match bytes {
+        None => "missing",
+        Some(_) if stamped_sha256(&cache, &path).as_deref() == Some(expected) => "ok",
+        Some(_) => match sha256_file(&path) {
+            Ok(found) if found == expected => {
+                stamp(&cache, &path, &found);
+                "ok"
+            }
+            _ => "mismatch",
+        },
+    };
+    Ok(FileStatus { role: "dictionary", path, bytes, checksum, optional: true })
+}
+
+/// The ONNX Runtime version of a library as [`file_status`] found it: that of a build whose
+/// checksum this program knows, else the one its file name carries (`libonnxruntime.so.1.32.0`).
+pub fn ort_version(library: &FileStatus) -> Option<String> {
+    library.bytes?;
+    let name = library.path.file_name()?.to_str()?;
+    if library.checksum == "ok" {
+        if name == ort_lib_file() {
+            return Some(ORT_VERSION.to_string());
+        }
+        if name == ORT_GPU_LIBRARIES[0].0 {
+            return Some(ORT_GPU_VERSION.to_string());
+        }
+    }
+    let version: Vec<&str> = name
+        .split('.')
+        .skip_while(|part| part.parse::<u32>().is_err())
+        .take_while(|part| part.parse::<u32>().is_ok())
+        .collect();
+    (version.len() >= 2).then(|| version.join("."))
+}
+
+/// Bytes free for this user on the file system holding `dir` (or its nearest existing parent),
+/// as `df -Pk` tells; `None` where it cannot.
+pub fn free_space(dir: &Path) -> Option<u64> {
+    let existing = dir.ancestors().find(|p| p.exists())?;
+    let out = ["df", "/bin/df", "/usr/bin/df"].iter().find_map(|df| {
+        Command::new(df).arg("-Pk").arg(existing).stdin(Stdio::null()).stderr(Stdio::null()).output().ok()
+    })?;
+    parse_df(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The "Available" column of `df -Pk`'s one line, in bytes.
+fn parse_df(text: &str) -> Option<u64> {
+    let line = text.lines().nth(1)?;
+    let kib: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// sha256 of a file, as lowercase hex.
@@ -628,6 +774,87 @@ fn fetch_voices(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
     Ok(())
 }
 
+fn fetch_japanese_dictionary(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
+    const WHAT: &str = "the Japanese dictionary";
+    progress.step(&format!(
+        "fetching the Japanese dictionary ({}, 48 MB) with pip",
+        japanese::UNIDIC_LITE.replace("==", " ")
+    ));
+    let scratch = scratch_dir(cache)?;
+    let mut cmd = Command::new(python());
+    cmd.args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--disable-pip-version-check", "-d"])
+        .arg(scratch.path())
+        .arg(japanese::UNIDIC_LITE);
+    if !progress.show_tool_output() {
+        cmd.arg("-q");
+    }
+    run_tool(WHAT, cmd, progress)?;
+    let archive = fs::read_dir(scratch.path())
+        .map_err(io_err(scratch.path()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_str().is_some_and(|n| n.ends_with(".tar.gz")))
+        .ok_or_else(|| AssetError::Package { what: WHAT, detail: "pip gave no .tar.gz source archive".into() })?;
+    let target = cache.join(japanese::CACHE_SUBDIR);
+    unpack_folder(&archive, japanese::UNIDIC_LITE_SHA256, japanese::UNIDIC_LITE_DICDIR, &target, WHAT)?;
+    progress.step(&format!("stored the Japanese dictionary in {}", target.display()));
+    Ok(())
+}
+
+/// Unpacks the folder `inside` of the .tar.gz `archive`, once its sha256 is `expected`, as
+/// `target`: first into a temporary folder beside it, then renamed, so that `target` is whole
+/// or absent. An incomplete `target` (no `sys.dic`) is replaced.
+fn unpack_folder(archive: &Path, expected: &str, inside: &str, target: &Path, what: &'static str) -> Result<()> {
+    let found = sha256_file(archive)?;
+    if found != expected {
+        return Err(AssetError::Checksum { path: archive.to_path_buf(), expected: expected.into(), found });
+    }
+    let parent = target.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let staging = tempfile::Builder::new().prefix(".unpack-").tempdir_in(parent).map_err(io_err(parent))?;
+    let unpacked = staging.path().join("folder");
+    fs::create_dir(&unpacked).map_err(io_err(&unpacked))?;
+    let bad = |detail: String| AssetError::Package { what, detail: format!("{}: {detail}", archive.display()) };
+    let file = File::open(archive).map_err(io_err(archive))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    for entry in tar.entries().map_err(|e| bad(e.to_string()))? {
+        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+        let path = entry.path().map_err(|e| bad(e.to_string()))?.into_owned();
+        let Ok(relative) = path.strip_prefix(inside) else { continue };
+        if relative.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+            return Err(bad(format!("unsafe path {} in the archive", path.display())));
+        }
+        let dest = unpacked.join(relative);
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => fs::create_dir_all(&dest).map_err(io_err(&dest))?,
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                if let Some(dir) = dest.parent() {
+                    fs::create_dir_all(dir).map_err(io_err(dir))?;
+                }
+                let mut out = File::create(&dest).map_err(io_err(&dest))?;
+                io::copy(&mut entry, &mut out).map_err(io_err(&dest))?;
+                out.sync_all().map_err(io_err(&dest))?;
+            }
+            // Links and the like: a dictionary has none, and following them is not safe.
+            _ => {}
+        }
+    }
+    if !japanese::dictionary_ready(&unpacked) {
+        return Err(bad(format!("no {inside}/sys.dic in the archive")));
+    }
+    if japanese::dictionary_ready(target) {
+        return Ok(());
+    }
+    if target.exists() {
+        fs::remove_dir_all(target).map_err(io_err(target))?;
+    }
+    match fs::rename(&unpacked, target) {
+        Ok(()) => Ok(()),
+        // Another process put a whole one there meanwhile.
+        Err(_) if japanese::dictionary_ready(target) => Ok(()),
+        Err(e) => Err(AssetError::Io { path: target.to_path_buf(), source: e }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -705,6 +932,33 @@ mod tests {
     }
 
     #[test]
+    fn free_space_is_read_from_dfs_available_column() {
+        let df = "Filesystem     1024-blocks      Used Available Capacity Mounted on\n/dev/sda1        102400000  51200000  40960000      56% /\n";
+        assert_eq!(parse_df(df), Some(40_960_000 * 1024));
+        assert_eq!(parse_df("garbage"), None);
+        assert!(free_space(Path::new("/nonexistent/deeper")).is_some_and(|b| b > 0), "the root's free space");
+    }
+
+    #[test]
+    fn the_runtime_version_comes_from_a_known_checksum_else_the_file_name() {
+        let row = |path: &str, checksum| FileStatus {
+            role: "onnxruntime",
+            path: path.into(),
+            bytes: Some(1),
+            checksum,
+            optional: false,
+        };
+        let cached = format!("/c/onnxruntime/{}", ort_lib_file());
+        assert_eq!(ort_version(&row(&cached, "ok")).as_deref(), Some(ORT_VERSION));
+        assert_eq!(ort_version(&row("/c/onnxruntime-gpu/libonnxruntime.so.1.31.1", "ok")).as_deref(), Some("1.31.1"));
+        assert_eq!(ort_version(&row("/opt/libonnxruntime.so.1.22.0", "unknown")).as_deref(), Some("1.22.0"));
+        assert_eq!(ort_version(&row("/opt/libonnxruntime.1.20.1.dylib", "unknown")).as_deref(), Some("1.20.1"));
+        assert_eq!(ort_version(&row("/opt/libonnxruntime.so", "unknown")), None);
+        let gone = FileStatus { bytes: None, ..row("/opt/libonnxruntime.so.1.22.0", "missing") };
+        assert_eq!(ort_version(&gone), None, "no version for a file that is not there");
+    }
+
+    #[test]
     fn a_stamp_holds_only_while_the_file_is_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("model.onnx");
@@ -762,5 +1016,107 @@ mod tests {
         }
         let err = ensure(&overrides, &Silent).unwrap_err().to_string();
         assert!(err.contains(MODEL_FILE) && err.contains(&dir.path().display().to_string()), "{err}");
+    }
+
+    /// A .tar.gz of `files` (path, content), as pip's source archives are.
+    fn tarball(dir: &Path, files: &[(&str, &[u8])]) -> PathBuf {
+        let path = dir.join("unidic-lite-1.0.8.tar.gz");
+        let gz = flate2::write::GzEncoder::new(File::create(&path).unwrap(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(gz);
+        for (name, content) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(content.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, name, *content).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn the_dictionary_is_unpacked_whole_into_its_place_and_only_with_the_right_checksum() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = tarball(
+            dir.path(),
+            &[
+                ("unidic-lite-1.0.8/setup.py", b"setup()"),
+                ("unidic-lite-1.0.8/unidic_lite/dicdir/sys.dic", b"dictionary"),
+                ("unidic-lite-1.0.8/unidic_lite/dicdir/mecabrc", b""),
+                ("unidic-lite-1.0.8/unidic_lite/dicdir/sub/char.def", b"chars"),
+            ],
+        );
+        let cache = dir.path().join("cache");
+        let target = cache.join(japanese::CACHE_SUBDIR);
+        let inside = japanese::UNIDIC_LITE_DICDIR;
+
+        let err = unpack_folder(&archive, MODEL_SHA256, inside, &target, "the dictionary").unwrap_err();
+        assert!(matches!(err, AssetError::Checksum { .. }), "{err}");
+        assert!(err.to_string().contains("unidic-lite-1.0.8.tar.gz: checksum mismatch"), "{err}");
+        assert!(!target.exists(), "nothing unpacked from an archive with the wrong checksum");
+
+        // A half-unpacked folder from before is replaced.
+        fs::create_dir_all(&target).unwrap();
+        fs::write(target.join("matrix.def"), b"partial").unwrap();
+        let sha = sha256_file(&archive).unwrap();
+        unpack_folder(&archive, &sha, inside, &target, "the dictionary").unwrap();
+        assert_eq!(fs::read(target.join("sys.dic")).unwrap(), b"dictionary");
+        assert_eq!(fs::read(target.join("sub/char.def")).unwrap(), b"chars");
+        assert!(target.join("mecabrc").is_file() && !target.join("matrix.def").exists());
+        assert!(!target.join("setup.py").exists() && !cache.join("unidic-lite/setup.py").exists());
+        let left: Vec<_> = fs::read_dir(cache.join("unidic-lite")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["dicdir"], "the temporary folder is gone");
+        assert!(japanese::dictionary_ready(&target));
+    }
+
+    #[test]
+    fn an_archive_without_the_dictionary_or_with_an_escaping_path_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("cache/unidic-lite/dicdir");
+        let inside = japanese::UNIDIC_LITE_DICDIR;
+        let empty = tarball(dir.path(), &[("unidic-lite-1.0.8/setup.py", b"setup()")]);
+        let sha = sha256_file(&empty).unwrap();
+        let err = unpack_folder(&empty, &sha, inside, &target, "the dictionary").unwrap_err().to_string();
+        assert!(err.contains("sys.dic"), "{err}");
+        assert!(!target.exists());
+
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(gz);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        header.set_mode(0o644);
+        let name = format!("{inside}/../../../escaped");
+        header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_cksum();
+        builder.append(&header, &b"x"[..]).unwrap();
+        let bytes = builder.into_inner().unwrap().finish().unwrap();
+        let evil = dir.path().join("evil.tar.gz");
+        fs::write(&evil, &bytes).unwrap();
+        let err = unpack_folder(&evil, &crate::hash::sha256_hex(&bytes), inside, &target, "the dictionary")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unsafe path"), "{err}");
+        assert!(!dir.path().join("cache/escaped").exists() && !dir.path().join("escaped").exists());
+    }
+
+    #[test]
+    fn offline_the_missing_dictionary_is_named_with_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = AssetOverrides { cache_dir: Some(dir.path().into()), offline: true, ..Default::default() };
+        struct Silent;
+        impl FetchProgress for Silent {
+            fn step(&self, _: &str) {}
+            fn show_tool_output(&self) -> bool {
+                false
+            }
+        }
+        if std::env::var_os(japanese::DICDIR_ENV).is_some() {
+            return;
+        }
+        let err = ensure_japanese_dictionary(&overrides, &Silent).unwrap_err().to_string();
+        assert!(err.contains("fetching is off") && err.contains("unidic-lite/dicdir"), "{err}");
+        fs::create_dir_all(dir.path().join("unidic-lite/dicdir")).unwrap();
+        fs::write(dir.path().join("unidic-lite/dicdir/sys.dic"), b"d").unwrap();
+        assert_eq!(ensure_japanese_dictionary(&overrides, &Silent).unwrap(), dir.path().join("unidic-lite/dicdir"));
     }
 }

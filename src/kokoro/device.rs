@@ -83,6 +83,121 @@ pub(super) fn preload_cuda(dirs: &[PathBuf]) -> Result<usize, EngineError> {
     Ok(loaded)
 }
 
+/// What this machine has for `--device cuda`, found cheaply: the driver's files under /proc (or
+/// `nvidia-smi` where they are not visible), and each CUDA and cuDNN library looked up in
+/// `--cuda-lib-dir`, LD_LIBRARY_PATH, the loader's cache and CUDA's usual folders. Nothing is
+/// loaded.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct GpuProbe {
+    /// The NVIDIA driver's version, if a driver is loaded.
+    pub driver: Option<String>,
+    /// The NVIDIA GPUs' names.
+    pub gpus: Vec<String>,
+    /// The CUDA and cuDNN libraries the CUDA provider opens that were found nowhere (looked up
+    /// only where there is a GPU).
+    pub missing_libraries: Vec<&'static str>,
+    /// Where `libcudart` and `libcudnn` were found.
+    pub found_libraries: Vec<PathBuf>,
+}
+
+impl GpuProbe {
+    /// Whether `--device cuda` has what it needs besides ONNX Runtime's CUDA build.
+    pub fn ready(&self) -> bool {
+        !self.gpus.is_empty() && self.missing_libraries.is_empty()
+    }
+}
+
+/// Looks for an NVIDIA GPU and the CUDA and cuDNN libraries (see [`GpuProbe`]).
+pub fn probe_gpu(cuda_lib_dirs: &[PathBuf]) -> GpuProbe {
+    let mut probe = GpuProbe {
+        driver: std::fs::read_to_string("/proc/driver/nvidia/version").ok().and_then(|text| driver_version(&text)),
+        gpus: gpu_names(Path::new("/proc/driver/nvidia/gpus")),
+        ..GpuProbe::default()
+    };
+    if probe.gpus.is_empty()
+        && let Some(smi) = crate::program::find_on_path("nvidia-smi")
+        && let Ok(out) = std::process::Command::new(smi)
+            .args(["--query-gpu=name,driver_version", "--format=csv,noheader"])
+            .stderr(std::process::Stdio::null())
+            .output()
+    {
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let mut fields = line.split(',').map(str::trim);
+            if let Some(name) = fields.next().filter(|n| !n.is_empty()) {
+                probe.gpus.push(name.to_string());
+            }
+            if probe.driver.is_none() {
+                probe.driver = fields.next().filter(|d| !d.is_empty()).map(str::to_string);
+            }
+        }
+    }
+    if probe.gpus.is_empty() {
+        return probe;
+    }
+    let mut dirs: Vec<PathBuf> = cuda_lib_dirs.to_vec();
+    if let Some(paths) = std::env::var_os("LD_LIBRARY_PATH") {
+        dirs.extend(std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()));
+    }
+    dirs.extend(
+        ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib", "/usr/lib/x86_64-linux-gnu"]
+            .map(PathBuf::from),
+    );
+    let cache = loader_cache();
+    for name in CUDA_LIBRARIES {
+        let found = dirs.iter().map(|d| d.join(name)).find(|p| p.exists()).or_else(|| cache_lookup(&cache, name));
+        match found {
+            Some(path) if name.starts_with("libcudart") || name == "libcudnn.so.9" => probe.found_libraries.push(path),
+            Some(_) => {}
+            None => probe.missing_libraries.push(name),
+        }
+    }
+    probe
+}
+
+/// The version in /proc/driver/nvidia/version's first line ("... Kernel Module  550.54.15 ...").
+fn driver_version(text: &str) -> Option<String> {
+    let line = text.lines().next()?;
+    let after = line.split("Kernel Module").nth(1).unwrap_or(line);
+    after
+        .split_whitespace()
+        .find(|w| w.contains('.') && w.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .map(str::to_string)
+}
+
+/// The "Model:" line of each GPU's information file.
+fn gpu_names(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("information")).ok())
+        .filter_map(|text| {
+            text.lines().find_map(|l| l.strip_prefix("Model:").map(|m| m.trim().to_string())).filter(|m| !m.is_empty())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// `ldconfig -p`: the libraries the loader finds without a path.
+fn loader_cache() -> String {
+    ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"]
+        .iter()
+        .find_map(|ldconfig| {
+            let out =
+                std::process::Command::new(ldconfig).arg("-p").stderr(std::process::Stdio::null()).output().ok()?;
+            Some(String::from_utf8_lossy(&out.stdout).into_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// Where `ldconfig -p`'s listing puts `name` ("\tlibcudnn.so.9 (libc6,x86-64) => /usr/lib/...").
+fn cache_lookup(listing: &str, name: &str) -> Option<PathBuf> {
+    listing.lines().find_map(|line| {
+        let (left, right) = line.split_once("=>")?;
+        (left.split_whitespace().next() == Some(name)).then(|| PathBuf::from(right.trim()))
+    })
+}
+
 fn cuda_error(path: &Path, detail: &str) -> EngineError {
     EngineError::Gpu(format!("cannot load {}: {detail}", path.display()))
 }
@@ -106,6 +221,26 @@ mod tests {
         for device in [Device::Cpu, Device::Cuda(0), Device::Cuda(3)] {
             assert_eq!(device.to_string().parse::<Device>(), Ok(device));
         }
+    }
+
+    #[test]
+    fn the_driver_version_gpu_names_and_loader_entries_are_read_from_their_files() {
+        let proc = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\nGCC version: gcc 12\n";
+        assert_eq!(driver_version(proc).as_deref(), Some("550.54.15"));
+        assert_eq!(driver_version("nothing here"), None);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("0000:01:00.0")).unwrap();
+        std::fs::write(dir.path().join("0000:01:00.0/information"), "Model: \t\t NVIDIA H100 80GB HBM3\nIRQ: 1\n")
+            .unwrap();
+        assert_eq!(gpu_names(dir.path()), ["NVIDIA H100 80GB HBM3"]);
+        assert!(gpu_names(&dir.path().join("none")).is_empty());
+        let listing =
+            "2 libs found in cache\n\tlibcudnn.so.9 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcudnn.so.9\n";
+        assert_eq!(
+            cache_lookup(listing, "libcudnn.so.9"),
+            Some(PathBuf::from("/usr/lib/x86_64-linux-gnu/libcudnn.so.9"))
+        );
+        assert_eq!(cache_lookup(listing, "libcudart.so.13"), None);
     }
 
     #[test]

@@ -86,6 +86,238 @@ pub(super) fn split(model: &[u8]) -> Result<SplitModel, GraphError> {
     Ok(SplitModel { prosody: rebuild(prosody), decoder: rebuild(decoder) })
 }
 
+/// What [`with_own_kernels`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct OwnKernels {
+    /// `ConvInteger` nodes moved to our domain.
+    pub(super) convolutions: usize,
+    /// Of those, the ones fused with the bias `Add`, `Cast` and scale `Mul` after them.
+    pub(super) scaled: usize,
+    /// Snake activations (five nodes each) made one node of our domain.
+    pub(super) snakes: usize,
+}
+
+/// `model` (one half's bytes) with our kernels in place of ONNX Runtime's where they apply, in
+/// `domain`, which is imported:
+/// - each 1-D, one-group, stride-1 `ConvInteger` with constant weights moves to `domain` (same
+///   inputs, attributes and output), or, where its only use is `[Add(bias)] -> Cast(float) ->
+///   Mul(scale)`, becomes with them `ConvScaled(x, w, x_zero, w_zero, scale[, bias])`;
+/// - each Snake, `Add(x, Mul(inv_alpha, Pow(Sin(Mul(alpha, x)), 2)))` with constant `alpha` and
+///   `inv_alpha` and no other use of its inner values, becomes `Snake(x, alpha, inv_alpha)`.
+pub(super) fn with_own_kernels(model: &[u8], domain: &str) -> Result<(Vec<u8>, OwnKernels), GraphError> {
+    let top = fields(model, 0)?;
+    let graph_field = top.iter().find(|f| f.number == 7).ok_or(GraphError::Missing("graph"))?;
+    let graph = Graph::parse(graph_field.payload, graph_field.payload_at)?;
+    let initializers: HashMap<&str, &Field> =
+        graph.fields.iter().filter(|f| f.number == INITIALIZER).filter_map(|f| Some((tensor_name(f)?, f))).collect();
+    let rank = |name: &str| initializers.get(name).and_then(|f| tensor_rank(f));
+    let graph_outputs: HashSet<&str> =
+        graph.fields.iter().filter(|f| f.number == OUTPUT).filter_map(info_name).collect();
+    let mut consumers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        for input in &node.inputs {
+            consumers.entry(input).or_default().push(i);
+        }
+    }
+    let op = |node: usize| op_type(&graph.fields[graph.nodes[node].field]);
+    // The one node that reads `node`'s only output.
+    let sole_consumer = |node: usize| -> Option<usize> {
+        let [output] = graph.nodes[node].outputs[..] else { return None };
+        match consumers.get(output).map(Vec::as_slice) {
+            Some(&[next]) if !graph_outputs.contains(output) => Some(next),
+            _ => None,
+        }
+    };
+    // The same, if it is of type `kind`.
+    let only_consumer = |node: usize, kind: &str| sole_consumer(node).filter(|&next| op(next) == Some(kind));
+    // The input of a two-input node other than `known`.
+    let other = |node: usize, known: &str| -> Option<&str> {
+        match graph.nodes[node].inputs[..] {
+            [a, b] if a == known => Some(b),
+            [a, b] if b == known => Some(a),
+            _ => None,
+        }
+    };
+
+    // Field index -> its replacement (None: dropped).
+    let mut edits: HashMap<usize, Option<Vec<u8>>> = HashMap::new();
+    let mut counts = OwnKernels { convolutions: 0, scaled: 0, snakes: 0 };
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let field = &graph.fields[node.field];
+        match op(i) {
+            Some("ConvInteger")
+                if node.inputs.len() == 4
+                    && rank(node.inputs[1]) == Some(3)
+                    && rank(node.inputs[3]).is_some()
+                    && ints_attribute(field, "group").is_none_or(|g| g == [1])
+                    && ints_attribute(field, "strides").is_none_or(|s| s.iter().all(|&v| v == 1)) =>
+            {
+                counts.convolutions += 1;
+                // ConvInteger -> [Add(bias)] -> Cast(float) -> Mul(scale): one ConvScaled.
+                let tail = (|| {
+                    let next = sole_consumer(i)?;
+                    let (bias, cast) = match op(next) {
+                        Some("Add") => (Some((next, other(next, node.outputs[0])?)), only_consumer(next, "Cast")?),
+                        Some("Cast") => (None, next),
+                        _ => return None,
+                    };
+                    (ints_attribute(&graph.fields[graph.nodes[cast].field], "to")? == [FLOAT]).then_some(())?;
+                    let mul = only_consumer(cast, "Mul")?;
+                    let scale = other(mul, graph.nodes[cast].outputs[0])?;
+                    Some((bias, cast, mul, scale))
+                })();
+                let parts = fields(field.payload, field.payload_at)?;
+                let Some((bias, cast, mul, scale)) = tail else {
+                    let mut moved = Vec::with_capacity(field.payload.len() + domain.len() + 4);
+                    for part in parts.iter().filter(|p| p.number != NODE_DOMAIN) {
+                        moved.extend_from_slice(part.raw);
+                    }
+                    moved.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
+                    edits.insert(node.field, Some(len_field(NODE, &moved)));
+                    continue;
+                };
+                let mut fused = Vec::new();
+                let bias_input = bias.map(|(_, name)| name);
+                for input in node.inputs.iter().copied().chain([scale]).chain(bias_input) {
+                    fused.extend(len_field(1, input.as_bytes()));
+                }
+                fused.extend(len_field(2, graph.nodes[mul].outputs[0].as_bytes()));
+                let name = string_field(field, 3).unwrap_or("conv");
+                fused.extend(len_field(3, format!("{name}_scaled").as_bytes()));
+                fused.extend(len_field(4, b"ConvScaled"));
+                for attribute in parts.iter().filter(|p| p.number == 5) {
+                    fused.extend_from_slice(attribute.raw);
+                }
+                fused.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
+                for dropped in [Some(i), bias.map(|(add, _)| add), Some(cast)].into_iter().flatten() {
+                    edits.insert(graph.nodes[dropped].field, None);
+                }
+                edits.insert(graph.nodes[mul].field, Some(len_field(NODE, &fused)));
+                counts.scaled += 1;
+            }
+            Some("Sin") => {
+                let snake = (|| {
+                    let scale = *graph.producer.get(node.inputs.first()?)?;
+                    let [a, b] = graph.nodes[scale].inputs[..] else { return None };
+                    let (alpha, x) = if rank(a).is_some() { (a, b) } else { (b, a) };
+                    (op(scale) == Some("Mul") && rank(alpha).is_some() && only_consumer(scale, "Sin") == Some(i))
+                        .then_some(())?;
+                    let square = only_consumer(i, "Pow")?;
+                    let exponent = initializers.get(other(square, node.outputs[0])?)?;
+                    (scalar_float(exponent) == Some(2.0)).then_some(())?;
+                    let weigh = only_consumer(square, "Mul")?;
+                    let inv_alpha = other(weigh, graph.nodes[square].outputs[0])?;
+                    rank(inv_alpha)?;
+                    let sum = only_consumer(weigh, "Add")?;
+                    (other(sum, graph.nodes[weigh].outputs[0])? == x).then_some(())?;
+                    Some((scale, square, weigh, sum, alpha, x, inv_alpha))
+                })();
+                let Some((scale, square, weigh, sum, alpha, x, inv_alpha)) = snake else { continue };
+                for dropped in [scale, i, square, weigh] {
+                    edits.insert(graph.nodes[dropped].field, None);
+                }
+                let mut fused = Vec::new();
+                for input in [x, alpha, inv_alpha] {
+                    fused.extend(len_field(1, input.as_bytes()));
+                }
+                fused.extend(len_field(2, graph.nodes[sum].outputs[0].as_bytes()));
+                let name = string_field(field, 3).unwrap_or("snake");
+                fused.extend(len_field(3, format!("{name}_snake").as_bytes()));
+                fused.extend(len_field(4, b"Snake"));
+                fused.extend(len_field(NODE_DOMAIN, domain.as_bytes()));
+                edits.insert(graph.nodes[sum].field, Some(len_field(NODE, &fused)));
+                counts.snakes += 1;
+            }
+            _ => {}
+        }
+    }
+    let mut graph_bytes = Vec::with_capacity(graph_field.payload.len() + 4096);
+    for (index, field) in graph.fields.iter().enumerate() {
+        match edits.get(&index) {
+            Some(Some(replacement)) => graph_bytes.extend_from_slice(replacement),
+            Some(None) => {}
+            None => graph_bytes.extend_from_slice(field.raw),
+        }
+    }
+    let mut out = Vec::with_capacity(model.len() + 4096);
+    for field in &top {
+        if field.number == 7 {
+            out.extend(len_field(7, &graph_bytes));
+        } else {
+            out.extend_from_slice(field.raw);
+        }
+    }
+    let mut opset = len_field(1, domain.as_bytes());
+    opset.extend(varint_field(2, 1));
+    out.extend(len_field(OPSET_IMPORT, &opset));
+    Ok((out, counts))
+}
+
+/// The value of a one-element float `TensorProto` (from `raw_data`, field 9, or `float_data`,
+/// field 4).
+fn scalar_float(tensor: &Field) -> Option<f32> {
+    let parts = fields(tensor.payload, tensor.payload_at).ok()?;
+    let bytes = parts.iter().find_map(|p| match p.number {
+        9 => Some(p.payload),
+        4 if p.raw[0] & 7 == 2 => Some(p.payload),
+        4 => Some(&p.raw[1..]),
+        _ => None,
+    })?;
+    Some(f32::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// `NodeProto.domain`.
+const NODE_DOMAIN: u64 = 7;
+/// `ModelProto.opset_import`.
+const OPSET_IMPORT: u64 = 8;
+
+/// A node's `op_type` (field 4).
+fn op_type<'a>(node: &Field<'a>) -> Option<&'a str> {
+    string_field(node, 4)
+}
+
+/// The integer value(s) of a node's attribute `name` (its `i`, field 3, or `ints`, field 8,
+/// packed or not); `None` when the node has no such attribute or it cannot be read.
+fn ints_attribute(node: &Field, name: &str) -> Option<Vec<u64>> {
+    let parts = fields(node.payload, node.payload_at).ok()?;
+    let attribute = parts.iter().find(|p| p.number == 5 && string_field(p, 1) == Some(name))?;
+    let mut values = Vec::new();
+    for value in fields(attribute.payload, attribute.payload_at).ok()? {
+        match (value.number, value.raw.first().map(|key| key & 7)) {
+            (3 | 8, Some(0)) => {
+                let mut pos = 1;
+                values.push(varint(value.raw, &mut pos)?);
+            }
+            (8, Some(2)) => {
+                let mut pos = 0;
+                while pos < value.payload.len() {
+                    values.push(varint(value.payload, &mut pos)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(values)
+}
+
+/// The number of dimensions of a `TensorProto` (its `dims`, field 1, packed or not).
+fn tensor_rank(tensor: &Field) -> Option<usize> {
+    let parts = fields(tensor.payload, tensor.payload_at).ok()?;
+    let mut rank = 0;
+    for part in parts.iter().filter(|p| p.number == 1) {
+        if part.raw[0] & 7 == 2 {
+            let mut pos = 0;
+            while pos < part.payload.len() {
+                varint(part.payload, &mut pos)?;
+                rank += 1;
+            }
+        } else {
+            rank += 1;
+        }
+    }
+    Some(rank)
+}
+
 /// One protobuf field: its number, its whole encoding (key included) and, for length-delimited
 /// fields, its payload.
 struct Field<'a> {
@@ -383,6 +615,120 @@ mod tests {
         assert_eq!((nodes, weights), (vec!["decode".to_string()], vec!["w_decoder".to_string()]));
         assert_eq!(inputs, [ALIGNED, PITCH, ENERGY, STYLE]);
         assert_eq!(outputs, [AUDIO]);
+    }
+
+    fn op_node(op: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: &[Vec<u8>]) -> Vec<u8> {
+        let mut node = Vec::new();
+        for i in inputs {
+            node.extend(len_field(1, i.as_bytes()));
+        }
+        for o in outputs {
+            node.extend(len_field(2, o.as_bytes()));
+        }
+        node.extend(len_field(3, name.as_bytes()));
+        node.extend(len_field(4, op.as_bytes()));
+        for attribute in attributes {
+            node.extend(len_field(5, attribute));
+        }
+        len_field(NODE, &node)
+    }
+
+    fn ints(name: &str, values: &[u64]) -> Vec<u8> {
+        let mut attribute = len_field(1, name.as_bytes());
+        for &v in values {
+            attribute.extend(varint_field(8, v));
+        }
+        attribute
+    }
+
+    /// A float initializer of the given dims holding `value` in its raw data.
+    fn tensor(name: &str, dims: &[u64], value: f32) -> Vec<u8> {
+        let mut tensor = Vec::new();
+        for &d in dims {
+            tensor.extend(varint_field(1, d));
+        }
+        tensor.extend(varint_field(2, FLOAT));
+        tensor.extend(len_field(8, name.as_bytes()));
+        tensor.extend(len_field(9, &value.to_le_bytes()));
+        len_field(INITIALIZER, &tensor)
+    }
+
+    fn ops(model: &[u8]) -> Vec<(String, String)> {
+        let top = fields(model, 0).unwrap();
+        let graph = top.iter().find(|f| f.number == 7).unwrap();
+        let parts = fields(graph.payload, 0).unwrap();
+        parts
+            .iter()
+            .filter(|f| f.number == NODE)
+            .map(|f| (op_type(f).unwrap().to_string(), string_field(f, NODE_DOMAIN).unwrap_or("").to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn our_kernels_take_the_convolutions_and_snakes_they_can_run_and_nothing_else() {
+        let mut graph = Vec::new();
+        graph.extend(op_node("Mul", "scale", &["alpha", "x"], &["ax"], &[]));
+        graph.extend(op_node("Sin", "sin", &["ax"], &["s"], &[]));
+        graph.extend(op_node("Pow", "square", &["s", "two"], &["s2"], &[]));
+        graph.extend(op_node("Mul", "weigh", &["inv_alpha", "s2"], &["w"], &[]));
+        graph.extend(op_node("Add", "sum", &["x", "w"], &["y"], &[]));
+        graph.extend(op_node("ConvInteger", "conv", &["y", "weight", "y_zero", "weight_zero"], &["c"], &[]));
+        let strided = [ints("strides", &[2])];
+        graph.extend(op_node("ConvInteger", "strided", &["c", "weight", "y_zero", "weight_zero"], &["d"], &strided));
+        // A Sin whose argument is used elsewhere is not a Snake.
+        graph.extend(op_node("Mul", "scale2", &["alpha", "d"], &["ad"], &[]));
+        graph.extend(op_node("Sin", "sin2", &["ad"], &["s3"], &[]));
+        graph.extend(op_node("Add", "leak", &["ad", "s3"], &[AUDIO], &[]));
+        graph.extend(tensor("alpha", &[1, 4, 1], 2.0));
+        graph.extend(tensor("inv_alpha", &[1, 4, 1], 0.5));
+        graph.extend(tensor("two", &[], 2.0));
+        graph.extend(tensor("weight", &[4, 4, 3], 0.0));
+        graph.extend(tensor("weight_zero", &[], 0.0));
+        let mut model = varint_field(1, 8);
+        model.extend(len_field(7, &graph));
+
+        let (rewritten, counts) = with_own_kernels(&model, "ours").unwrap();
+        assert_eq!(counts, OwnKernels { convolutions: 1, scaled: 0, snakes: 1 });
+        let expected =
+            [("Snake", "ours"), ("ConvInteger", "ours"), ("ConvInteger", ""), ("Mul", ""), ("Sin", ""), ("Add", "")];
+        let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(ops(&rewritten), expected);
+        let top = fields(&rewritten, 0).unwrap();
+        let opset = top.iter().find(|f| f.number == OPSET_IMPORT).unwrap();
+        assert_eq!(string_field(opset, 1), Some("ours"));
+    }
+
+    #[test]
+    fn a_convolution_followed_by_its_bias_cast_and_scale_becomes_one_node() {
+        let mut graph = Vec::new();
+        graph.extend(op_node(
+            "ConvInteger",
+            "conv",
+            &["x", "weight", "x_zero", "weight_zero"],
+            &["c"],
+            &[ints("pads", &[1, 1])],
+        ));
+        graph.extend(op_node("Add", "bias", &["c", "b"], &["cb"], &[]));
+        graph.extend(op_node("Cast", "cast", &["cb"], &["f"], &[ints("to", &[FLOAT])]));
+        graph.extend(op_node("Mul", "scale", &["f", "s"], &[AUDIO], &[]));
+        graph.extend(tensor("weight", &[4, 4, 3], 0.0));
+        graph.extend(tensor("weight_zero", &[], 0.0));
+        let mut model = varint_field(1, 8);
+        model.extend(len_field(7, &graph));
+        let (rewritten, counts) = with_own_kernels(&model, "ours").unwrap();
+        assert_eq!(counts, OwnKernels { convolutions: 1, scaled: 1, snakes: 0 });
+        assert_eq!(ops(&rewritten), [("ConvScaled".to_string(), "ours".to_string())]);
+        let top = fields(&rewritten, 0).unwrap();
+        let graph = top.iter().find(|f| f.number == 7).unwrap();
+        let parts = fields(graph.payload, 0).unwrap();
+        let node = parts.iter().find(|f| f.number == NODE).unwrap();
+        let node_parts = fields(node.payload, 0).unwrap();
+        let names = |n: u64| -> Vec<&str> {
+            node_parts.iter().filter(|p| p.number == n).map(|p| std::str::from_utf8(p.payload).unwrap()).collect()
+        };
+        assert_eq!(names(1), ["x", "weight", "x_zero", "weight_zero", "s", "b"]);
+        assert_eq!(names(2), [AUDIO]);
+        assert_eq!(ints_attribute(node, "pads"), Some(vec![1, 1]), "the convolution's attributes come along");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod assets;
 mod device;
 mod graph;
+pub mod kernels;
 pub mod pool;
 mod runtime;
 mod session;
@@ -19,9 +20,12 @@ mod window;
 
 use std::time::Instant;
 
-pub use device::Device;
+pub use device::{Device, GpuProbe, probe_gpu};
+pub use kernels::Kernels;
 pub use pool::{Checkout, PoolStats, SessionPool};
-pub use session::{DECODER_WINDOW, EngineError, MAX_TOKENS, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig};
+pub use session::{
+    DECODER_WINDOW, EngineError, MAX_TOKENS, PROFILE_ENV, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig,
+};
 
 use self::assets::{ModelFiles, VoiceStore};
 use self::runtime::Runtime;

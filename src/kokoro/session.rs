@@ -6,7 +6,7 @@
 //! in windows of at most [`SessionConfig::decoder_window()`] frames cut at pauses (see `window`),
 //! so a call of 510 tokens needs no more memory than one window.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ort::environment::Environment;
 use ort::session::Session;
@@ -15,6 +15,7 @@ use ort::value::Tensor;
 
 use super::device::{self, Device};
 use super::graph::{self, GraphError, SplitModel};
+use super::kernels::{self, Isa, Kernels};
 use super::window;
 
 /// Output samples per second.
@@ -68,6 +69,8 @@ pub struct SessionConfig {
     /// device's (see [`SessionConfig::decoder_window`]). Longer calls are rendered in windows
     /// cut at pauses; their frames and timings do not change.
     pub decoder_window: Option<usize>,
+    /// Whose kernels run the decoder's int8 convolutions (ours where the CPU has a fast path).
+    pub kernels: Kernels,
 }
 
 impl Default for SessionConfig {
@@ -80,6 +83,7 @@ impl Default for SessionConfig {
             arena: true,
             device: Device::Cpu,
             decoder_window: None,
+            kernels: Kernels::Native,
         }
     }
 }
@@ -90,17 +94,44 @@ impl SessionConfig {
     pub fn decoder_window(&self) -> usize {
         self.decoder_window.unwrap_or(if self.device.is_gpu() { 0 } else { DECODER_WINDOW })
     }
+
+    /// The instruction set our convolution kernels run on in these sessions, or `None` where
+    /// ONNX Runtime's own run: asked for, on a GPU (whose provider runs the graph), or on a CPU
+    /// without a fast path.
+    pub fn own_kernels(&self) -> Option<Isa> {
+        match (self.kernels, self.device) {
+            (Kernels::Native, Device::Cpu) => Isa::detect(),
+            _ => None,
+        }
+    }
 }
 
-/// The model cut in two, shared by every session of a pool.
+/// The model cut in two, shared by every session of a pool, and the decoder half with its
+/// convolutions moved to our kernels (made once, when a session first asks).
 #[derive(Clone)]
-pub(super) struct ModelBytes(Arc<SplitModel>);
+pub(super) struct ModelBytes {
+    halves: Arc<SplitModel>,
+    own_decoder: Arc<OnceLock<Vec<u8>>>,
+}
 
 impl ModelBytes {
     /// Cuts the raw ONNX file contents into the prosody and decoder halves.
     pub(super) fn split(onnx: &[u8]) -> Result<Self, EngineError> {
         let split = graph::split(onnx).map_err(|e: GraphError| EngineError::Load(e.to_string()))?;
-        Ok(Self(Arc::new(split)))
+        Ok(Self { halves: Arc::new(split), own_decoder: Arc::default() })
+    }
+
+    /// The decoder half whose convolutions and Snake activations run as our custom operators.
+    fn own_decoder(&self) -> Result<&[u8], EngineError> {
+        if let Some(bytes) = self.own_decoder.get() {
+            return Ok(bytes);
+        }
+        let (bytes, moved) = graph::with_own_kernels(&self.halves.decoder, kernels::DOMAIN)
+            .map_err(|e| EngineError::Load(e.to_string()))?;
+        if moved.convolutions == 0 {
+            return Err(EngineError::Load("the decoder has no int8 convolution for our kernels".into()));
+        }
+        Ok(self.own_decoder.get_or_init(|| bytes))
     }
 }
 
@@ -136,8 +167,11 @@ impl Kokoro {
     /// Builds both halves' sessions in the process's ONNX Runtime environment (see `runtime`,
     /// which makes it once).
     pub(super) fn load(env: &Environment, model: &ModelBytes, config: SessionConfig) -> Result<Self, EngineError> {
-        let prosody = session(env, &model.0.prosody, config)?;
-        let decoder = session(env, &model.0.decoder, config)?;
+        let prosody = session(env, &model.halves.prosody, config, None, "prosody")?;
+        let decoder = match config.own_kernels() {
+            Some(isa) => session(env, model.own_decoder()?, config, Some(isa), "decoder")?,
+            None => session(env, &model.halves.decoder, config, None, "decoder")?,
+        };
         Ok(Self { prosody, decoder, decoder_window: config.decoder_window() })
     }
 
@@ -200,8 +234,20 @@ impl Kokoro {
     }
 }
 
-/// One ONNX session of `config` over `model` (one half of the graph).
-fn session(env: &Environment, model: &[u8], config: SessionConfig) -> Result<Session, EngineError> {
+/// Where ONNX Runtime writes each session's profile (the time of every node of every run), when
+/// set: `PREFIX-prosody_DATE.json` and `PREFIX-decoder_DATE.json`, once the session is dropped.
+/// For `cargo bench --bench pipeline -- --profile`.
+pub const PROFILE_ENV: &str = "AUDIOBOOK_ORT_PROFILE";
+
+/// One ONNX session of `config` over `model` (one half of the graph, `half`), with our kernels
+/// registered for `isa` when given.
+fn session(
+    env: &Environment,
+    model: &[u8],
+    config: SessionConfig,
+    isa: Option<Isa>,
+    half: &str,
+) -> Result<Session, EngineError> {
     let load = |e: ort::Error| EngineError::Load(plain_ort_message(&e.to_string()));
     let level = match config.optimization {
         0 => GraphOptimizationLevel::Disable,
@@ -225,6 +271,15 @@ fn session(env: &Environment, model: &[u8], config: SessionConfig) -> Result<Ses
             builder.with_execution_providers([cuda, cpu]).map_err(unavailable)?
         }
     };
+    if let Some(prefix) = std::env::var_os(PROFILE_ENV) {
+        let mut path = prefix;
+        path.push(format!("-{half}"));
+        builder = builder.with_profiling(path).map_err(option)?;
+    }
+    if let Some(isa) = isa {
+        let domain = kernels::domain(isa).map_err(load)?;
+        builder = builder.with_operators(domain).map_err(option)?;
+    }
     builder.commit_from_memory(model).map_err(load)
 }
 

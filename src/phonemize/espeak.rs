@@ -16,9 +16,18 @@ use std::sync::{Mutex, OnceLock};
 use regex::Regex;
 
 use super::{PhonemeWord, PhonemizeError, token_ids, vocab};
+use crate::program::Program;
 
 /// The executable run, found on `PATH`.
 pub const EXECUTABLE: &str = "espeak-ng";
+
+/// espeak-ng, as `audiobook doctor` describes it.
+pub const PROGRAM: Program = Program {
+    name: EXECUTABLE,
+    needed_for: "the e, f, h, i and p voices (Spanish, French, Hindi, Italian, Brazilian Portuguese)",
+    install: "apt install espeak-ng",
+    version_arg: "--version",
+};
 
 /// A line sent after each piece: its phonemes, learned at start, mark the end of the piece's.
 const SENTINEL: &str = "qxqz";

@@ -24,6 +24,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::canonical_combining_class;
 
 use super::{PhonemeWord, PhonemizeError, token_ids, vocab};
+use crate::program::Program;
 
 mod kana;
 
@@ -32,10 +33,24 @@ pub use kana::number;
 /// The executable run, found on `PATH`.
 pub const EXECUTABLE: &str = "mecab";
 
+/// MeCab, as `audiobook doctor` describes it.
+pub const PROGRAM: Program = Program {
+    name: EXECUTABLE,
+    needed_for: "the j voices (Japanese)",
+    install: "apt install mecab",
+    version_arg: "--version",
+};
+
 /// The PyPI release whose dictionary folder (`unidic_lite/dicdir`) Kokoro's Japanese was made with.
 pub const UNIDIC_LITE: &str = "unidic-lite==1.0.8";
 /// sha256 of its source archive on PyPI, `unidic-lite-1.0.8.tar.gz`.
 pub const UNIDIC_LITE_SHA256: &str = "db9d4572d9fdd4d00a97949d4b0741ec480ee05a7e7e2e32f547500dae27b245";
+/// The dictionary folder inside that archive.
+pub const UNIDIC_LITE_DICDIR: &str = "unidic-lite-1.0.8/unidic_lite/dicdir";
+/// sha256 of the compiled dictionary in that folder, `sys.dic` (187,680,870 bytes).
+pub const UNIDIC_LITE_SYS_DIC_SHA256: &str = "122c4c91f026bf4b65bbe2dfd8b9f8eeb6ab56d8eb2a7287a68bca75708ba513";
+/// Where the dictionary folder goes in the cache folder.
+pub const CACHE_SUBDIR: &str = "unidic-lite/dicdir";
 
 /// Environment variable naming the dictionary folder, overriding the cache.
 pub const DICDIR_ENV: &str = "AUDIOBOOK_UNIDIC_DIR";
@@ -43,12 +58,11 @@ pub const DICDIR_ENV: &str = "AUDIOBOOK_UNIDIC_DIR";
 /// misaki's `ja_words.txt` (Apache-2.0): word runs read as one word.
 const JA_WORDS: &str = include_str!("japanese/ja_words.txt");
 
-/// Where the dictionary is looked for: `AUDIOBOOK_UNIDIC_DIR`, else `unidic-lite/dicdir` in the
-/// cache folder (`AUDIOBOOK_CACHE_DIR`, `$XDG_CACHE_HOME/audiobook` or `~/.cache/audiobook`).
+/// Where the dictionary is looked for by default: `AUDIOBOOK_UNIDIC_DIR`, else
+/// `unidic-lite/dicdir` in the cache folder (`AUDIOBOOK_CACHE_DIR`, `$XDG_CACHE_HOME/audiobook`
+/// or `~/.cache/audiobook`). The command line passes its own cache folder to
+/// [`dictionary_dir_in`] instead, so that `--cache-dir` holds it too.
 pub fn dictionary_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os(DICDIR_ENV).filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir);
-    }
     let cache = std::env::var_os("AUDIOBOOK_CACHE_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -57,15 +71,29 @@ pub fn dictionary_dir() -> PathBuf {
         })
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("audiobook")))
         .unwrap_or_else(|| PathBuf::from(".cache/audiobook"));
-    cache.join("unidic-lite").join("dicdir")
+    dictionary_dir_in(&cache)
+}
+
+/// Where the dictionary is looked for with `cache` as the cache folder: `AUDIOBOOK_UNIDIC_DIR`
+/// if set, else [`CACHE_SUBDIR`] in `cache`.
+pub fn dictionary_dir_in(cache: &Path) -> PathBuf {
+    match std::env::var_os(DICDIR_ENV).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => cache.join(CACHE_SUBDIR),
+    }
+}
+
+/// Whether `dir` holds a compiled MeCab dictionary.
+pub fn dictionary_ready(dir: &Path) -> bool {
+    dir.join("sys.dic").is_file()
 }
 
 /// How to install the dictionary, for messages.
 pub fn dictionary_help(dir: &Path) -> String {
     format!(
-        "Japanese (the j* voices) needs the UniDic dictionary of {UNIDIC_LITE} (PyPI), not found at {}: \
-         `pip download --no-deps --no-binary :all: {UNIDIC_LITE}`, check its sha256 is {UNIDIC_LITE_SHA256}, \
-         unpack it and copy (or link) its unidic_lite/dicdir folder there, or set {DICDIR_ENV} to such a folder",
+        "Japanese (the j* voices) needs the UniDic dictionary of {UNIDIC_LITE}, not found at {}: run \
+         `audiobook models fetch --language ja` (it is also fetched on first use unless --offline), or set \
+         {DICDIR_ENV} to unidic-lite's unpacked unidic_lite/dicdir folder",
         dir.display()
     )
 }
@@ -108,10 +136,15 @@ struct Token {
 }
 
 impl Japanese {
-    /// Starts `mecab` with the unidic-lite dictionary; errors name what to install.
+    /// Starts `mecab` with the unidic-lite dictionary in its default place (see
+    /// [`dictionary_dir`]); errors name what to install.
     pub fn new() -> Result<Self, PhonemizeError> {
-        let dicdir = dictionary_dir();
-        if !dicdir.join("sys.dic").is_file() {
+        Self::with_dictionary(dictionary_dir())
+    }
+
+    /// Starts `mecab` with the unidic-lite dictionary folder `dicdir`.
+    pub fn with_dictionary(dicdir: PathBuf) -> Result<Self, PhonemizeError> {
+        if !dictionary_ready(&dicdir) {
             return Err(PhonemizeError::UnidicMissing(dictionary_help(&dicdir)));
         }
         let running = Running::start(&dicdir)?;

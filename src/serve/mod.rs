@@ -18,9 +18,10 @@ use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::kokoro::Engine;
-use crate::kokoro::assets::ModelFiles;
+use crate::kokoro::assets::{self, AssetOverrides, FetchProgress, ModelFiles};
+use crate::language::Language;
 use crate::narrate::{self, Settings};
-use crate::phonemize::Phonemizer;
+use crate::phonemize::{Phonemizer, japanese};
 
 pub use self::stats::Stats;
 
@@ -42,6 +43,9 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     /// Defaults of a request (voice, speed) and how speech is made (pauses, chunks, sessions).
     pub settings: Settings,
+    /// The model flags, for fetching the Japanese dictionary on the first request for a j voice
+    /// when it is missing (as `say` and `build` do; not with `offline`).
+    pub assets: AssetOverrides,
 }
 
 /// What every request shares.
@@ -84,7 +88,16 @@ impl State {
             return Ok(Arc::clone(g2p));
         }
         // Built outside the lock: it takes a second, and another dialect need not wait.
-        let g2p = Arc::new(narrate::phonemizer(settings)?);
+        let ready = settings.japanese_dictionary.as_deref().is_some_and(japanese::dictionary_ready);
+        let g2p = if !ready
+            && narrate::text_language("", settings)? == Language::Japanese
+            && japanese::PROGRAM.find().is_some()
+        {
+            let japanese_dictionary = Some(assets::ensure_japanese_dictionary(&self.config.assets, &Logged)?);
+            Arc::new(narrate::phonemizer(&Settings { japanese_dictionary, ..settings.clone() })?)
+        } else {
+            Arc::new(narrate::phonemizer(settings)?)
+        };
         self.phonemizers.lock().unwrap_or_else(|e| e.into_inner()).entry(dialect).or_insert_with(|| Arc::clone(&g2p));
         Ok(g2p)
     }
@@ -92,6 +105,19 @@ impl State {
     /// Seconds a rejected client should wait: the typical request's time, at least one.
     fn retry_after_s(&self) -> u64 {
         speech::retry_after(self.stats.typical())
+    }
+}
+
+/// Fetching the Japanese dictionary, said on stderr like the address the server listens on.
+struct Logged;
+
+impl FetchProgress for Logged {
+    fn step(&self, message: &str) {
+        eprintln!("audiobook: {message}");
+    }
+
+    fn show_tool_output(&self) -> bool {
+        false
     }
 }
 

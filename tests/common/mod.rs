@@ -64,10 +64,10 @@ pub fn assert_words_in_order(words: &[serde_json::Value], duration_ms: u64) {
     }
 }
 
-/// Each build event's fields as docs/events.md lists them: the first backquoted column of the
+/// Each build event's fields as docs/src/events.md lists them: the first backquoted column of the
 /// table under `## `kind``, and the `pool` object's under "`pool`:".
 pub fn documented_events() -> std::collections::BTreeMap<String, Vec<String>> {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.md")).unwrap();
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/events.md")).unwrap();
     let mut events = std::collections::BTreeMap::new();
     let mut current: Option<String> = None;
     for line in doc.lines() {
@@ -174,7 +174,7 @@ impl Tool {
                 let dir = japanese::dictionary_dir();
                 (!dir.join("sys.dic").is_file()).then(|| {
                     format!(
-                        "the dictionary of {} at {} (unpack its unidic_lite/dicdir there, or set {})",
+                        "the dictionary of {} at {} (audiobook models fetch --language ja, or set {})",
                         japanese::UNIDIC_LITE,
                         dir.display(),
                         japanese::DICDIR_ENV

@@ -1,0 +1,78 @@
+//! Kernels of our own for the decoder's hot operators, registered with ONNX Runtime as custom
+//! operators, because its own miss the CPU's int8 dot-product instructions (see `conv`).
+//!
+//! `conv` is the int8 convolution with its scalar reference, `snake` the generator's activation in
+//! one pass; `op` wraps them as ONNX Runtime operators and shares packed weights across sessions. The instruction set is picked once from the
+//! CPU's features; where no fast path exists the graph keeps ONNX Runtime's own operators.
+#![allow(unsafe_code)] // SIMD intrinsics and the custom operator's shared output; each use says why it holds.
+
+pub mod conv;
+mod op;
+pub mod snake;
+
+pub use op::{DOMAIN, domain};
+
+/// Which kernels the decoder runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// Ours where the CPU has a fast path (else ONNX Runtime's).
+    #[default]
+    Native,
+    /// ONNX Runtime's own operators throughout, for comparison.
+    Ort,
+}
+
+impl std::str::FromStr for Kernels {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "native" => Ok(Self::Native),
+            "ort" => Ok(Self::Ort),
+            other => Err(format!("unknown kernels '{other}' (native or ort)")),
+        }
+    }
+}
+
+/// The instruction set a kernel runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// `vpdpbusd` on 512 bits (AVX-512 VNNI).
+    Avx512Vnni,
+    /// `vpdpbusd` on 256 bits (AVX-VNNI).
+    AvxVnni,
+    /// Plain Rust: the reference layout, slow; never chosen for a session.
+    Scalar,
+}
+
+impl Isa {
+    /// The fastest instruction set this CPU has, or `None` where only the scalar path would run
+    /// (slower than ONNX Runtime's own kernels, so not worth a custom operator).
+    pub fn detect() -> Option<Self> {
+        Self::available().into_iter().find(|&isa| isa != Isa::Scalar)
+    }
+
+    /// Every instruction set this CPU can run, fastest first, `Scalar` last.
+    pub fn available() -> Vec<Self> {
+        let mut found = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512vnni") && std::arch::is_x86_feature_detected!("avx512bw") {
+                found.push(Isa::Avx512Vnni);
+            }
+            if std::arch::is_x86_feature_detected!("avxvnni") {
+                found.push(Isa::AvxVnni);
+            }
+        }
+        found.push(Isa::Scalar);
+        found
+    }
+
+    /// A name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512Vnni => "avx512-vnni",
+            Isa::AvxVnni => "avx-vnni",
+            Isa::Scalar => "scalar",
+        }
+    }
+}
