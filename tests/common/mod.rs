@@ -229,8 +229,10 @@ fn check(tool: Tool, part: Option<&str>) -> bool {
     if std::env::var_os(REQUIRE_TOOLS_ENV).is_some_and(|v| v == "1") {
         panic!("{test}{what} needs {missing}; {REQUIRE_TOOLS_ENV}=1 makes that a failure");
     }
-    // Past libtest's capture, so the skip shows in a passing run's output.
-    let _ = writeln!(std::io::stderr(), "{test}: skipped{what}: needs {missing}");
+    // Past libtest's capture, so the skip shows in a passing run's output; one write, so the
+    // line is not cut by libtest's own.
+    let line = format!("{test}: skipped{what}: needs {missing}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
     false
 }
 
