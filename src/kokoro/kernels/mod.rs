@@ -40,6 +40,9 @@ pub enum Isa {
     Avx512Vnni,
     /// `vpdpbusd` on 256 bits (AVX-VNNI).
     AvxVnni,
+    /// Bytes widened to int16 and `vpmaddwd` on 256 bits (AVX2 without VNNI): exact, unlike
+    /// `vpmaddubsw`, whose int16 sums saturate.
+    Avx2,
     /// Plain Rust: the reference layout, slow; never chosen for a session.
     Scalar,
 }
@@ -62,6 +65,10 @@ impl Isa {
             if std::arch::is_x86_feature_detected!("avxvnni") {
                 found.push(Isa::AvxVnni);
             }
+            // FMA for Snake's sine; every AVX2 CPU has it.
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                found.push(Isa::Avx2);
+            }
         }
         found.push(Isa::Scalar);
         found
@@ -72,7 +79,23 @@ impl Isa {
         match self {
             Isa::Avx512Vnni => "avx512-vnni",
             Isa::AvxVnni => "avx-vnni",
+            Isa::Avx2 => "avx2",
             Isa::Scalar => "scalar",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names what this CPU runs (under `qemu-x86_64 -cpu Haswell`, `Avx2`), asserting only what
+    /// holds everywhere.
+    #[test]
+    fn detect_picks_the_fastest_available_and_never_scalar() {
+        let (detected, available) = (Isa::detect(), Isa::available());
+        eprintln!("detected {detected:?} of {available:?}");
+        assert_eq!(available.last(), Some(&Isa::Scalar));
+        assert_eq!(detected, available.first().copied().filter(|&isa| isa != Isa::Scalar));
     }
 }
