@@ -588,9 +588,9 @@ pub struct TuningArgs {
     #[arg(long, value_name = "FRAMES")]
     pub decoder_window: Option<usize>,
 
-    /// Whose kernels run the decoder: `native` (ours where the CPU has int8 dot-product
-    /// instructions: exact int8 convolutions and a one-pass Snake activation; else ONNX
-    /// Runtime's) or `ort` (ONNX Runtime's throughout, for comparison). Frames and word timings
+    /// Whose kernels run the decoder: `native` (ours where the CPU has AVX2, fastest with int8
+    /// dot-product instructions: exact int8 convolutions and a one-pass Snake activation; else
+    /// ONNX Runtime's) or `ort` (ONNX Runtime's throughout, for comparison). Frames and word timings
     /// are the same either way.
     #[arg(long, value_name = "KERNELS", default_value = "native", value_parser = clap::builder::ValueParser::new(parse_kernels))]
     pub kernels: Kernels,

@@ -76,6 +76,9 @@ impl Tiling {
             Isa::Avx512Vnni => Self { lanes: 16, co: 8, vectors: 2 },
             // 10 of 16 ymm registers accumulate (12 spill one).
             Isa::AvxVnni | Isa::Scalar => Self { lanes: 8, co: 5, vectors: 2 },
+            // A vector holds 4 time steps (16 bytes widened to int16); 12 of 16 ymm registers
+            // accumulate, 2 hold the input and 1 the weights.
+            Isa::Avx2 => Self { lanes: 4, co: 6, vectors: 2 },
         }
     }
 
@@ -110,6 +113,9 @@ pub struct PackedConv {
     /// Groups of 4 input channels (the last padded with zero weights).
     quads: usize,
     weights: Vec<i8>,
+    /// `weights` widened to int16, for `Isa::Avx2` alone (which then keeps no bytes): its
+    /// broadcasts load 4 weights as one 64-bit pattern, with no widening in the tile's loop.
+    wide: Vec<i16>,
     /// Per output channel, `sum(ws)` over its channels and taps.
     weight_sums: Vec<i32>,
     /// `w_zero - 128`.
@@ -138,7 +144,12 @@ impl PackedConv {
                 }
             }
         }
-        Self { shape, isa, quads, weights, weight_sums, shifted_zero: i32::from(w_zero) - 128 }
+        let wide = if isa == Isa::Avx2 {
+            std::mem::take(&mut weights).into_iter().map(i16::from).collect()
+        } else {
+            Vec::new()
+        };
+        Self { shape, isa, quads, weights, wide, weight_sums, shifted_zero: i32::from(w_zero) - 128 }
     }
 
     pub fn shape(&self) -> &ConvShape {
@@ -207,12 +218,12 @@ impl PackedConv {
             Geometry { quad_step: input.rows * 4, tap_step: s.dilation * 4, taps: s.kernel, quads: self.quads };
         let mut acc = [0i32; MAX_TILE];
         for block in 0..s.out_channels.div_ceil(tiling.co) {
-            let weights = &self.weights[block * block_len..(block + 1) * block_len];
+            let weights = block * block_len..(block + 1) * block_len;
             let rows_here = tiling.co.min(s.out_channels - block * tiling.co);
             for t0 in times.clone().step_by(tiling.time()) {
                 let last = t0 + tiling.time() - 1 + (s.kernel - 1) * s.dilation;
                 assert!(last < input.rows, "the tile reads past the padded input");
-                self.tile(&input.data[t0 * 4..], weights, geometry, &mut acc);
+                self.tile(&input.data[t0 * 4..], weights.clone(), geometry, &mut acc);
                 let t1 = (t0 + tiling.time()).min(times.end);
                 for row in 0..rows_here {
                     let o = block * tiling.co + row;
@@ -237,17 +248,23 @@ impl PackedConv {
     }
 
     /// One tile: `acc[row * time + t]` = sum(x * ws) for output channel `row` of the block at
-    /// time step `t` of the tile. `x` starts at the tile's first row of the first quad.
-    fn tile(&self, x: &[u8], w: &[i8], geometry: Geometry, acc: &mut [i32; MAX_TILE]) {
+    /// time step `t` of the tile. `x` starts at the tile's first row of the first quad; `block`
+    /// is the range of the block's packed weights.
+    fn tile(&self, x: &[u8], block: std::ops::Range<usize>, geometry: Geometry, acc: &mut [i32; MAX_TILE]) {
         #[cfg(target_arch = "x86_64")]
-        match self.isa {
-            // SAFETY: `Isa::available` offers these only where the CPU has the features; `span`
-            // checked that the tile's rows are inside the input, and `w` is one whole block.
-            Isa::Avx512Vnni => return unsafe { x86::tile_avx512_vnni(x, w, geometry, acc) },
-            Isa::AvxVnni => return unsafe { x86::tile_avx_vnni(x, w, geometry, acc) },
-            Isa::Scalar => {}
+        {
+            let w = &self.weights;
+            match self.isa {
+                // SAFETY: `Isa::available` offers these only where the CPU has the features;
+                // `span` checked that the tile's rows are inside the input, and `block` is one
+                // whole block of the weights this instruction set packed.
+                Isa::Avx512Vnni => return unsafe { x86::tile_avx512_vnni(x, &w[block], geometry, acc) },
+                Isa::AvxVnni => return unsafe { x86::tile_avx_vnni(x, &w[block], geometry, acc) },
+                Isa::Avx2 => return unsafe { x86::tile_avx2::<6, 2>(x, &self.wide[block], geometry, acc) },
+                Isa::Scalar => {}
+            }
         }
-        tile_scalar(x, w, geometry, Tiling::of(self.isa), acc);
+        tile_scalar(x, &self.weights[block], geometry, Tiling::of(self.isa), acc);
     }
 }
 
@@ -371,6 +388,54 @@ mod x86 {
             for (v, a) in acc.iter().enumerate() {
                 // SAFETY: row * 32 + v * 16 + 16 <= 256 = MAX_TILE.
                 unsafe { _mm512_storeu_si512(out.as_mut_ptr().add(row * 32 + v * 16).cast(), *a) };
+            }
+        }
+    }
+
+    /// `CO` output channels x `4 * V` time steps with AVX2 alone, exact: each vector is 16 input
+    /// bytes (4 time steps x 4 channels) widened to int16, each row's 4 weights one broadcast
+    /// 64-bit pattern, and `vpmaddwd` sums each channel pair of a step into a 32-bit lane, so an
+    /// accumulator holds [t0 c01, t0 c23, t1 c01, t1 c23 | t2.., t3..] until the end.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn tile_avx2<const CO: usize, const V: usize>(
+        x: &[u8],
+        w: &[i16],
+        g: Geometry,
+        out: &mut [i32; MAX_TILE],
+    ) {
+        let mut acc = [[_mm256_setzero_si256(); V]; CO];
+        let (xp, wp) = (x.as_ptr(), w.as_ptr());
+        for tap in 0..g.taps {
+            for q in 0..g.quads {
+                // SAFETY: as in `tile_avx512_vnni`, with V vectors of 16 bytes and CO x 4 weights.
+                let xq = unsafe { xp.add(q * g.quad_step + tap * g.tap_step) };
+                let xv: [__m256i; V] =
+                    std::array::from_fn(|v| _mm256_cvtepu8_epi16(unsafe { _mm_loadu_si128(xq.add(v * 16).cast()) }));
+                let wq = unsafe { wp.add((tap * g.quads + q) * CO * 4) };
+                for (row, acc) in acc.iter_mut().enumerate() {
+                    let wv = _mm256_set1_epi64x(unsafe { wq.add(row * 4).cast::<i64>().read_unaligned() });
+                    for (a, x) in acc.iter_mut().zip(xv) {
+                        *a = _mm256_add_epi32(*a, _mm256_madd_epi16(x, wv));
+                    }
+                }
+            }
+        }
+        let time = 4 * V;
+        for (row, acc) in acc.iter().enumerate() {
+            let dest = out[row * time..][..time].as_mut_ptr();
+            for (v, pair) in acc.chunks(2).enumerate() {
+                // Pairs summed: 64-bit lanes [t0 t1, t4 t5, t2 t3, t6 t7], put in order.
+                let sums = _mm256_hadd_epi32(pair[0], pair[pair.len() - 1]);
+                let sums = _mm256_permute4x64_epi64::<0b11_01_10_00>(sums);
+                // SAFETY: 8 steps per pair of vectors, 4 for a last one alone, inside the row's
+                // `time` steps; CO * time <= MAX_TILE (`Tiling`).
+                unsafe {
+                    if pair.len() == 2 {
+                        _mm256_storeu_si256(dest.add(v * 8).cast(), sums);
+                    } else {
+                        _mm_storeu_si128(dest.add(v * 8).cast(), _mm256_castsi256_si128(sums));
+                    }
+                }
             }
         }
     }

@@ -49,7 +49,7 @@ pub fn snake(x: &[f32], alpha: f32, inv_alpha: f32, out: &mut [f32], isa: Isa) {
         // SAFETY: `Isa::available` offers these only where the CPU has AVX-512 (which implies
         // FMA) or AVX2 with FMA.
         Isa::Avx512Vnni => return unsafe { snake_avx512(x, alpha, inv_alpha, out) },
-        Isa::AvxVnni => return unsafe { snake_avx2(x, alpha, inv_alpha, out) },
+        Isa::AvxVnni | Isa::Avx2 => return unsafe { snake_avx2(x, alpha, inv_alpha, out) },
         Isa::Scalar => {}
     }
     let _ = isa;
