@@ -9,9 +9,9 @@ use crate::chunk::ChunkError;
 use crate::export::ExportError;
 use crate::ingest::IngestError;
 use crate::job::JobError;
-use crate::kokoro::EngineError;
 use crate::kokoro::assets::{self, AssetError};
 use crate::kokoro::voices::VoiceError;
+use crate::kokoro::{EngineError, StartError};
 use crate::language::LanguageError;
 use crate::lexicon::LexiconError;
 use crate::phonemize::PhonemizeError;
@@ -121,6 +121,16 @@ pub enum Error {
     /// A thread of ours panicked: a bug.
     #[error("internal error: {what} panicked")]
     Panicked { what: &'static str },
+}
+
+impl From<StartError> for Error {
+    fn from(error: StartError) -> Self {
+        match error {
+            StartError::Assets(e) => Error::Assets(e),
+            StartError::Engine(e) => Error::Engine(e),
+            StartError::Read { path, source } => Error::Io { path, source },
+        }
+    }
 }
 
 impl From<StoreError> for Error {

@@ -243,7 +243,7 @@ fn speech_settings(settings: &Settings) -> SpeechSettings {
 
 /// Starts the engine the settings ask for: `settings.sessions` sessions of `settings.session`.
 pub fn start_engine(files: &ModelFiles, settings: &Settings) -> Result<Engine> {
-    Engine::start(files, settings.session, settings.sessions)
+    Ok(Engine::start(files, settings.session, settings.sessions)?)
 }
 
 /// Where a build of `inputs` goes when no folder is given: the first input's name without its

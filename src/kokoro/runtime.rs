@@ -5,9 +5,9 @@ use std::sync::OnceLock;
 
 use ort::environment::Environment;
 
+use super::StartError;
 use super::assets::{self, AssetError, ModelFiles};
 use super::session::{EngineError, ModelBytes};
-use crate::error::{Error, Result};
 
 /// ONNX Runtime loaded from its shared library, and the model read and checked, ready to build
 /// sessions. Dropping it frees the model bytes (sessions keep their own copy of the halves).
@@ -21,12 +21,13 @@ pub struct Runtime {
 impl Runtime {
     /// Loads ONNX Runtime (once per process) and the model file, checking the model against the
     /// checksum its name implies unless an earlier run stamped it unchanged.
-    pub fn load(files: &ModelFiles) -> Result<Self> {
+    pub fn load(files: &ModelFiles) -> Result<Self, StartError> {
         if files.device.is_gpu() {
             super::device::preload_cuda(&files.cuda_lib_dirs)?;
         }
         let env = environment(&files.ort_lib)?;
-        let bytes = std::fs::read(&files.model).map_err(Error::io(&files.model))?;
+        let bytes =
+            std::fs::read(&files.model).map_err(|source| StartError::Read { path: files.model.clone(), source })?;
         if bytes.is_empty() {
             return Err(EngineError::Load(format!("{}: the file is empty", files.model.display())).into());
         }

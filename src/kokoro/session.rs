@@ -22,6 +22,8 @@ use super::window;
 pub const SAMPLE_RATE: u32 = 24_000;
 /// Samples in one duration frame (25 ms).
 pub const SAMPLES_PER_FRAME: usize = 600;
+/// The model's token id for a space between words.
+pub const SPACE_ID: i64 = 16;
 /// The most token ids (pads not counted) one call takes.
 pub const MAX_TOKENS: usize = 510;
 /// Frames a decoder window keeps: long enough that each window's own normalisation sounds like

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::phonemize::SPACE_ID;
+use super::SPACE_ID;
 
 /// Frames of context rendered on each side of a window and dropped.
 pub(super) const CONTEXT: usize = 3;

@@ -41,19 +41,11 @@ pub const PROGRAM: Program = Program {
     version_arg: "--version",
 };
 
-/// The PyPI release whose dictionary folder (`unidic_lite/dicdir`) Kokoro's Japanese was made with.
-pub const UNIDIC_LITE: &str = "unidic-lite==1.0.8";
-/// sha256 of its source archive on PyPI, `unidic-lite-1.0.8.tar.gz`.
-pub const UNIDIC_LITE_SHA256: &str = "db9d4572d9fdd4d00a97949d4b0741ec480ee05a7e7e2e32f547500dae27b245";
-/// The dictionary folder inside that archive.
-pub const UNIDIC_LITE_DICDIR: &str = "unidic-lite-1.0.8/unidic_lite/dicdir";
-/// sha256 of the compiled dictionary in that folder, `sys.dic` (187,680,870 bytes).
-pub const UNIDIC_LITE_SYS_DIC_SHA256: &str = "122c4c91f026bf4b65bbe2dfd8b9f8eeb6ab56d8eb2a7287a68bca75708ba513";
-/// Where the dictionary folder goes in the cache folder.
-pub const CACHE_SUBDIR: &str = "unidic-lite/dicdir";
-
-/// Environment variable naming the dictionary folder, overriding the cache.
-pub const DICDIR_ENV: &str = "AUDIOBOOK_UNIDIC_DIR";
+// The dictionary's package, checksums and place are the engine's assets, fetched with the model.
+pub use crate::kokoro::assets::{
+    CACHE_SUBDIR, DICDIR_ENV, UNIDIC_LITE, UNIDIC_LITE_DICDIR, UNIDIC_LITE_SHA256, UNIDIC_LITE_SYS_DIC_SHA256,
+    dictionary_dir_in, dictionary_ready,
+};
 
 /// misaki's `ja_words.txt` (Apache-2.0): word runs read as one word.
 const JA_WORDS: &str = include_str!("japanese/ja_words.txt");
@@ -72,20 +64,6 @@ pub fn dictionary_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("audiobook")))
         .unwrap_or_else(|| PathBuf::from(".cache/audiobook"));
     dictionary_dir_in(&cache)
-}
-
-/// Where the dictionary is looked for with `cache` as the cache folder: `AUDIOBOOK_UNIDIC_DIR`
-/// if set, else [`CACHE_SUBDIR`] in `cache`.
-pub fn dictionary_dir_in(cache: &Path) -> PathBuf {
-    match std::env::var_os(DICDIR_ENV).filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => cache.join(CACHE_SUBDIR),
-    }
-}
-
-/// Whether `dir` holds a compiled MeCab dictionary.
-pub fn dictionary_ready(dir: &Path) -> bool {
-    dir.join("sys.dic").is_file()
 }
 
 /// How to install the dictionary, for messages.
