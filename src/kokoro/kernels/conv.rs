@@ -79,6 +79,8 @@ impl Tiling {
             // A vector holds 4 time steps (16 bytes widened to int16); 12 of 16 ymm registers
             // accumulate, 2 hold the input and 1 the weights.
             Isa::Avx2 => Self { lanes: 4, co: 6, vectors: 2 },
+            // 4 time steps a vector; 16 of 32 registers accumulate.
+            Isa::NeonDot => Self { lanes: 4, co: 8, vectors: 2 },
         }
     }
 
@@ -115,6 +117,7 @@ pub struct PackedConv {
     weights: Vec<i8>,
     /// `weights` widened to int16, for `Isa::Avx2` alone (which then keeps no bytes): its
     /// broadcasts load 4 weights as one 64-bit pattern, with no widening in the tile's loop.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     wide: Vec<i16>,
     /// Per output channel, `sum(ws)` over its channels and taps.
     weight_sums: Vec<i32>,
@@ -190,8 +193,10 @@ impl PackedConv {
             .collect();
         // The bias, an exact integer like the rest, joins the per-channel term.
         let bias = |o: usize| bias.map_or(0, |b| b[o]);
+        // sdot multiplies x - 128: its sums lack 128 * sum(ws).
+        let flipped = if self.isa == Isa::NeonDot { 128 } else { 0 };
         let channel_terms: Vec<i32> =
-            self.weight_sums.iter().enumerate().map(|(o, &ws)| -i32::from(x_zero) * ws + bias(o)).collect();
+            self.weight_sums.iter().enumerate().map(|(o, &ws)| (flipped - i32::from(x_zero)) * ws + bias(o)).collect();
         let span_len = SPAN_TILES * tiling.time();
         let job = |span: usize| {
             let from = span * span_len;
@@ -261,8 +266,14 @@ impl PackedConv {
                 Isa::Avx512Vnni => return unsafe { x86::tile_avx512_vnni(x, &w[block], geometry, acc) },
                 Isa::AvxVnni => return unsafe { x86::tile_avx_vnni(x, &w[block], geometry, acc) },
                 Isa::Avx2 => return unsafe { x86::tile_avx2::<6, 2>(x, &self.wide[block], geometry, acc) },
-                Isa::Scalar => {}
+                Isa::NeonDot | Isa::Scalar => {}
             }
+        }
+        #[cfg(target_arch = "aarch64")]
+        if self.isa == Isa::NeonDot {
+            // SAFETY: `Isa::available` offers it only where the CPU has the dot-product
+            // extension; `span` checked the tile's rows, and `block` is one whole block.
+            return unsafe { arm::tile_neon_dot(x, &self.weights[block], geometry, acc) };
         }
         tile_scalar(x, &self.weights[block], geometry, Tiling::of(self.isa), acc);
     }
@@ -359,6 +370,71 @@ enum Dest {
 // SAFETY: spans write disjoint elements (see `PackedConv::run`), and the buffer outlives them.
 unsafe impl Sync for Dest {}
 unsafe impl Send for Dest {}
+
+#[cfg(target_arch = "aarch64")]
+mod arm {
+    use super::{Geometry, MAX_TILE};
+    use std::arch::aarch64::*;
+
+    /// `acc += x . w[lane]` per 32-bit lane: 4 signed bytes of `x` against the 4 of `w`'s element
+    /// `lane`. `vdotq_laneq_s32` is not stable yet, so the instruction is written out.
+    macro_rules! sdot {
+        ($acc:expr, $x:expr, $w:expr, $lane:literal) => {{
+            let mut acc: int32x4_t = $acc;
+            // SAFETY: a register-only instruction; the caller's target features include dotprod.
+            unsafe {
+                std::arch::asm!(
+                    concat!("sdot {acc:v}.4s, {x:v}.16b, {w:v}.4b[", $lane, "]"),
+                    acc = inout(vreg) acc,
+                    x = in(vreg) $x,
+                    w = in(vreg) $w,
+                    options(pure, nomem, nostack, preserves_flags)
+                )
+            };
+            acc
+        }};
+    }
+
+    /// 8 output channels x 8 time steps (2 vectors of 4), `sdot` on 128 bits. The input bytes
+    /// are flipped to `x - 128` (signed); the caller adds `128 * sum(ws)` back.
+    #[target_feature(enable = "neon,dotprod")]
+    pub(super) unsafe fn tile_neon_dot(x: &[u8], w: &[i8], g: Geometry, out: &mut [i32; MAX_TILE]) {
+        let mut acc = [[vdupq_n_s32(0); 2]; 8];
+        let flip = vdupq_n_u8(0x80);
+        let (xp, wp) = (x.as_ptr(), w.as_ptr());
+        for tap in 0..g.taps {
+            for q in 0..g.quads {
+                // SAFETY (the loads): the caller checked that the tile's rows of every quad are
+                // inside the input, and a block holds taps x quads x 32 weight bytes.
+                let xq = unsafe { xp.add(q * g.quad_step + tap * g.tap_step) };
+                let xv = unsafe {
+                    [
+                        vreinterpretq_s8_u8(veorq_u8(vld1q_u8(xq), flip)),
+                        vreinterpretq_s8_u8(veorq_u8(vld1q_u8(xq.add(16)), flip)),
+                    ]
+                };
+                let wq = unsafe { wp.add((tap * g.quads + q) * 32) };
+                let (low, high) = unsafe { (vld1q_s8(wq), vld1q_s8(wq.add(16))) };
+                for v in 0..2 {
+                    acc[0][v] = sdot!(acc[0][v], xv[v], low, 0);
+                    acc[1][v] = sdot!(acc[1][v], xv[v], low, 1);
+                    acc[2][v] = sdot!(acc[2][v], xv[v], low, 2);
+                    acc[3][v] = sdot!(acc[3][v], xv[v], low, 3);
+                    acc[4][v] = sdot!(acc[4][v], xv[v], high, 0);
+                    acc[5][v] = sdot!(acc[5][v], xv[v], high, 1);
+                    acc[6][v] = sdot!(acc[6][v], xv[v], high, 2);
+                    acc[7][v] = sdot!(acc[7][v], xv[v], high, 3);
+                }
+            }
+        }
+        for (row, acc) in acc.iter().enumerate() {
+            for (v, a) in acc.iter().enumerate() {
+                // SAFETY: row * 8 + v * 4 + 4 <= 64 <= MAX_TILE.
+                unsafe { vst1q_s32(out.as_mut_ptr().add(row * 8 + v * 4), *a) };
+            }
+        }
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {

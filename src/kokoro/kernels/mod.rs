@@ -44,6 +44,9 @@ pub enum Isa {
     /// Bytes widened to int16 and `vpmaddwd` on 256 bits (AVX2 without VNNI): exact, unlike
     /// `vpmaddubsw`, whose int16 sums saturate.
     Avx2,
+    /// `sdot` (Arm's dot-product extension) on 128 bits: signed x signed, so the input bytes
+    /// are flipped to `x - 128` in the tile and the sum gets `128 * sum(ws)` back.
+    NeonDot,
     /// Plain Rust: the reference layout, slow; never chosen for a session.
     Scalar,
 }
@@ -75,6 +78,10 @@ impl Isa {
                 found.push(Isa::Avx2);
             }
         }
+        #[cfg(target_arch = "aarch64")]
+        if std::arch::is_aarch64_feature_detected!("dotprod") {
+            found.push(Isa::NeonDot);
+        }
         found.push(Isa::Scalar);
         found
     }
@@ -85,6 +92,7 @@ impl Isa {
             Isa::Avx512Vnni => "avx512-vnni",
             Isa::AvxVnni => "avx-vnni",
             Isa::Avx2 => "avx2",
+            Isa::NeonDot => "neon-dotprod",
             Isa::Scalar => "scalar",
         }
     }

@@ -50,7 +50,7 @@ pub fn snake(x: &[f32], alpha: f32, inv_alpha: f32, out: &mut [f32], isa: Isa) {
         // FMA) or AVX2 with FMA.
         Isa::Avx512Vnni => return unsafe { snake_avx512(x, alpha, inv_alpha, out) },
         Isa::AvxVnni | Isa::Avx2 => return unsafe { snake_avx2(x, alpha, inv_alpha, out) },
-        Isa::Scalar => {}
+        Isa::NeonDot | Isa::Scalar => {}
     }
     let _ = isa;
     snake_row(x, alpha, inv_alpha, out);
