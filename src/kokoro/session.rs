@@ -113,7 +113,7 @@ impl SessionConfig {
 #[derive(Clone)]
 pub(super) struct ModelBytes {
     halves: Arc<SplitModel>,
-    own_decoder: Arc<OnceLock<Vec<u8>>>,
+    own_decoder: Arc<OnceLock<Result<Vec<u8>, String>>>,
 }
 
 impl ModelBytes {
@@ -123,17 +123,18 @@ impl ModelBytes {
         Ok(Self { halves: Arc::new(split), own_decoder: Arc::default() })
     }
 
-    /// The decoder half whose convolutions and Snake activations run as our custom operators.
+    /// The decoder half whose convolutions and Snake activations run as our custom operators,
+    /// rewritten once however many sessions are built at the same time.
     fn own_decoder(&self) -> Result<&[u8], EngineError> {
-        if let Some(bytes) = self.own_decoder.get() {
-            return Ok(bytes);
-        }
-        let (bytes, moved) = graph::with_own_kernels(&self.halves.decoder, kernels::DOMAIN)
-            .map_err(|e| EngineError::Load(e.to_string()))?;
-        if moved.convolutions == 0 {
-            return Err(EngineError::Load("the decoder has no int8 convolution for our kernels".into()));
-        }
-        Ok(self.own_decoder.get_or_init(|| bytes))
+        let rewritten = self.own_decoder.get_or_init(|| {
+            let (bytes, moved) =
+                graph::with_own_kernels(&self.halves.decoder, kernels::DOMAIN).map_err(|e| e.to_string())?;
+            if moved.convolutions == 0 {
+                return Err("the decoder has no int8 convolution for our kernels".into());
+            }
+            Ok(bytes)
+        });
+        rewritten.as_deref().map_err(|e| EngineError::Load(e.clone()))
     }
 }
 
@@ -238,7 +239,7 @@ impl Kokoro {
 
 /// Where ONNX Runtime writes each session's profile (the time of every node of every run), when
 /// set: `PREFIX-prosody_DATE.json` and `PREFIX-decoder_DATE.json`, once the session is dropped.
-/// For `cargo bench --bench pipeline -- --profile`.
+/// `cargo bench --bench pipeline` reads them for each operator's share of the time.
 pub const PROFILE_ENV: &str = "AUDIOBOOK_ORT_PROFILE";
 
 /// One ONNX session of `config` over `model` (one half of the graph, `half`), with our kernels
@@ -278,10 +279,13 @@ fn session(
         path.push(format!("-{half}"));
         builder = builder.with_profiling(path).map_err(option)?;
     }
-    if let Some(isa) = isa {
-        let domain = kernels::domain(isa).map_err(load)?;
-        builder = builder.with_operators(domain).map_err(option)?;
-    }
+    let Some(isa) = isa else { return builder.commit_from_memory(model).map_err(load) };
+    let domain = kernels::domain(isa).map_err(load)?;
+    builder = builder.with_operators(domain).map_err(option)?;
+    // ONNX Runtime records a custom domain in a process-wide map with a check-then-insert that
+    // is not atomic: sessions built at the same time fail with "the domain is already exist".
+    static REGISTERING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = REGISTERING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     builder.commit_from_memory(model).map_err(load)
 }
 
