@@ -15,7 +15,7 @@
 //! their lanes, so results are stored as they lie in the output. Stride 1 only (every heavy
 //! convolution of the decoder). The result equals ONNX Runtime's `ConvInteger` bit for bit.
 
-use super::Isa;
+use super::{Disjoint, Isa};
 
 /// The shape of one convolution, from the node's attributes and its weight's dimensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,11 +169,11 @@ impl PackedConv {
         let (dest, bias) = match out {
             Out::Sums(out) => {
                 assert_eq!(out.len(), size, "output size");
-                (Dest::Sums(out.as_mut_ptr()), None)
+                (Dest::Sums(Disjoint::new(out)), None)
             }
             Out::Scaled { out, scale, bias } => {
                 assert_eq!(out.len(), size, "output size");
-                (Dest::Scaled(out.as_mut_ptr(), scale), bias)
+                (Dest::Scaled(Disjoint::new(out), scale), bias)
             }
         };
         let macs = s.in_channels * s.out_channels * s.kernel * out_len;
@@ -239,11 +239,11 @@ impl PackedConv {
                     // t0..t1 are written by this call alone; `run`'s caller holds `out` meanwhile.
                     match dest {
                         Dest::Sums(out) => {
-                            let d = unsafe { std::slice::from_raw_parts_mut(out.add(o * out_len + t0), t1 - t0) };
+                            let d = unsafe { out.part(o * out_len + t0, t1 - t0) };
                             d.iter_mut().zip(sums).for_each(|(d, v)| *d = v);
                         }
                         Dest::Scaled(out, scale) => {
-                            let d = unsafe { std::slice::from_raw_parts_mut(out.add(o * out_len + t0), t1 - t0) };
+                            let d = unsafe { out.part(o * out_len + t0, t1 - t0) };
                             d.iter_mut().zip(sums).for_each(|(d, v)| *d = v as f32 * scale);
                         }
                     }
@@ -364,12 +364,9 @@ pub enum Out<'a> {
 /// `Out`'s buffer as the spans share it: each writes its own time steps of every row.
 #[derive(Clone, Copy)]
 enum Dest {
-    Sums(*mut i32),
-    Scaled(*mut f32, f32),
+    Sums(Disjoint<i32>),
+    Scaled(Disjoint<f32>, f32),
 }
-// SAFETY: spans write disjoint elements (see `PackedConv::run`), and the buffer outlives them.
-unsafe impl Sync for Dest {}
-unsafe impl Send for Dest {}
 
 #[cfg(target_arch = "aarch64")]
 mod arm {

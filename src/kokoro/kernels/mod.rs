@@ -13,6 +13,38 @@ pub mod snake;
 
 pub use op::{DOMAIN, domain};
 
+/// A buffer that parallel jobs write in disjoint parts (ONNX Runtime's thread pool takes one
+/// shared closure, so the jobs cannot each hold a `&mut` piece).
+pub(crate) struct Disjoint<T>(*mut T);
+
+impl<T> Clone for Disjoint<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Disjoint<T> {}
+// SAFETY: jobs write disjoint elements (each caller of `part` says why), and the buffer outlives
+// them: it is borrowed for as long as the jobs run.
+unsafe impl<T: Send> Sync for Disjoint<T> {}
+unsafe impl<T: Send> Send for Disjoint<T> {}
+
+impl<T> Disjoint<T> {
+    pub(crate) fn new(buffer: &mut [T]) -> Self {
+        Self(buffer.as_mut_ptr())
+    }
+
+    /// Elements `at..at + len`.
+    ///
+    /// # Safety
+    /// They are inside the buffer, no other job touches them while the slice lives, and the
+    /// buffer outlives it.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn part<'a>(self, at: usize, len: usize) -> &'a mut [T] {
+        // SAFETY: the caller's promise above.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(at), len) }
+    }
+}
+
 /// Which kernels the decoder runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kernels {

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use ort::operator::{ComputeContext, Kernel, KernelContext, Operator, OperatorDomain, OperatorInput, OperatorOutput};
 use ort::value::{DynTensorValueType, TensorElementType};
 
-use super::Isa;
 use super::conv::{ConvShape, Out, PackedConv};
+use super::{Disjoint, Isa};
 
 /// The custom operators' domain, which `graph` writes into the nodes it moves.
 pub const DOMAIN: &str = "audiobook.kernels";
@@ -84,11 +84,11 @@ impl Kernel for SnakeKernel {
         let mut out = ctx.output(0, dims.to_vec())?.ok_or_else(|| ort::Error::new("Snake: no output"))?;
         let (_, out) = out.try_extract_tensor_mut::<f32>()?;
         let rows = batch as usize * channels;
-        let out_ptr = SharedRows(out.as_mut_ptr());
+        let shared = Disjoint::new(out);
         let row = |r: usize| {
             // SAFETY: each row index writes its own `len` elements of `out`, which outlives
             // this call; indices are distinct.
-            let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get().add(r * len), len) };
+            let out = unsafe { shared.part(r * len, len) };
             let c = r % channels;
             super::snake::snake(&x[r * len..(r + 1) * len], self.alpha[c], self.inv_alpha[c], out, self.isa);
         };
@@ -96,18 +96,6 @@ impl Kernel for SnakeKernel {
             (0..rows).for_each(row);
         }
         Ok(())
-    }
-}
-
-/// The output pointer shared by Snake's rows, which write disjoint parts of it.
-#[derive(Clone, Copy)]
-struct SharedRows(*mut f32);
-// SAFETY: rows write disjoint elements (see `SnakeKernel::compute`).
-unsafe impl Sync for SharedRows {}
-unsafe impl Send for SharedRows {}
-impl SharedRows {
-    fn get(self) -> *mut f32 {
-        self.0
     }
 }
 
